@@ -1,0 +1,47 @@
+"""Typed errors. Expected no-ops are outcomes (driftguard.outcomes), not errors."""
+
+from __future__ import annotations
+
+
+class DriftguardError(Exception):
+    """Base of every error driftguard raises on purpose."""
+
+
+class ConfigError(DriftguardError):
+    """The environment or flags do not describe a usable configuration."""
+
+
+class PolicyParseError(DriftguardError):
+    """A policy document is not a valid IAM policy."""
+
+
+class InvalidEventError(DriftguardError):
+    """An incoming event does not have the shape driftguard expects."""
+
+
+class UnknownResourceKindError(DriftguardError):
+    """No registered resource kind handles this ARN or name."""
+
+
+class DeclarationError(DriftguardError):
+    """A declared policy cannot be accepted (orphaned unique ID, lockout, wrong kind...)."""
+
+
+class IntegrityError(DriftguardError):
+    """A stored declared state does not match its own digest."""
+
+
+class LeaseBusyError(DriftguardError):
+    """Another invocation holds the lease on this resource; retry later."""
+
+
+class ResourceNotFoundError(DriftguardError):
+    """The resource itself (key, secret) does not exist in its account."""
+
+
+class PrincipalNotReadyError(DriftguardError):
+    """AWS rejected a principal in the policy (not propagated yet, or gone)."""
+
+
+class RemediationError(DriftguardError):
+    """Restoring the declared policy failed for a reason retrying will not fix."""
