@@ -1,0 +1,60 @@
+"""ARN parsing: the owner account and region of a resource come from its ARN."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from driftguard.errors import UnknownResourceKindError
+
+_ARN_RE = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):"
+    r"(?P<account>\d{12})?:(?P<resource>.+)$"
+)
+_ROLE_RE = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role/(?P<path_name>.+)$")
+
+
+@dataclass(frozen=True)
+class Arn:
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> Arn:
+        match = _ARN_RE.match(text.strip()) if isinstance(text, str) else None
+        if match is None:
+            raise UnknownResourceKindError(f"not an ARN: {text!r}")
+        return cls(
+            partition=match["partition"],
+            service=match["service"],
+            region=match["region"],
+            account=match["account"] or "",
+            resource=match["resource"],
+            text=text.strip(),
+        )
+
+
+def role_key(principal_arn: str) -> str:
+    """The identity of a role ARN for matching: path dropped.
+
+    Role names are unique per account whatever the path, and the DeleteRole event
+    carries only the name, so links are keyed by `arn:...:role/<name>`.
+    """
+    match = _ROLE_RE.match(principal_arn)
+    if match is None:
+        return principal_arn
+    name = match["path_name"].rsplit("/", 1)[-1]
+    return f"arn:{match['partition']}:iam::{match['account']}:role/{name}"
+
+
+def role_arn(partition: str, account: str, role_name: str) -> str:
+    return f"arn:{partition}:iam::{account}:role/{role_name}"
+
+
+def principal_account(principal_arn: str) -> str | None:
+    parts = principal_arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[4].isdigit() else None

@@ -1,0 +1,290 @@
+"""Classify how a live policy drifted from its declared state. Pure.
+
+Both policies are cut into comparison units: atomic grants (one principal, one action, one
+resource), or, when a policy is too large to expand (``MAX_ATOMS``), statements split per
+principal. A unit is *covered* by the other side when one statement there, with the same
+effect and equal conditions, grants at least as much:
+
+* principal: same principal, or ``{"AWS": "*"}`` (covers any principal, also a NotPrincipal
+  unit); an account root ARN covers only itself (conservative: we do not reason about what
+  the account delegates). NotPrincipal D covers NotPrincipal L when D is a subset of L.
+* action: an IAM pattern (``*``, ``?``; lowercase) matching the unit's action. The unit's
+  own wildcards are honoured: ``kms:*`` covers ``kms:describe*``, ``kms:get?`` does not
+  cover ``kms:get*``. Unlike ``fnmatch``, ``[...]`` is literal. NotAction is handled for
+  literal actions and NotAction-vs-NotAction.
+* resource: the same pattern rules, case-sensitive; ``*`` covers any resource.
+* anything we cannot prove covered counts as not covered, so a doubt is reported as drift
+  rather than hidden.
+
+Unique-ID principals (``AROA…``/``AIDA…``) match nobody, so units granted to them are left
+out of coverage on both sides. A declared unit for a role/user ARN that live lacks is
+*explained* (orphaned, not narrowed/widened) when live has a unique-ID unit with the same
+effect/action/resource/conditions, at most one ARN per unique ID (IDs never map back to
+ARNs, so we cannot tell which ARN became which ID; if there are more lost ARNs than IDs for
+the same grant, all of them are reported). This applies to Principal elements only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from functools import lru_cache
+from typing import Final
+
+from driftguard.policy import (
+    MAX_ATOMS,
+    Conditions,
+    Policy,
+    PolicyDiff,
+    Principal,
+    Statement,
+    diff,
+    is_principal_arn,
+    is_unique_id,
+)
+
+__all__ = ["SEVERITIES", "Classification", "Finding", "classify"]
+
+_EVERYONE: Final = Principal("AWS", "*")
+
+# Lowest to highest. A classification's severity is that of its worst finding.
+SEVERITIES: Final = ("none", "medium", "high", "critical")
+
+
+class Finding(StrEnum):
+    ORPHANED_PRINCIPAL = "orphaned-principal"
+    WIDENED = "widened"
+    NARROWED = "narrowed"
+    MISSING = "missing"
+
+
+_FINDING_SEVERITY: Final = {
+    Finding.WIDENED: "critical",  # someone gained access
+    Finding.ORPHANED_PRINCIPAL: "high",  # access silently lost and the policy cannot be re-put
+    Finding.MISSING: "high",
+    Finding.NARROWED: "medium",  # access lost, nobody gained any
+}
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Outcome of ``classify``. ``diff`` is None only when the live policy is missing."""
+
+    findings: frozenset[Finding]
+    diff: PolicyDiff | None
+    orphaned_ids: frozenset[str] = frozenset()
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.findings
+
+    @property
+    def severity(self) -> str:
+        """``critical`` (widened) > ``high`` (orphaned-principal, missing) > ``medium``
+        (narrowed) > ``none``; see ``SEVERITIES``."""
+        return max(
+            (_FINDING_SEVERITY[f] for f in self.findings),
+            key=SEVERITIES.index,
+            default="none",
+        )
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+@lru_cache(maxsize=4096)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    # '?' may not match a '*' of the covered pattern: "a?c" does not cover "a*c".
+    body = "".join(".*" if ch == "*" else "[^*]" if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile(body, re.DOTALL)
+
+
+def _is_pattern(value: str) -> bool:
+    return "*" in value or "?" in value
+
+
+def _pattern_covers(pattern: str, target: str) -> bool:
+    """Every name ``target`` (itself maybe a pattern) matches is matched by ``pattern``."""
+    return pattern == target or _pattern(pattern).fullmatch(target) is not None
+
+
+@lru_cache(maxsize=4096)
+def _wildcards(values: frozenset[str]) -> tuple[str, ...]:
+    return tuple(v for v in values if _is_pattern(v))
+
+
+def _set_covers(patterns: frozenset[str], target: str) -> bool:
+    return target in patterns or any(_pattern_covers(p, target) for p in _wildcards(patterns))
+
+
+def _names_cover(
+    d_pos: frozenset[str] | None,
+    d_neg: frozenset[str] | None,
+    u_pos: frozenset[str] | None,
+    u_neg: frozenset[str] | None,
+) -> bool:
+    """Does the (Action|Resource, Not…) pair ``d`` grant everything the pair ``u`` grants?"""
+    if u_pos is not None:
+        if not u_pos:
+            return True  # an empty list grants nothing
+        if d_pos is not None:
+            return all(_set_covers(d_pos, x) for x in u_pos)
+        if d_neg is not None:
+            # "everything except d_neg" covers x only if we can see x is not excluded.
+            return all(
+                not _is_pattern(x) and not any(_pattern_covers(n, x) for n in d_neg) for x in u_pos
+            )
+        return False
+    if u_neg is not None:
+        if d_pos is not None:
+            return "*" in d_pos
+        if d_neg is not None:
+            # everything except D >= everything except L  <=  each of D is within L
+            return all(any(_pattern_covers(x, n) for x in u_neg) for n in d_neg)
+        return False
+    return d_pos is None and d_neg is None
+
+
+def _principals_cover(d: Statement, u: Statement) -> bool:
+    if u.principals is not None:
+        if not u.principals:
+            return True
+        if d.principals is None:
+            return False  # NotPrincipal never proves a listed principal is granted
+        return _EVERYONE in d.principals or u.principals <= d.principals
+    if u.not_principals is not None:
+        if d.principals is not None:
+            return _EVERYONE in d.principals
+        return d.not_principals is not None and d.not_principals <= u.not_principals
+    return d.principals is None and d.not_principals is None
+
+
+def _covers(d: Statement, u: Statement) -> bool:
+    """``d`` grants everything ``u`` grants (effect and conditions already equal)."""
+    return (
+        _principals_cover(d, u)
+        and _names_cover(d.actions, d.not_actions, u.actions, u.not_actions)
+        and _names_cover(d.resources, d.not_resources, u.resources, u.not_resources)
+    )
+
+
+class _Index:
+    """Statements grouped by (effect, conditions): only those can cover each other."""
+
+    def __init__(self, statements: Iterable[Statement]) -> None:
+        self._groups: dict[tuple[str, Conditions], list[Statement]] = defaultdict(list)
+        for s in statements:
+            self._groups[(s.effect, s.conditions)].append(s)
+
+    def covers(self, unit: Statement) -> bool:
+        return any(_covers(s, unit) for s in self._groups.get((unit.effect, unit.conditions), ()))
+
+
+# --------------------------------------------------------------------------- units
+
+
+def _is_id(p: Principal) -> bool:
+    return p.kind == "AWS" and is_unique_id(p.value)
+
+
+def _without_ids(s: Statement) -> Statement:
+    """Drop unique-ID principals: they match nobody, so they grant (or exclude) nothing."""
+
+    def keep(ps: frozenset[Principal] | None) -> frozenset[Principal] | None:
+        return None if ps is None else frozenset(p for p in ps if not _is_id(p))
+
+    return replace(s, principals=keep(s.principals), not_principals=keep(s.not_principals))
+
+
+def _units(statements: Iterable[Statement], atomic: bool) -> list[Statement]:
+    if atomic:
+        return [g.to_statement() for s in statements for g in s.grants()]
+    units: list[Statement] = []
+    for s in statements:
+        s = s.semantic_key()
+        if s.principals is None:
+            units.append(s)
+        else:
+            units += [replace(s, principals=frozenset({p})) for p in sorted(s.principals)]
+    return units
+
+
+def _single_principal(unit: Statement) -> Principal | None:
+    if unit.principals is not None and len(unit.principals) == 1:
+        return next(iter(unit.principals))
+    return None
+
+
+def _rest(unit: Statement) -> Statement:
+    """The unit without its principal: what an orphaned ID and its old ARN share."""
+    return replace(unit, sid=None, principals=None)
+
+
+def _unexplained(lost: list[Statement], id_units: Counter[Statement]) -> list[Statement]:
+    """Declared units live lacks, minus those explained by an orphaned unique ID."""
+    by_rest: dict[Statement, list[Statement]] = defaultdict(list)
+    out: list[Statement] = []
+    for unit in lost:
+        principal = _single_principal(unit)
+        if principal is not None and principal.kind == "AWS" and is_principal_arn(principal.value):
+            by_rest[_rest(unit)].append(unit)
+        else:
+            out.append(unit)
+    for rest, units in by_rest.items():
+        if len(units) > id_units[rest]:
+            out += units
+    return out
+
+
+def _unique_ids(policy: Policy) -> frozenset[str]:
+    return frozenset(
+        p.value
+        for s in policy.statements
+        for group in (s.principals, s.not_principals)
+        for p in group or ()
+        if _is_id(p)
+    )
+
+
+# --------------------------------------------------------------------------- classify
+
+
+def classify(declared: Policy, live: Policy | None) -> Classification:
+    """Classify drift of ``live`` against ``declared`` (see the module docstring).
+
+    ``orphaned_ids`` lists unique IDs found in live Principal or NotPrincipal elements.
+    Semantically equal policies without unique IDs yield no findings.
+    """
+    if live is None:
+        return Classification(findings=frozenset({Finding.MISSING}), diff=None)
+
+    d, lv = declared.normalized(), live.normalized()
+    atomic = d.atom_count() <= MAX_ATOMS and lv.atom_count() <= MAX_ATOMS
+    d_statements = [_without_ids(s) for s in d.statements]
+    l_statements = [_without_ids(s) for s in lv.statements]
+    d_index, l_index = _Index(d_statements), _Index(l_statements)
+
+    findings: set[Finding] = set()
+    orphaned = _unique_ids(lv)
+    if orphaned:
+        findings.add(Finding.ORPHANED_PRINCIPAL)
+
+    for unit in _units(l_statements, atomic):
+        if not d_index.covers(unit):
+            # Extra Allow = someone gained access; extra Deny = someone lost it.
+            findings.add(Finding.WIDENED if unit.effect == "Allow" else Finding.NARROWED)
+
+    id_units: Counter[Statement] = Counter(
+        _rest(u)
+        for u in _units(lv.statements, atomic)
+        if (p := _single_principal(u)) is not None and _is_id(p)
+    )
+    lost = [u for u in _units(d_statements, atomic) if not l_index.covers(u)]
+    for unit in _unexplained(lost, id_units):
+        # Missing Allow = access lost; missing Deny = a guard rail is gone.
+        findings.add(Finding.NARROWED if unit.effect == "Allow" else Finding.WIDENED)
+
+    return Classification(findings=frozenset(findings), diff=diff(d, lv), orphaned_ids=orphaned)

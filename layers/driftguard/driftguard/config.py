@@ -1,0 +1,59 @@
+"""Configuration, validated once at cold start from the environment the template sets.
+
+No silent defaults: every setting the functions need is named in template.yaml's
+Globals, and a missing or malformed one is a ConfigError that names it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from driftguard.errors import ConfigError
+
+
+class Mode(StrEnum):
+    ENFORCE = "enforce"  # restore the declared policy
+    DETECT = "detect"  # record and alert only
+
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class _EnvModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        environ = os.environ if environ is None else environ
+        try:
+            return cls.model_validate(dict(environ))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise ConfigError(f"invalid driftguard configuration: {problems}") from None
+
+
+class StoreConfig(_EnvModel):
+    """What reading the state table needs (the CLI's read commands)."""
+
+    table_name: NonEmpty = Field(alias="TABLE_NAME")
+
+
+class Config(StoreConfig):
+    """What the functions need (all set by template.yaml Globals)."""
+
+    alert_topic_arn: NonEmpty = Field(alias="ALERT_TOPIC_ARN")
+    remediation_role_name: NonEmpty = Field(alias="REMEDIATION_ROLE_NAME")
+    default_mode: Mode = Field(alias="DEFAULT_MODE")
+    dead_letter_queue_url: NonEmpty = Field(alias="DEAD_LETTER_QUEUE_URL")
+    propagation_timeout_seconds: float = Field(alias="PROPAGATION_TIMEOUT_SECONDS", ge=0, le=900)
+    lease_seconds: int = Field(alias="LEASE_SECONDS", gt=0, le=3600)
+    quarantine_threshold: int = Field(alias="QUARANTINE_THRESHOLD", ge=2)
+    quarantine_window_seconds: int = Field(alias="QUARANTINE_WINDOW_SECONDS", gt=0)
+    audit_retention_days: int = Field(alias="AUDIT_RETENTION_DAYS", gt=0)

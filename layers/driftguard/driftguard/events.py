@@ -1,0 +1,66 @@
+"""Parser models for the CloudTrail-via-EventBridge events driftguard reacts to.
+
+Field names follow CloudTrail; only what driftguard reads is typed, the rest is
+kept (extra="allow") so nothing of the record is lost when it is stored or parked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _CloudTrailPart(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+
+
+class SessionIssuer(_CloudTrailPart):
+    type: str | None = None
+    arn: str | None = None
+    user_name: str | None = Field(default=None, alias="userName")
+
+
+class SessionContext(_CloudTrailPart):
+    session_issuer: SessionIssuer | None = Field(default=None, alias="sessionIssuer")
+
+
+class UserIdentity(_CloudTrailPart):
+    type: str | None = None
+    principal_id: str | None = Field(default=None, alias="principalId")
+    arn: str | None = None
+    account_id: str | None = Field(default=None, alias="accountId")
+    invoked_by: str | None = Field(default=None, alias="invokedBy")
+    session_context: SessionContext | None = Field(default=None, alias="sessionContext")
+
+    @property
+    def issuer_arn(self) -> str | None:
+        issuer = self.session_context.session_issuer if self.session_context else None
+        return issuer.arn if issuer else None
+
+    def describe(self) -> str:
+        """Who made the call, as a person would want to read it."""
+        return self.arn or self.invoked_by or self.principal_id or self.type or "unknown"
+
+
+class CloudTrailDetail(_CloudTrailPart):
+    event_version: str = Field(alias="eventVersion")
+    event_source: str = Field(alias="eventSource")
+    event_name: str = Field(alias="eventName")
+    event_time: datetime = Field(alias="eventTime")
+    aws_region: str = Field(alias="awsRegion", min_length=1)
+    recipient_account_id: str = Field(alias="recipientAccountId", pattern=r"^\d{12}$")
+    event_id: str = Field(alias="eventID", min_length=1)
+    user_identity: UserIdentity = Field(alias="userIdentity")
+    request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
+    response_elements: dict[str, Any] | None = Field(default=None, alias="responseElements")
+    resources: list[dict[str, Any]] | None = None
+    error_code: str | None = Field(default=None, alias="errorCode")
+    error_message: str | None = Field(default=None, alias="errorMessage")
+
+
+class CloudTrailEvent(EventBridgeModel):  # type: ignore[misc]
+    detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")
+    detail: CloudTrailDetail

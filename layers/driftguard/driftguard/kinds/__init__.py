@@ -1,0 +1,8 @@
+"""Resource kinds. Importing this package registers every kind; adding a kind
+means adding a module here and importing it below, nothing else."""
+
+from driftguard.kinds import kms_key, secret  # noqa: F401  (registration)
+from driftguard.kinds.base import ResourceKind
+from driftguard.kinds.registry import all_kinds, for_arn, for_event_source, get
+
+__all__ = ["ResourceKind", "all_kinds", "for_arn", "for_event_source", "get"]

@@ -1,0 +1,45 @@
+"""Resource kinds registered by name (Cloud Custodian style)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from driftguard.arns import Arn
+from driftguard.errors import UnknownResourceKindError
+
+if TYPE_CHECKING:
+    from driftguard.kinds.base import ResourceKind
+
+_KINDS: dict[str, ResourceKind] = {}
+K = TypeVar("K", bound="type[ResourceKind]")
+
+
+def register(cls: K) -> K:
+    instance = cls()
+    if instance.name in _KINDS:
+        raise ValueError(f"resource kind {instance.name!r} registered twice")
+    _KINDS[instance.name] = instance
+    return cls
+
+
+def get(name: str) -> ResourceKind:
+    try:
+        return _KINDS[name]
+    except KeyError:
+        known = ", ".join(sorted(_KINDS))
+        raise UnknownResourceKindError(f"unknown resource kind {name!r} (known: {known})") from None
+
+
+def for_arn(arn: Arn) -> ResourceKind:
+    for kind in _KINDS.values():
+        if kind.handles(arn):
+            return kind
+    raise UnknownResourceKindError(f"no resource kind handles {arn.text}")
+
+
+def for_event_source(event_source: str) -> ResourceKind | None:
+    return next((k for k in _KINDS.values() if k.event_source == event_source), None)
+
+
+def all_kinds() -> tuple[ResourceKind, ...]:
+    return tuple(_KINDS[name] for name in sorted(_KINDS))

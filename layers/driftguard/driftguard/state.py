@@ -1,0 +1,421 @@
+"""The state table: declared state, status, principal registry, audit, leases.
+
+Key design (one table, see docs/queries.md):
+
+    pk                      sk                        what
+    RES#<arn>               DECLARED                  declared policy, mode, version, digest
+    RES#<arn>               STATUS                    status now   (GSI ByStatus, GSI ByAccount)
+    RES#<arn>               LEASE                     per-resource lease (conditional write)
+    RES#<arn>               AUDIT#<time>#<id>         audit history, newest last (TTL expires_at)
+    PRINCIPAL#<role arn>    RES#<arn>                 resources whose declared policy names it
+    PRINCIPAL#<role arn>    UID#<unique id>           unique ids the role has had
+    UID#<unique id>         PRINCIPAL                 unique id -> role ARN (IAM has no API for it)
+
+    ByStatus:  gsi1pk = STATUS#<status>,  gsi1sk = <updated_at>#<arn>   (newest first)
+    ByAccount: gsi2pk = ACCOUNT#<account>, gsi2sk = <kind>#<region>#<arn>
+
+Role ARNs are keyed without their path (driftguard.arns.role_key) because the
+DeleteRole event carries only the role name.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict
+
+from driftguard.arns import role_key
+from driftguard.config import Mode
+from driftguard.errors import DeclarationError, LeaseBusyError
+from driftguard.model import AuditEntry, Declared, Status, StatusRecord
+
+STATUS_INDEX = "ByStatus"
+ACCOUNT_INDEX = "ByAccount"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+class _Item(BaseModel):
+    """DynamoDB items are validated on the way in and out (pydantic at the edge)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class DeclaredItem(_Item):
+    arn: str
+    kind: str
+    account: str
+    region: str
+    policy: str
+    digest: str
+    mode: Mode
+    version: int
+    declared_by: str
+    declared_at: datetime
+    principals: list[str] = []
+
+    def to_domain(self) -> Declared:
+        return Declared(
+            arn=self.arn,
+            kind=self.kind,
+            account=self.account,
+            region=self.region,
+            policy=self.policy,
+            digest=self.digest,
+            mode=self.mode,
+            version=self.version,
+            declared_by=self.declared_by,
+            declared_at=self.declared_at,
+            principals=tuple(self.principals),
+        )
+
+
+class StatusItem(_Item):
+    arn: str
+    kind: str
+    account: str
+    region: str
+    mode: Mode
+    status: Status
+    updated_at: datetime
+    reason: str = ""
+    findings: list[str] = []
+    live_digest: str | None = None
+    incident: str | None = None
+    restores: list[datetime] = []
+    orphaned_ids: list[str] = []
+
+    def to_domain(self) -> StatusRecord:
+        return StatusRecord(
+            arn=self.arn,
+            kind=self.kind,
+            account=self.account,
+            region=self.region,
+            mode=self.mode,
+            status=self.status,
+            updated_at=self.updated_at,
+            reason=self.reason,
+            findings=tuple(self.findings),
+            live_digest=self.live_digest,
+            incident=self.incident,
+            restores=tuple(self.restores),
+            orphaned_ids=tuple(self.orphaned_ids),
+        )
+
+
+class AuditItem(_Item):
+    arn: str
+    at: datetime
+    action: str
+    status: str
+    actor: str | None = None
+    trigger: str | None = None
+    event_id: str | None = None
+    message: str = ""
+    before_digest: str | None = None
+    after_digest: str | None = None
+    diff: dict[str, list[str]] = {}
+    findings: list[str] = []
+
+    def to_domain(self) -> AuditEntry:
+        return AuditEntry(
+            arn=self.arn,
+            at=self.at,
+            action=self.action,
+            status=self.status,
+            actor=self.actor,
+            trigger=self.trigger,
+            event_id=self.event_id,
+            message=self.message,
+            before_digest=self.before_digest,
+            after_digest=self.after_digest,
+            diff=dict(self.diff),
+            findings=tuple(self.findings),
+        )
+
+
+class UniqueIdItem(_Item):
+    unique_id: str
+    principal_arn: str
+    seen_at: datetime
+    source: str
+
+
+def _clean(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB rejects empty strings in keys and has no None; drop both where unset."""
+    return {k: v for k, v in item.items() if v is not None and v != ""}
+
+
+def _to_dynamo(model: BaseModel) -> dict[str, Any]:
+    return _clean(model.model_dump(mode="json"))
+
+
+class StateStore:
+    def __init__(self, table: Any, *, audit_retention_days: int = 400) -> None:
+        self._table = table
+        self._audit_retention = timedelta(days=audit_retention_days)
+
+    @classmethod
+    def for_table(cls, session: Any, table_name: str, **kwargs: Any) -> StateStore:
+        return cls(session.resource("dynamodb").Table(table_name), **kwargs)
+
+    # -- declared state -------------------------------------------------------------
+
+    def get_declared(self, arn: str) -> Declared | None:
+        item = self._table.get_item(
+            Key={"pk": f"RES#{arn}", "sk": "DECLARED"}, ConsistentRead=True
+        ).get("Item")
+        return DeclaredItem.model_validate(item).to_domain() if item else None
+
+    def put_declared(self, declared: Declared, status: StatusRecord, audit: AuditEntry) -> None:
+        """Write a declaration, its principal links, its first status and an audit
+        entry in one transaction; `declared.version` must be the stored version + 1."""
+        previous = self.get_declared(declared.arn)
+        expected = previous.version if previous else 0
+        if declared.version != expected + 1:
+            raise DeclarationError(
+                f"{declared.arn} was declared concurrently (version {expected} now); retry"
+            )
+        old_links = {role_key(p) for p in previous.principals} if previous else set()
+        new_links = {role_key(p) for p in declared.principals}
+        client = self._table.meta.client
+        table = self._table.name
+        declared_item = {"pk": f"RES#{declared.arn}", "sk": "DECLARED"} | _to_dynamo(
+            DeclaredItem(**declared.__dict__ | {"principals": list(declared.principals)})
+        )
+        condition = (
+            "attribute_not_exists(pk)" if previous is None else "version = :expected"
+        )
+        put_declared: dict[str, Any] = {
+            "Put": {
+                "TableName": table,
+                "Item": _serialize(declared_item),
+                "ConditionExpression": condition,
+            }
+        }
+        if previous is not None:
+            put_declared["Put"]["ExpressionAttributeValues"] = _serialize({":expected": expected})
+        actions: list[dict[str, Any]] = [put_declared]
+        actions.append({"Put": {"TableName": table, "Item": _serialize(self._status_item(status))}})
+        actions.append({"Put": {"TableName": table, "Item": _serialize(self._audit_item(audit))}})
+        for link in sorted(old_links - new_links):
+            actions.append(
+                {
+                    "Delete": {
+                        "TableName": table,
+                        "Key": _serialize({"pk": f"PRINCIPAL#{link}", "sk": f"RES#{declared.arn}"}),
+                    }
+                }
+            )
+        for link in sorted(new_links):
+            link_item = {
+                "pk": f"PRINCIPAL#{link}",
+                "sk": f"RES#{declared.arn}",
+                "arn": declared.arn,
+                "kind": declared.kind,
+                "principal_arn": link,
+            }
+            actions.append({"Put": {"TableName": table, "Item": _serialize(link_item)}})
+        try:
+            client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                raise DeclarationError(
+                    f"{declared.arn} was declared concurrently; read it again and retry"
+                ) from exc
+            raise
+
+    # -- status ---------------------------------------------------------------------
+
+    def get_status(self, arn: str) -> StatusRecord | None:
+        item = self._table.get_item(
+            Key={"pk": f"RES#{arn}", "sk": "STATUS"}, ConsistentRead=True
+        ).get("Item")
+        return StatusItem.model_validate(item).to_domain() if item else None
+
+    def put_status(self, status: StatusRecord) -> None:
+        self._table.put_item(Item=self._status_item(status))
+
+    def _status_item(self, status: StatusRecord) -> dict[str, Any]:
+        return {
+            "pk": f"RES#{status.arn}",
+            "sk": "STATUS",
+            "gsi1pk": f"STATUS#{status.status.value}",
+            "gsi1sk": f"{_iso(status.updated_at)}#{status.arn}",
+            "gsi2pk": f"ACCOUNT#{status.account}",
+            "gsi2sk": f"{status.kind}#{status.region}#{status.arn}",
+        } | _to_dynamo(
+            StatusItem(
+                **status.__dict__
+                | {
+                    "findings": list(status.findings),
+                    "restores": list(status.restores),
+                    "orphaned_ids": list(status.orphaned_ids),
+                }
+            )
+        )
+
+    def iter_statuses(
+        self,
+        *,
+        status: Status | None = None,
+        account: str | None = None,
+        kind: str | None = None,
+    ) -> Iterator[StatusRecord]:
+        """Resources by status (newest first), by account (and kind), or all."""
+        if account is not None:
+            condition = Key("gsi2pk").eq(f"ACCOUNT#{account}")
+            if kind is not None:
+                condition = condition & Key("gsi2sk").begins_with(f"{kind}#")
+            records = self._query(IndexName=ACCOUNT_INDEX, KeyConditionExpression=condition)
+            for item in records:
+                record = StatusItem.model_validate(item).to_domain()
+                if status is None or record.status == status:
+                    yield record
+            return
+        for wanted in [status] if status is not None else list(Status):
+            for item in self._query(
+                IndexName=STATUS_INDEX,
+                KeyConditionExpression=Key("gsi1pk").eq(f"STATUS#{wanted.value}"),
+                ScanIndexForward=False,
+            ):
+                record = StatusItem.model_validate(item).to_domain()
+                if kind is None or record.kind == kind:
+                    yield record
+
+    # -- principals -----------------------------------------------------------------
+
+    def resources_naming(self, principal_arn: str) -> list[str]:
+        return [
+            item["arn"]
+            for item in self._query(
+                KeyConditionExpression=Key("pk").eq(f"PRINCIPAL#{role_key(principal_arn)}")
+                & Key("sk").begins_with("RES#")
+            )
+        ]
+
+    def record_unique_id(self, unique_id: str, principal_arn: str, source: str) -> None:
+        seen = _iso(now())
+        key = role_key(principal_arn)
+        self._table.put_item(
+            Item={"pk": f"UID#{unique_id}", "sk": "PRINCIPAL"}
+            | _to_dynamo(
+                UniqueIdItem(
+                    unique_id=unique_id, principal_arn=key, seen_at=seen, source=source  # type: ignore[arg-type]
+                )
+            )
+        )
+        self._table.put_item(
+            Item={"pk": f"PRINCIPAL#{key}", "sk": f"UID#{unique_id}", "unique_id": unique_id,
+                  "seen_at": seen, "source": source}
+        )
+
+    def principal_for_unique_id(self, unique_id: str) -> str | None:
+        base = unique_id.split(":", 1)[0]
+        item = self._table.get_item(Key={"pk": f"UID#{base}", "sk": "PRINCIPAL"}).get("Item")
+        return UniqueIdItem.model_validate(item).principal_arn if item else None
+
+    def unique_ids_of(self, principal_arn: str) -> list[str]:
+        return [
+            item["unique_id"]
+            for item in self._query(
+                KeyConditionExpression=Key("pk").eq(f"PRINCIPAL#{role_key(principal_arn)}")
+                & Key("sk").begins_with("UID#")
+            )
+        ]
+
+    # -- audit ----------------------------------------------------------------------
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        self._table.put_item(Item=self._audit_item(entry))
+
+    def _audit_item(self, entry: AuditEntry) -> dict[str, Any]:
+        expires = int((entry.at + self._audit_retention).timestamp())
+        return {
+            "pk": f"RES#{entry.arn}",
+            "sk": f"AUDIT#{_iso(entry.at)}#{secrets.token_hex(4)}",
+            "expires_at": expires,
+        } | _to_dynamo(
+            AuditItem(**entry.__dict__ | {"findings": list(entry.findings)})
+        )
+
+    def history(self, arn: str, *, newest_first: bool = False) -> list[AuditEntry]:
+        return [
+            AuditItem.model_validate(item).to_domain()
+            for item in self._query(
+                KeyConditionExpression=Key("pk").eq(f"RES#{arn}") & Key("sk").begins_with("AUDIT#"),
+                ScanIndexForward=not newest_first,
+            )
+        ]
+
+    # -- lease ----------------------------------------------------------------------
+
+    def acquire_lease(self, arn: str, seconds: int, *, wait_seconds: float = 5.0) -> str:
+        """Take the per-resource lease so two events never race on one resource.
+
+        Waits briefly for a holder to finish; raises LeaseBusyError after that so
+        the invocation is retried (and the reconciler sweeps anyway)."""
+        owner = secrets.token_hex(8)
+        deadline = time.monotonic() + wait_seconds
+        delay = 0.05
+        while True:
+            moment = time.time()
+            try:
+                self._table.put_item(
+                    Item={
+                        "pk": f"RES#{arn}",
+                        "sk": "LEASE",
+                        "owner": owner,
+                        "lease_until": int(moment + seconds),
+                        "expires_at": int(moment + seconds + 3600),
+                    },
+                    ConditionExpression=Attr("pk").not_exists() | Attr("lease_until").lt(int(moment)),
+                )
+                return owner
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+            if time.monotonic() >= deadline:
+                raise LeaseBusyError(f"{arn} is being handled by another invocation")
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    def release_lease(self, arn: str, owner: str) -> None:
+        try:
+            self._table.delete_item(
+                Key={"pk": f"RES#{arn}", "sk": "LEASE"},
+                ConditionExpression=Attr("owner").eq(owner),
+            )
+        except ClientError as exc:
+            # Lost the lease to expiry: nothing of ours to release.
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            page = self._table.query(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _serialize(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    return {k: serializer.serialize(v) for k, v in item.items()}
