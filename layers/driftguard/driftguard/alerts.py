@@ -40,7 +40,7 @@ class AlertResource(BaseModel):
     status: str
     findings: list[str] = []
     orphaned_ids: list[str] = []
-    diff: dict[str, list[str]] = {}
+    diff: dict[str, Any] = {}
     reason: str = ""
     console_url: str = ""
 

@@ -16,17 +16,18 @@ effect and equal conditions, grants at least as much:
 * anything we cannot prove covered counts as not covered, so a doubt is reported as drift
   rather than hidden.
 
-Unique-ID principals (``AROA…``/``AIDA…``) match nobody, so units granted to them are left
-out of coverage on both sides. A declared unit for a role/user ARN that live lacks is
-*explained* (orphaned, not narrowed/widened) when live has a unique-ID unit with the same
-effect/action/resource/conditions, at most one ARN per unique ID (IDs never map back to
-ARNs, so we cannot tell which ARN became which ID; if there are more lost ARNs than IDs for
-the same grant, all of them are reported). This applies to Principal elements only.
+Unique-ID principals (``AROA…``/``AIDA…``) match nobody, so they are dropped from Principal
+and NotPrincipal on both sides before comparing; any in live is ORPHANED_PRINCIPAL (also
+when the declaration has it too: it can never be put back). A declared unit for a role/user
+ARN that live lacks is *explained* (orphaned, not narrowed/widened) when live has a
+unique-ID unit with the same effect/action/resource/conditions, at most one ARN per unique
+ID (IDs never map back to ARNs, so we cannot tell which ARN became which ID; if there are
+more lost ARNs than IDs for the same grant, all of them are reported). The explanation looks
+at Principal only.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -37,6 +38,7 @@ from typing import Final
 from driftguard.policy import (
     MAX_ATOMS,
     Conditions,
+    Grant,
     Policy,
     PolicyDiff,
     Principal,
@@ -44,6 +46,7 @@ from driftguard.policy import (
     diff,
     is_principal_arn,
     is_unique_id,
+    wildcard_covers,
 )
 
 __all__ = ["SEVERITIES", "Classification", "Finding", "classify"]
@@ -95,20 +98,8 @@ class Classification:
 # --------------------------------------------------------------------------- coverage
 
 
-@lru_cache(maxsize=4096)
-def _pattern(pattern: str) -> re.Pattern[str]:
-    # '?' may not match a '*' of the covered pattern: "a?c" does not cover "a*c".
-    body = "".join(".*" if ch == "*" else "[^*]" if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.compile(body, re.DOTALL)
-
-
 def _is_pattern(value: str) -> bool:
     return "*" in value or "?" in value
-
-
-def _pattern_covers(pattern: str, target: str) -> bool:
-    """Every name ``target`` (itself maybe a pattern) matches is matched by ``pattern``."""
-    return pattern == target or _pattern(pattern).fullmatch(target) is not None
 
 
 @lru_cache(maxsize=4096)
@@ -117,7 +108,7 @@ def _wildcards(values: frozenset[str]) -> tuple[str, ...]:
 
 
 def _set_covers(patterns: frozenset[str], target: str) -> bool:
-    return target in patterns or any(_pattern_covers(p, target) for p in _wildcards(patterns))
+    return target in patterns or any(wildcard_covers(p, target) for p in _wildcards(patterns))
 
 
 def _names_cover(
@@ -135,7 +126,7 @@ def _names_cover(
         if d_neg is not None:
             # "everything except d_neg" covers x only if we can see x is not excluded.
             return all(
-                not _is_pattern(x) and not any(_pattern_covers(n, x) for n in d_neg) for x in u_pos
+                not _is_pattern(x) and not any(wildcard_covers(n, x) for n in d_neg) for x in u_pos
             )
         return False
     if u_neg is not None:
@@ -143,7 +134,7 @@ def _names_cover(
             return "*" in d_pos
         if d_neg is not None:
             # everything except D >= everything except L  <=  each of D is within L
-            return all(any(_pattern_covers(x, n) for x in u_neg) for n in d_neg)
+            return all(any(wildcard_covers(x, n) for x in u_neg) for n in d_neg)
         return False
     return d_pos is None and d_neg is None
 
@@ -199,17 +190,32 @@ def _without_ids(s: Statement) -> Statement:
     return replace(s, principals=keep(s.principals), not_principals=keep(s.not_principals))
 
 
-def _units(statements: Iterable[Statement], atomic: bool) -> list[Statement]:
+# A comparison unit: an atomic grant, or (fallback) a statement narrowed to one principal.
+_Unit = Grant | Statement
+
+
+def _as_statement(unit: _Unit) -> Statement:
+    return unit.to_statement() if isinstance(unit, Grant) else unit
+
+
+def _units(statements: Iterable[Statement], atomic: bool) -> frozenset[_Unit]:
     if atomic:
-        return [g.to_statement() for s in statements for g in s.grants()]
-    units: list[Statement] = []
+        return frozenset(g for s in statements for g in s.grants())
+    units: set[_Unit] = set()
     for s in statements:
         s = s.semantic_key()
         if s.principals is None:
-            units.append(s)
+            units.add(s)
         else:
-            units += [replace(s, principals=frozenset({p})) for p in sorted(s.principals)]
-    return units
+            units.update(replace(s, principals=frozenset({p})) for p in s.principals)
+    return frozenset(units)
+
+
+def _uncovered(units: frozenset[_Unit], others: frozenset[_Unit], index: _Index) -> list[Statement]:
+    """Units the other side does not grant. A unit the other side also has is covered by
+    definition, so only the (usually few) remaining ones pay for the wildcard checks."""
+    candidates = (_as_statement(u) for u in units - others)
+    return [u for u in candidates if not index.covers(u)]
 
 
 def _single_principal(unit: Statement) -> Principal | None:
@@ -272,17 +278,19 @@ def classify(declared: Policy, live: Policy | None) -> Classification:
     if orphaned:
         findings.add(Finding.ORPHANED_PRINCIPAL)
 
-    for unit in _units(l_statements, atomic):
-        if not d_index.covers(unit):
-            # Extra Allow = someone gained access; extra Deny = someone lost it.
-            findings.add(Finding.WIDENED if unit.effect == "Allow" else Finding.NARROWED)
+    d_units, l_units = _units(d_statements, atomic), _units(l_statements, atomic)
+    for unit in _uncovered(l_units, d_units, d_index):
+        # Extra Allow = someone gained access; extra Deny = someone lost it.
+        findings.add(Finding.WIDENED if unit.effect == "Allow" else Finding.NARROWED)
 
+    # Distinct (ID, rest-of-grant) units: how many ARNs each grant may have lost to deletion.
+    with_ids = [s for s in lv.statements if any(_is_id(p) for p in s.principals or ())]
     id_units: Counter[Statement] = Counter(
         _rest(u)
-        for u in _units(lv.statements, atomic)
+        for u in map(_as_statement, _units(with_ids, atomic))
         if (p := _single_principal(u)) is not None and _is_id(p)
     )
-    lost = [u for u in _units(d_statements, atomic) if not l_index.covers(u)]
+    lost = _uncovered(d_units, l_units, l_index)
     for unit in _unexplained(lost, id_units):
         # Missing Allow = access lost; missing Deny = a guard rail is gone.
         findings.add(Finding.NARROWED if unit.effect == "Allow" else Finding.WIDENED)

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from driftguard.config import Mode
 
@@ -80,7 +81,7 @@ class AuditEntry:
     message: str = ""
     before_digest: str | None = None
     after_digest: str | None = None
-    diff: dict[str, list[str]] = field(default_factory=dict)
+    diff: dict[str, Any] = field(default_factory=dict)
     findings: tuple[str, ...] = ()
 
 

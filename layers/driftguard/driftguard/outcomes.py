@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from driftguard.classify import Classification
 from driftguard.model import Status
@@ -35,7 +36,7 @@ class ResourceResult:
     new_incident: bool = False  # an alert is due for this resource
     declaration_invalid: bool = False  # the declared state itself is unusable
     at: datetime | None = None
-    diff: dict[str, list[str]] = field(default_factory=dict)
+    diff: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {

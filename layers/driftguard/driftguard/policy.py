@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Final, NamedTuple, NoReturn
 
 from driftguard.errors import PolicyParseError
@@ -37,10 +38,12 @@ __all__ = [
     "PolicyDiff",
     "Principal",
     "Statement",
+    "action_matches",
     "diff",
     "is_principal_arn",
     "is_unique_id",
     "replace_principal",
+    "wildcard_covers",
 ]
 
 # Above this many atomic grants a comparison falls back to normalized statements, so a
@@ -97,6 +100,28 @@ def is_unique_id(value: object) -> bool:
 def is_principal_arn(value: object) -> bool:
     """True for ``arn:<partition>:iam::<account>:role/…`` or ``…:user/…``."""
     return isinstance(value, str) and _PRINCIPAL_ARN_RE.match(value) is not None
+
+
+@lru_cache(maxsize=4096)
+def _wildcard_regex(pattern: str) -> re.Pattern[str]:
+    # '?' may not match a '*' of the covered text: "a?c" does not cover the pattern "a*c".
+    body = "".join(".*" if c == "*" else "[^*]" if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(body, re.DOTALL)
+
+
+def wildcard_covers(pattern: str, target: str) -> bool:
+    """True if every name ``target`` stands for (``target`` may itself contain ``*``/``?``)
+    is matched by the IAM wildcard ``pattern``. Case-sensitive (resources); unlike
+    ``fnmatch``, ``[...]`` is literal, as in IAM."""
+    return pattern == target or _wildcard_regex(pattern).fullmatch(target) is not None
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """IAM action matching: ``kms:*`` or ``KMS:Put*`` match ``kms:PutKeyPolicy``.
+
+    Case-insensitive, ``*``/``?`` wildcards; ``action`` may itself be a pattern, then the
+    answer is whether ``pattern`` covers all of it."""
+    return wildcard_covers(pattern.lower(), action.lower())
 
 
 # --------------------------------------------------------------------------- parsing helpers
@@ -196,7 +221,7 @@ def _parse_conditions(value: object, where: str) -> Conditions:
 
 def _normalize_conditions(conditions: Iterable[Condition]) -> Conditions:
     return tuple(
-        sorted((op, key.lower(), tuple(sorted(set(vals)))) for op, key, vals in conditions)
+        sorted({(op, key.lower(), tuple(sorted(set(vals)))) for op, key, vals in conditions})
     )
 
 
@@ -635,7 +660,8 @@ class PolicyDiff:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready; every list sorted so the output is deterministic."""
+        """JSON-ready; every list sorted so the output is deterministic. ``summary`` holds
+        ``summary_lines()`` (empty list when nothing changed)."""
 
         def grants(gs: frozenset[Grant]) -> list[dict[str, Any]]:
             return sorted((g.to_dict() for g in gs), key=_canonical)
@@ -650,10 +676,16 @@ class PolicyDiff:
             "added_grants": grants(self.added_grants),
             "removed_grants": grants(self.removed_grants),
             "atomic": self.atomic,
+            "summary": list(self.summary_lines()),
         }
 
     def summary(self) -> str:
-        """One line per change (``+`` only in live, ``-`` only in declared)."""
+        """One line per change (``+`` only in live, ``-`` only in declared), or
+        ``no changes``."""
+        return "\n".join(self.summary_lines()) or "no changes"
+
+    def summary_lines(self) -> tuple[str, ...]:
+        """The lines of ``summary()``; empty when nothing changed."""
         lines: list[str] = []
         for sign, principals in (("+", self.added_principals), ("-", self.removed_principals)):
             lines += [f"{sign} principal {p}" for p in sorted(principals)]
@@ -665,7 +697,7 @@ class PolicyDiff:
             # Without atoms the statements are the only complete record of the change.
             for sign, stmts in (("+", self.added_statements), ("-", self.removed_statements)):
                 lines += [f"{sign} statement {_canonical(s)}" for s in stmts]
-        return "\n".join(lines) if lines else "no changes"
+        return tuple(lines)
 
 
 def _allow_principals(policy: Policy) -> frozenset[str]:
@@ -693,9 +725,13 @@ def diff(declared: Policy, live: Policy) -> PolicyDiff:
         d_grants, l_grants = d.grants(), lv.grants()
         # A statement is reported only if it brings a grant the other side lacks, so a
         # split or merged statement is not a change.
-        added = render(s for s in lv.statements if any(g not in d_grants for g in s.grants()))
-        removed = render(s for s in d.statements if any(g not in l_grants for g in s.grants()))
         added_grants, removed_grants = l_grants - d_grants, d_grants - l_grants
+        added = render(
+            s for s in lv.statements if added_grants and not added_grants.isdisjoint(s.grants())
+        )
+        removed = render(
+            s for s in d.statements if removed_grants and not removed_grants.isdisjoint(s.grants())
+        )
     else:
         d_keys, l_keys = d.semantic_statements(), lv.semantic_statements()
         added = render(s for s in lv.statements if s.semantic_key() not in d_keys)

@@ -126,7 +126,7 @@ class AuditItem(_Item):
     message: str = ""
     before_digest: str | None = None
     after_digest: str | None = None
-    diff: dict[str, list[str]] = {}
+    diff: dict[str, Any] = {}
     findings: list[str] = []
 
     def to_domain(self) -> AuditEntry:

@@ -98,7 +98,7 @@ class KmsKey(ResourceKind):
         # put the key policy after restoring it, directly or through the
         # account root (which lets IAM policies grant it).
         allowed = {remediation_role_arn, f"arn:{arn.partition}:iam::{arn.account}:root", "*"}
-        for statement in policy.statements:
+        for statement in policy.normalized().statements:
             if statement.effect != "Allow" or statement.not_principals or statement.not_actions:
                 continue
             principals = {p.value for p in statement.principals or () if p.kind == "AWS"}

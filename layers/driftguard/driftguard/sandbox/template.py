@@ -59,7 +59,7 @@ class Template(dict[str, Any]):
 # --------------------------------------------------------------------------- loading
 
 
-class _CfnLoader(yaml.SafeLoader):
+class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no stubs
     """SafeLoader that understands every `!Tag` as a CloudFormation intrinsic."""
 
 
@@ -90,7 +90,7 @@ def load_template(path: str | Path) -> Template:
     """Parse a CloudFormation/SAM YAML template into its long (JSON) form."""
     path = Path(path)
     with path.open(encoding="utf-8") as stream:
-        data = yaml.load(stream, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(stream, Loader=_CfnLoader)
     if not isinstance(data, dict):
         raise TemplateError(f"{path} is not a template (top level is not a mapping)")
     template = Template(data)
@@ -318,7 +318,10 @@ def _function(name: str, argument: Any, context: ResolveContext) -> Any:
         block, count, bits = (_resolve(item, context) for item in argument)
         network = ipaddress.ip_network(str(block), strict=False)
         prefix = network.max_prefixlen - int(bits)
-        return [str(net) for _, net in zip(range(int(count)), network.subnets(new_prefix=prefix))]
+        return [
+            str(net)
+            for _, net in zip(range(int(count)), network.subnets(new_prefix=prefix), strict=False)
+        ]
     raise TemplateError(f"unsupported intrinsic function {name}")
 
 
@@ -351,28 +354,21 @@ def default_physical_ids(
     """
     refs: dict[str, str] = {}
     attrs: dict[str, dict[str, str]] = {}
-    prefix = f"{partition}:{{service}}:{region}:{account_id}"
     for logical_id, resource in (template.get("Resources") or {}).items():
         kind = str(resource.get("Type", ""))
         props = resource.get("Properties") or {}
-
-        def own_name(prop: str, default: str = f"{NAME_PREFIX}-{logical_id}") -> str:
-            value = props.get(prop)
-            return value if isinstance(value, str) else default
+        name = _own_name(props, kind) or f"{NAME_PREFIX}-{logical_id}"
 
         def arn(service: str, rest: str) -> str:
-            return "arn:" + prefix.format(service=service) + ":" + rest
+            return f"arn:{partition}:{service}:{region}:{account_id}:{rest}"
 
         if kind == "AWS::DynamoDB::Table":
-            name = own_name("TableName")
             refs[logical_id] = name
             attrs[logical_id] = {"Arn": arn("dynamodb", f"table/{name}")}
         elif kind == "AWS::SNS::Topic":
-            name = own_name("TopicName")
             refs[logical_id] = arn("sns", name)
             attrs[logical_id] = {"TopicName": name, "TopicArn": refs[logical_id]}
         elif kind == "AWS::SQS::Queue":
-            name = own_name("QueueName")
             refs[logical_id] = f"https://sqs.{region}.amazonaws.com/{account_id}/{name}"
             attrs[logical_id] = {
                 "Arn": arn("sqs", name),
@@ -380,28 +376,43 @@ def default_physical_ids(
                 "QueueUrl": refs[logical_id],
             }
         elif kind == "AWS::Events::EventBus":
-            name = own_name("Name")
             refs[logical_id] = name
             attrs[logical_id] = {"Arn": arn("events", f"event-bus/{name}"), "Name": name}
         elif kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
-            name = own_name("FunctionName")
             refs[logical_id] = name
             attrs[logical_id] = {"Arn": arn("lambda", f"function:{name}")}
         elif kind in ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"):
-            name = own_name("LayerName")
             refs[logical_id] = arn("lambda", f"layer:{name}:1")
             attrs[logical_id] = {}
         elif kind == "AWS::IAM::Role":
-            name = own_name("RoleName")
             refs[logical_id] = name
             attrs[logical_id] = {
                 "Arn": f"arn:{partition}:iam::{account_id}:role/{name}",
                 "RoleId": "AROA" + "0" * 17,
             }
         else:
-            refs[logical_id] = f"{NAME_PREFIX}-{logical_id}"
+            refs[logical_id] = name
             attrs[logical_id] = {}
     return refs, attrs
+
+
+_NAME_PROPERTIES: Final = {
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::Events::EventBus": "Name",
+    "AWS::Serverless::Function": "FunctionName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::Serverless::LayerVersion": "LayerName",
+    "AWS::Lambda::LayerVersion": "LayerName",
+    "AWS::IAM::Role": "RoleName",
+}
+
+
+def _own_name(props: Mapping[str, Any], kind: str) -> str | None:
+    """The name a resource gives itself, if it is a plain string."""
+    value = props.get(_NAME_PROPERTIES.get(kind, ""))
+    return value if isinstance(value, str) else None
 
 
 # --------------------------------------------------------------------------- functions
@@ -478,9 +489,7 @@ def function_specs(template: Mapping[str, Any], context: ResolveContext) -> list
             **{
                 name: _to_string(value)
                 for name, value in resolve(
-                    ((resource.get("Properties") or {}).get("Environment") or {}).get(
-                        "Variables"
-                    )
+                    ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables")
                     or {},
                     context,
                 ).items()

@@ -13,7 +13,7 @@ import io
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import parse_qsl
@@ -56,10 +56,18 @@ class ApiRequest:
     user_agent: str
 
 
+def signing_service(environ: dict[str, Any]) -> str | None:
+    """The service a SigV4 header is scoped to (cheap: headers only), else None."""
+    match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return match.group(3).lower() if match else None
+
+
 def read_request(environ: dict[str, Any]) -> ApiRequest | None:
     """Parse a SigV4-signed request; None for anything else (moto-api, unsigned).
 
     The body is read once and put back as a fresh stream so moto can read it too.
+    Only call it for services whose bodies are small API documents (never S3
+    streaming uploads, whose chunked bodies carry no Content-Length).
     """
     match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
     if not match:
@@ -215,9 +223,6 @@ class Response:
             code_text.rpartition("#")[2],
             str(payload.get("message") or payload.get("Message") or ""),
         )
-
-
-_STATUS_TEXT: Final[Mapping[int, str]] = {400: "BAD REQUEST", 404: "NOT FOUND"}
 
 
 def json_error(code: str, message: str, *, message_key: str = "message") -> Response:

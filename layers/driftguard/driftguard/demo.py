@@ -1,0 +1,271 @@
+"""`driftguard demo`: the story from DESIGN.md, told on the local sandbox.
+
+Three accounts on moto's server at 127.0.0.1: 111111111111 runs the EKS workload
+(pod-role, IRSA), 222222222222 holds testsecret, 333333333333 is the security
+account with the KMS key and driftguard itself. Every call below goes over HTTP
+to the sandbox, and driftguard hears about it only through the CloudTrail events
+the sandbox routes with template.yaml's own EventBridge patterns.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from driftguard import cli
+from driftguard.alerts import Alert
+from driftguard.policy import Policy
+
+WORKLOAD, DATA, SECURITY = "111111111111", "222222222222", "333333333333"
+REGION = "us-east-1"
+OIDC_HOST = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+POD_ROLE_ARN = f"arn:aws:iam::{WORKLOAD}:role/pod-role"
+PROPAGATION_DELAY_SECONDS = 2.0
+
+
+def irsa_trust_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": f"arn:aws:iam::{WORKLOAD}:oidc-provider/{OIDC_HOST}"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{OIDC_HOST}:sub": "system:serviceaccount:testnamespace:testapp",
+                        f"{OIDC_HOST}:aud": "sts.amazonaws.com",
+                    }
+                },
+            }
+        ],
+    }
+
+
+def key_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Id": "testsecret-key",
+        "Statement": [
+            {
+                "Sid": "Enable IAM User Permissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{SECURITY}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "SecretsManagerInDataAccountEncrypts",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{DATA}:root"},
+                "Action": ["kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}},
+            },
+            {
+                "Sid": "PodRoleDecryptsTestsecret",
+                "Effect": "Allow",
+                "Principal": {"AWS": POD_ROLE_ARN},
+                "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}},
+            },
+        ],
+    }
+
+
+def secret_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PodRoleReadsTestsecret",
+                "Effect": "Allow",
+                "Principal": {"AWS": POD_ROLE_ARN},
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+def pod_role_identity_policy(secret_arn: str, key_arn: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn},
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn},
+        ],
+    }
+
+
+class Narrator:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.started = time.monotonic()
+        self.step = 0
+
+    def chapter(self, title: str) -> None:
+        self.step += 1
+        self.say(f"\n== {self.step}. {title} ==")
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def run_cli(self, *argv: str) -> int:
+        self.say(f"$ driftguard {' '.join(argv)}")
+        buffer = io.StringIO()
+        code = cli.main(list(argv), out=buffer)
+        for line in buffer.getvalue().rstrip().splitlines():
+            self.say(f"  {line}")
+        return code
+
+
+def run_demo(out: TextIO) -> int:
+    from driftguard.sandbox import Sandbox
+
+    n = Narrator(out)
+    n.say("driftguard demo: cross-account secret access that survives a deleted role.")
+    with Sandbox.start(
+        hub_account=SECURITY,
+        member_accounts=(WORKLOAD, DATA),
+        region=REGION,
+        propagation_delay=PROPAGATION_DELAY_SECONDS,
+        env_overrides={"POWERTOOLS_LOG_LEVEL": "WARNING", "PROPAGATION_TIMEOUT_SECONDS": "30"},
+    ) as sandbox:
+        alerts = AlertTail(sandbox)
+        n.say(f"Local AWS (moto) on {sandbox.endpoint_url}; accounts {WORKLOAD} (EKS workload), "
+              f"{DATA} (secret), {SECURITY} (security: key + driftguard).")
+        platform = sandbox.session(WORKLOAD, role="PlatformAdmin", session_name="platform-admin")
+        data_admin = sandbox.session(DATA, role="DataAdmin", session_name="data-admin")
+        security = sandbox.session(SECURITY, role="SecurityAdmin", session_name="security-admin")
+        mallory = sandbox.session(SECURITY, role="Developer", session_name="mallory")
+
+        n.chapter("The workload: pod-role (IRSA), a secret in another account, a key in a third")
+        iam = platform.client("iam")
+        iam.create_open_id_connect_provider(
+            Url=f"https://{OIDC_HOST}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["9" * 40]
+        )
+        role = iam.create_role(RoleName="pod-role", AssumeRolePolicyDocument=json.dumps(irsa_trust_policy()))
+        n.say(f"{WORKLOAD}: created pod-role ({role['Role']['RoleId']}), trusted by the cluster's OIDC "
+              "provider for system:serviceaccount:testnamespace:testapp")
+        n.say(f"  (waiting {PROPAGATION_DELAY_SECONDS:.0f}s: a new role is not a valid principal "
+              "until IAM has propagated it)")
+        time.sleep(PROPAGATION_DELAY_SECONDS)
+        kms = security.client("kms")
+        key = kms.create_key(Description="testsecret key", Policy=json.dumps(key_policy()))
+        key_arn = key["KeyMetadata"]["Arn"]
+        n.say(f"{SECURITY}: created the KMS key {key_arn}; its policy lets pod-role decrypt")
+        secrets = data_admin.client("secretsmanager")
+        secret_arn = secrets.create_secret(
+            Name="testsecret", KmsKeyId=key_arn, SecretString="demo-value-never-read-by-driftguard"
+        )["ARN"]
+        secrets.put_resource_policy(SecretId=secret_arn, ResourcePolicy=json.dumps(secret_policy()))
+        n.say(f"{DATA}: created {secret_arn}, encrypted with that key; its policy lets pod-role read it")
+        iam.put_role_policy(
+            RoleName="pod-role",
+            PolicyName="read-testsecret",
+            PolicyDocument=json.dumps(pod_role_identity_policy(secret_arn, key_arn)),
+        )
+        sandbox.wait_idle()
+        alerts.drain(n)
+
+        n.chapter("The security team declares this state (adopting the live policies)")
+        for arn in (key_arn, secret_arn):
+            n.run_cli("adopt", arn, "--mode", "enforce")
+        n.run_cli("status")
+
+        n.chapter("Someone deletes pod-role")
+        iam.delete_role_policy(RoleName="pod-role", PolicyName="read-testsecret")
+        iam.delete_role(RoleName="pod-role")
+        show_principals(n, "key policy", kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
+        show_principals(n, "secret policy", secrets.get_resource_policy(SecretId=secret_arn)["ResourcePolicy"])
+        n.say("  AWS rewrote pod-role to its unique ID in both policies: the app is locked out,")
+        n.say("  and recreating the role will not bring the ARN back.")
+        sandbox.wait_idle()
+        alerts.drain(n)
+        n.run_cli("status", "--state", "orphaned-principal")
+
+        n.chapter("The platform team recreates pod-role")
+        role = iam.create_role(RoleName="pod-role", AssumeRolePolicyDocument=json.dumps(irsa_trust_policy()))
+        iam.put_role_policy(
+            RoleName="pod-role",
+            PolicyName="read-testsecret",
+            PolicyDocument=json.dumps(pod_role_identity_policy(secret_arn, key_arn)),
+        )
+        n.say(f"{WORKLOAD}: pod-role is back with a new unique ID {role['Role']['RoleId']}; "
+              f"KMS and Secrets Manager reject it for {PROPAGATION_DELAY_SECONDS:.0f}s (propagation), "
+              "driftguard retries with backoff")
+        sandbox.wait_idle(timeout=60)
+        alerts.drain(n)
+        show_principals(n, "key policy", kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
+        show_principals(n, "secret policy", secrets.get_resource_policy(SecretId=secret_arn)["ResourcePolicy"])
+
+        n.chapter("Someone widens the key policy by hand")
+        widened = key_policy()
+        widened["Statement"].append(
+            {
+                "Sid": "TemporaryVendorAccess",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+                "Action": ["kms:Decrypt"],
+                "Resource": "*",
+            }
+        )
+        mallory.client("kms").put_key_policy(KeyId=key_arn, PolicyName="default", Policy=json.dumps(widened))
+        n.say(f"{SECURITY}: mallory added account 444455556666 to the key policy")
+        sandbox.wait_idle()
+        alerts.drain(n)
+
+        n.chapter("Where things stand")
+        n.run_cli("status")
+        n.run_cli("history", key_arn)
+        ok = all(
+            Policy.parse(live).semantically_equal(Policy.parse(declared))
+            for live, declared in (
+                (kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"], json.dumps(key_policy())),
+                (secrets.get_resource_policy(SecretId=secret_arn)["ResourcePolicy"], json.dumps(secret_policy())),
+            )
+        )
+        verdict = "match" if ok else "DO NOT match"
+        n.say(f"\nBoth live policies {verdict} the declared state "
+              f"({time.monotonic() - n.started:.1f}s, nothing but 127.0.0.1 contacted).")
+        return cli.EXIT_OK if ok else cli.EXIT_DRIFT
+
+
+def show_principals(n: Narrator, label: str, policy_json: str) -> None:
+    principals = sorted(Policy.parse(policy_json).aws_principals())
+    n.say(f"  {label} principals now: {', '.join(principals)}")
+
+
+class AlertTail:
+    """Reads the alert topic through an SQS subscription, as a terminal would show Slack."""
+
+    def __init__(self, sandbox: Any) -> None:
+        hub = sandbox.hub_session()
+        self._sqs = hub.client("sqs")
+        self._url = self._sqs.create_queue(QueueName="demo-alerts")["QueueUrl"]
+        queue_arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        hub.client("sns").subscribe(
+            TopicArn=sandbox.hub.topic_arn,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
+
+    def drain(self, n: Narrator, render: Callable[[Alert], str] = Alert.render_text) -> None:
+        while True:
+            messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not messages:
+                return
+            for message in messages:
+                alert = Alert.model_validate_json(message["Body"])
+                n.say("  ALERT " + render(alert).replace("\n", "\n        "))
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])

@@ -1,0 +1,188 @@
+"""The sandbox's event bus: template rules -> asynchronous Lambda-style deliveries.
+
+Routing uses the rules of template.yaml and moto's real EventBridge pattern
+matcher. Events from the hub account are matched against the rules on the hub's
+default bus; events from any other account against the rules on the hub custom
+bus (where the spoke stacks forward them).
+
+Delivery mimics EventBridge -> Lambda asynchronous invocation: one worker thread
+takes (function, event) off a queue, calls the invoker, retries a failing
+invocation twice more, then sends the event to the rule's dead-letter queue and
+records the failure. Whatever happens, a `Delivery` is recorded, so a missing or
+broken handler shows up as a recorded error instead of a silent drop.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from moto.events.models import EventPattern
+
+from driftguard.sandbox.template import FunctionSpec, RuleSpec
+
+__all__ = ["DeadLetterSink", "Delivery", "Invoker", "Router"]
+
+Event = dict[str, Any]
+Invoker = Callable[[FunctionSpec, Event], Any]
+DeadLetterSink = Callable[[FunctionSpec, RuleSpec, Event, str], None]
+
+ASYNC_ATTEMPTS = 3  # Lambda asynchronous invocation: 1 try + 2 retries
+
+
+@dataclass
+class Delivery:
+    """One event delivered to one function through one rule, and how it ended."""
+
+    function: str
+    rule: str
+    event: Event
+    result: Any = None
+    error: str | None = None
+    attempts: int = 0
+    dead_lettered: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class _Route:
+    function: FunctionSpec
+    rule: RuleSpec
+    pattern: EventPattern
+
+
+class Router:
+    """Matches events to functions and delivers them on a single worker thread."""
+
+    def __init__(
+        self,
+        specs: Sequence[FunctionSpec],
+        *,
+        hub_account: str,
+        invoker: Invoker,
+        dead_letter: DeadLetterSink | None = None,
+        attempts: int = ASYNC_ATTEMPTS,
+    ) -> None:
+        self.hub_account = hub_account
+        self.invoker = invoker
+        self.dead_letter = dead_letter
+        self.attempts = attempts
+        self.specs = {spec.logical_id: spec for spec in specs}
+        self.events: list[Event] = []
+        self.deliveries: list[Delivery] = []
+        self._routes = [
+            _Route(spec, rule, EventPattern.load(json.dumps(rule.pattern)))
+            for spec in specs
+            for rule in spec.event_rules
+        ]
+        self._queue: queue.Queue[tuple[_Route, Event] | None] = queue.Queue()
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._worker = threading.Thread(target=self._work, name="sandbox-router", daemon=True)
+        self._worker.start()
+
+    # -- routing --------------------------------------------------------------
+    def bus_for(self, event: Event) -> str:
+        return "default" if event.get("account") == self.hub_account else "hub"
+
+    def _matching_routes(self, event: Event) -> list[_Route]:
+        bus = self.bus_for(event)
+        return [
+            route
+            for route in self._routes
+            if route.rule.bus == bus and route.pattern.matches_event(cast(Any, event))
+        ]
+
+    def matching_functions(self, event: Event) -> list[str]:
+        """Logical ids of the functions `event` would be delivered to (no delivery)."""
+        return list(dict.fromkeys(r.function.logical_id for r in self._matching_routes(event)))
+
+    def publish(self, event: Event) -> int:
+        """Record `event` and queue one delivery per matching rule; returns how many."""
+        routes = self._matching_routes(event)
+        with self._idle:
+            self.events.append(event)
+            self._pending += len(routes)
+        for route in routes:
+            self._queue.put((route, event))
+        return len(routes)
+
+    # -- worker ---------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            route, event = item
+            try:
+                delivery = self._deliver(route, event)
+                with self._idle:
+                    self.deliveries.append(delivery)
+            except BaseException:  # the worker must survive anything
+                traceback.print_exc()
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def _deliver(self, route: _Route, event: Event) -> Delivery:
+        delivery = Delivery(function=route.function.logical_id, rule=route.rule.name, event=event)
+        for attempt in range(1, self.attempts + 1):
+            delivery.attempts = attempt
+            try:
+                delivery.result = self.invoker(route.function, event)
+                delivery.error = None
+                return delivery
+            except Exception as error:
+                delivery.error = f"{type(error).__name__}: {error}"
+        if self.dead_letter is not None and route.rule.dead_letter_arn:
+            try:
+                self.dead_letter(route.function, route.rule, event, delivery.error or "")
+                delivery.dead_lettered = True
+            except Exception as error:
+                delivery.error = f"{delivery.error}; dead-letter failed: {error}"
+        return delivery
+
+    # -- control --------------------------------------------------------------
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Block until every queued delivery (and what it triggered) has finished."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._pending > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"{self._pending} deliveries still pending after {timeout}s")
+                self._idle.wait(remaining)
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Drop queued deliveries and wait for the one in progress (before a reset)."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+        self.wait_idle(timeout)
+
+    def clear(self, invoker: Invoker) -> None:
+        """Forget recorded events and deliveries; use `invoker` from now on."""
+        with self._idle:
+            self.events.clear()
+            self.deliveries.clear()
+            self.invoker = invoker
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._worker.join(timeout=5)

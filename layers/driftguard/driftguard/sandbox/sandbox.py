@@ -1,0 +1,558 @@
+"""`Sandbox`: the local multi-account AWS the tests and the demo run on.
+
+One moto server on 127.0.0.1 (with the behaviours moto lacks added by
+`aws_gaps`), the hub stack deployed from template.yaml's own resource
+definitions, the remediation role in every account (as the spoke stack would
+create it), and an event router delivering CloudTrail events to the handlers.
+
+The process environment is pointed at the sandbox as a hub function's would be
+(endpoint, region, assumed-role credentials of the functions' role, the
+template's Globals environment), so code that builds clients from the default
+credential chain, including the CLI, works unchanged; `stop()` restores it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+import boto3
+from botocore.exceptions import ClientError
+
+from driftguard.sandbox.router import Delivery, Event, Invoker, Router
+from driftguard.sandbox.runtime import LambdaRuntime
+from driftguard.sandbox.server import MotoServer
+from driftguard.sandbox.template import (
+    FunctionSpec,
+    ResolveContext,
+    RuleSpec,
+    Template,
+    TemplateError,
+    function_specs,
+    globals_environment,
+    load_template,
+    resolve,
+)
+
+__all__ = ["HubStack", "Sandbox", "find_template"]
+
+FUNCTIONS_ROLE: Final = "driftguard-functions"
+FUNCTIONS_SESSION: Final = "driftguard"
+BOOTSTRAP_KEY: Final = "sandbox-bootstrap"  # unknown to moto: only used to call AssumeRole
+SESSION_SECONDS: Final = 43200
+LAMBDA_TRUST: Final = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+# CloudFormation SQS properties that are queue attributes under the same name.
+_SQS_ATTRIBUTES: Final = (
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "SqsManagedSseEnabled",
+)
+_ALREADY_EXISTS: Final = frozenset(
+    {"ResourceInUseException", "EntityAlreadyExists", "ResourceAlreadyExistsException"}
+)
+
+
+def find_template(start: Path | None = None) -> Path:
+    """template.yaml found walking up from this package, then from the cwd."""
+    for origin in (start or Path(__file__).resolve().parent, Path.cwd()):
+        for directory in (origin, *origin.parents):
+            candidate = directory / "template.yaml"
+            if candidate.is_file():
+                return candidate
+    raise FileNotFoundError("template.yaml not found above the package or the cwd")
+
+
+@dataclass(frozen=True)
+class HubStack:
+    """Physical resources of the deployed hub stack."""
+
+    table_name: str
+    topic_arn: str
+    dlq_url: str
+    bus_name: str
+    physical_ids: dict[str, str]
+    attributes: dict[str, dict[str, str]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+class _EnvPatch:
+    """Remembers original values of every variable it touches; `restore` undoes all."""
+
+    def __init__(self) -> None:
+        self._saved: dict[str, str | None] = {}
+
+    def set(self, name: str, value: str | None) -> None:
+        if name not in self._saved:
+            self._saved[name] = os.environ.get(name)
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+    def restore(self) -> None:
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved.clear()
+
+
+class Sandbox(AbstractContextManager["Sandbox"]):
+    """Local multi-account AWS; build it with `Sandbox.start()`."""
+
+    def __init__(
+        self,
+        *,
+        hub_account: str,
+        member_accounts: Sequence[str],
+        region: str,
+        template_path: Path,
+        propagation_delay: float,
+        parameters: Mapping[str, Any],
+    ) -> None:
+        self.hub_account = hub_account
+        self.member_accounts = tuple(member_accounts)
+        self.region = region
+        self.template_path = template_path
+        self.template: Template = load_template(template_path)
+        self.parameters = dict(parameters)
+        self._initial_delay = propagation_delay
+        self.server = MotoServer()
+        self.runtime = LambdaRuntime(account_id=hub_account, region=region)
+        self._env = _EnvPatch()
+        self._sessions: dict[tuple[str, str, str], boto3.Session] = {}
+        self._clients: dict[tuple[int, str], Any] = {}
+        self._bootstrap: Any = None
+        self.stack: HubStack | None = None
+        self.router: Router | None = None
+
+    # -- lifecycle ------------------------------------------------------------
+    @classmethod
+    def start(
+        cls,
+        *,
+        hub_account: str = "333333333333",
+        member_accounts: Sequence[str] = ("111111111111", "222222222222"),
+        region: str = "us-east-1",
+        template: Path | None = None,
+        propagation_delay: float = 0.0,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Sandbox:
+        """Start the server, deploy the hub and point this process at it."""
+        sandbox = cls(
+            hub_account=hub_account,
+            member_accounts=member_accounts,
+            region=region,
+            template_path=Path(template) if template else find_template(),
+            propagation_delay=propagation_delay,
+            parameters=parameters or {},
+        )
+        try:
+            sandbox._boot()
+        except BaseException:
+            sandbox.stop()
+            raise
+        return sandbox
+
+    def _boot(self) -> None:
+        self.server.start()
+        self.propagation_delay = self._initial_delay
+        self._point_environment_at_server()
+        self._bootstrap = boto3.Session(
+            aws_access_key_id=BOOTSTRAP_KEY,
+            aws_secret_access_key=BOOTSTRAP_KEY,
+            region_name=self.region,
+        ).client("sts", endpoint_url=self.endpoint_url)
+        self.stack = self.deploy_hub()
+        self._use_functions_credentials()
+        context = self.resolve_context()
+        for name, value in globals_environment(self.template, context).items():
+            self._env.set(name, value)
+        self.router = Router(
+            function_specs(self.template, context),
+            hub_account=self.hub_account,
+            invoker=self.runtime.invoke,
+            dead_letter=self._dead_letter,
+        )
+        self.server.gaps.on_event = self.router.publish
+        boto3.DEFAULT_SESSION = None  # rebuilt from the environment set above
+
+    def stop(self) -> None:
+        """Stop delivering and serving; restore the environment this sandbox changed."""
+        if self.router is not None:
+            self.router.stop()
+        self.server.gaps.on_event = None
+        self.server.stop()
+        self._env.restore()
+        boto3.DEFAULT_SESSION = None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """A clean world: empty moto, clear state and records, redeploy hub and roles.
+
+        STS sessions (and so the process credentials) stay valid across it.
+        """
+        router = self._require_router()
+        router.drain()
+        self.server.reset()
+        self.propagation_delay = self._initial_delay
+        router.clear(self.runtime.invoke)
+        self.runtime.reset()
+        self.stack = self.deploy_hub()
+
+    # -- environment ----------------------------------------------------------
+    @property
+    def endpoint_url(self) -> str:
+        return self.server.url
+
+    def _point_environment_at_server(self) -> None:
+        for name in ("MOTO_ACCOUNT_ID", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+            self._env.set(name, None)  # MOTO_ACCOUNT_ID would pin every account
+        self._env.set("AWS_ENDPOINT_URL", self.endpoint_url)
+        self._env.set("AWS_DEFAULT_REGION", self.region)
+        self._env.set("AWS_REGION", self.region)
+        self._env.set("AWS_EC2_METADATA_DISABLED", "true")
+        for name in ("NO_PROXY", "no_proxy"):
+            existing = os.environ.get(name, "")
+            self._env.set(name, ",".join(filter(None, [existing, "127.0.0.1", "localhost"])))
+
+    def _use_functions_credentials(self) -> None:
+        credentials = self.hub_session().get_credentials()
+        if credentials is None:  # pragma: no cover - assume_role always returns them
+            raise RuntimeError("no credentials for the hub functions' role")
+        frozen = credentials.get_frozen_credentials()
+        self._env.set("AWS_ACCESS_KEY_ID", frozen.access_key)
+        self._env.set("AWS_SECRET_ACCESS_KEY", frozen.secret_key)
+        self._env.set("AWS_SESSION_TOKEN", frozen.token)
+
+    # -- identities -----------------------------------------------------------
+    def session(
+        self, account: str, role: str = "Admin", session_name: str = "alice"
+    ) -> boto3.Session:
+        """A person or service in `account`: credentials of an assumed role (cached).
+
+        `role` is a role name (or a full role ARN). The role need not exist: moto
+        lets any role be assumed, which is how accounts are told apart.
+        """
+        key = (account, role, session_name)
+        if key not in self._sessions:
+            role_arn = role if role.startswith("arn:") else f"arn:aws:iam::{account}:role/{role}"
+            credentials = self._bootstrap.assume_role(
+                RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=SESSION_SECONDS
+            )["Credentials"]
+            self._sessions[key] = boto3.Session(
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+                region_name=self.region,
+            )
+        return self._sessions[key]
+
+    def hub_session(self) -> boto3.Session:
+        """The hub functions' role (what the handlers run as)."""
+        return self.session(self.hub_account, FUNCTIONS_ROLE, FUNCTIONS_SESSION)
+
+    def _client(self, session: boto3.Session, service: str) -> Any:
+        key = (id(session), service)
+        if key not in self._clients:
+            self._clients[key] = session.client(service, endpoint_url=self.endpoint_url)
+        return self._clients[key]
+
+    # -- AWS behaviour knobs --------------------------------------------------
+    @property
+    def propagation_delay(self) -> float:
+        """Seconds before a new role or user is accepted as a policy principal."""
+        return self.server.gaps.propagation_delay
+
+    @propagation_delay.setter
+    def propagation_delay(self, seconds: float) -> None:
+        self.server.gaps.propagation_delay = float(seconds)
+
+    @contextmanager
+    def events_paused(self) -> Iterator[None]:
+        """Calls made inside produce no CloudTrail events (test setup)."""
+        with self.server.gaps.paused():
+            yield
+
+    # -- deploy ---------------------------------------------------------------
+    def resolve_context(self) -> ResolveContext:
+        stack = self.stack
+        return ResolveContext.for_template(
+            self.template,
+            account_id=self.hub_account,
+            region=self.region,
+            parameters=self.parameters,
+            physical_ids=stack.physical_ids if stack else None,
+            attributes=stack.attributes if stack else None,
+        )
+
+    def deploy_hub(self) -> HubStack:
+        """Create the hub's tables, topics, queues and buses from the template.
+
+        Names are the deterministic `driftguard-<LogicalId>` (or the name the
+        resource gives itself). Other resource types are skipped and listed.
+        Also creates the functions' role and the remediation role in every account.
+        """
+        context = ResolveContext.for_template(
+            self.template,
+            account_id=self.hub_account,
+            region=self.region,
+            parameters=self.parameters,
+        )
+        deployer = self.session(self.hub_account, "Admin", "cloudformation")
+        refs, attrs = dict(context.physical_ids), dict(context.attributes)
+        skipped: list[str] = []
+        with self.events_paused():
+            for logical_id, resource in (self.template.get("Resources") or {}).items():
+                kind = resource.get("Type")
+                deploy = {
+                    "AWS::DynamoDB::Table": self._deploy_table,
+                    "AWS::SNS::Topic": self._deploy_topic,
+                    "AWS::SQS::Queue": self._deploy_queue,
+                    "AWS::Events::EventBus": self._deploy_bus,
+                }.get(kind)
+                if deploy is None:
+                    skipped.append(f"{logical_id} ({kind})")
+                    continue
+                props = resolve(resource.get("Properties") or {}, context)
+                physical = deploy(deployer, refs[logical_id], attrs[logical_id], props)
+                if physical:
+                    refs[logical_id] = physical
+            self._deploy_roles()
+
+        def first(kind: str) -> str:
+            resources = self.template.get("Resources") or {}
+            return next((refs[lid] for lid, r in resources.items() if r.get("Type") == kind), "")
+
+        return HubStack(
+            table_name=first("AWS::DynamoDB::Table"),
+            topic_arn=first("AWS::SNS::Topic"),
+            dlq_url=first("AWS::SQS::Queue"),
+            bus_name=first("AWS::Events::EventBus"),
+            physical_ids=refs,
+            attributes=attrs,
+            skipped=skipped,
+        )
+
+    def _deploy_table(
+        self, deployer: boto3.Session, name: str, attrs: dict[str, str], props: dict[str, Any]
+    ) -> str:
+        client = self._client(deployer, "dynamodb")
+        request: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        }
+        for optional in (
+            "GlobalSecondaryIndexes",
+            "LocalSecondaryIndexes",
+            "ProvisionedThroughput",
+        ):
+            if optional in props:
+                request[optional] = props[optional]
+        if "StreamSpecification" in props:
+            request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        if _tolerate_exists(lambda: client.create_table(**request)):
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl:
+                client.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={
+                        "AttributeName": ttl["AttributeName"],
+                        "Enabled": bool(ttl.get("Enabled", True)),
+                    },
+                )
+        return name
+
+    def _deploy_topic(
+        self, deployer: boto3.Session, arn: str, attrs: dict[str, str], props: dict[str, Any]
+    ) -> str:
+        created = self._client(deployer, "sns").create_topic(Name=attrs["TopicName"])
+        return str(created["TopicArn"])
+
+    def _deploy_queue(
+        self, deployer: boto3.Session, url: str, attrs: dict[str, str], props: dict[str, Any]
+    ) -> str:
+        attributes = {
+            name: (str(props[name]).lower() if isinstance(props[name], bool) else str(props[name]))
+            for name in _SQS_ATTRIBUTES
+            if name in props
+        }
+        created = self._client(deployer, "sqs").create_queue(
+            QueueName=attrs["QueueName"], Attributes=attributes
+        )
+        return str(created["QueueUrl"])
+
+    def _deploy_bus(
+        self, deployer: boto3.Session, name: str, attrs: dict[str, str], props: dict[str, Any]
+    ) -> str:
+        client = self._client(deployer, "events")
+        _tolerate_exists(lambda: client.create_event_bus(Name=name))
+        return name
+
+    def _deploy_roles(self) -> None:
+        """The functions' execution role (hub) and the spoke remediation role everywhere."""
+        remediation = str(
+            self.resolve_context().parameters.get("RemediationRoleName", "driftguard-remediation")
+        )
+        functions_arn = f"arn:aws:iam::{self.hub_account}:role/{FUNCTIONS_ROLE}"
+        trust = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": functions_arn},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        )
+        self._create_role(self.hub_account, FUNCTIONS_ROLE, LAMBDA_TRUST)
+        for account in (self.hub_account, *self.member_accounts):
+            self._create_role(account, remediation, trust)
+
+    def _create_role(self, account: str, name: str, trust: str) -> None:
+        iam = self._client(self.session(account, "Admin", "cloudformation"), "iam")
+        _tolerate_exists(lambda: iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust))
+        self.server.gaps.mark_propagated(f"arn:aws:iam::{account}:role/{name}")
+
+    # -- events and functions -------------------------------------------------
+    def _require_router(self) -> Router:
+        if self.router is None:
+            raise RuntimeError("sandbox not started")
+        return self.router
+
+    @property
+    def specs(self) -> dict[str, FunctionSpec]:
+        return self._require_router().specs
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Finished deliveries, in completion order."""
+        return self._require_router().deliveries
+
+    @property
+    def events(self) -> list[Event]:
+        """Every event synthesized or emitted since the last reset, matched or not."""
+        return self._require_router().events
+
+    @property
+    def invoker(self) -> Invoker:
+        """What deliveries call: `(FunctionSpec, event) -> result`; reset restores the real one."""
+        return self._require_router().invoker
+
+    @invoker.setter
+    def invoker(self, invoker: Invoker) -> None:
+        self._require_router().invoker = invoker
+
+    def emit(self, event: Event) -> list[str]:
+        """Route a ready-made event (e.g. from events/) like a synthesized one."""
+        router = self._require_router()
+        targets = router.matching_functions(event)
+        router.publish(event)
+        return targets
+
+    def matching_functions(self, event: Event) -> list[str]:
+        return self._require_router().matching_functions(event)
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        self._require_router().wait_idle(timeout)
+
+    def _spec(self, logical_id: str) -> FunctionSpec:
+        try:
+            return self.specs[logical_id]
+        except KeyError:
+            raise TemplateError(f"no function {logical_id} in {self.template_path}") from None
+
+    def invoke(self, logical_id: str, event: Event) -> Any:
+        """Synchronous invocation, like `sam local invoke`; handler errors propagate."""
+        return self.invoker(self._spec(logical_id), event)
+
+    def run_schedule(self, logical_id: str) -> Any:
+        """Invoke a scheduled function now with the event its schedule would send."""
+        spec = self._spec(logical_id)
+        if not spec.schedules:
+            raise TemplateError(f"{logical_id} has no schedule")
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": self.hub_account,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": [
+                f"arn:aws:events:{self.region}:{self.hub_account}:rule/"
+                f"{spec.function_name or logical_id}-schedule"
+            ],
+            "detail": {},
+        }
+        return self.invoke(logical_id, event)
+
+    def _dead_letter(self, spec: FunctionSpec, rule: RuleSpec, event: Event, error: str) -> None:
+        """Where a delivery that failed every attempt ends (the rule's DLQ)."""
+        if not rule.dead_letter_arn:
+            return
+        *_, account, queue_name = rule.dead_letter_arn.split(":")
+        sqs = self._client(self.hub_session(), "sqs")
+        url = sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        code, _, message = error.partition(": ")
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": value or "-"}
+                for name, value in {
+                    "RULE_ARN": f"arn:aws:events:{self.region}:{self.hub_account}:rule/{rule.name}",
+                    "TARGET_ARN": self.runtime.function_arn(spec),
+                    "ERROR_CODE": code,
+                    "ERROR_MESSAGE": message[:256],
+                }.items()
+            },
+        )
+
+    def __repr__(self) -> str:
+        return f"Sandbox(hub={self.hub_account!r}, members={self.member_accounts!r})"
+
+
+def _tolerate_exists(call: Any) -> bool:
+    """Run a create call; False (not an error) if the resource already exists."""
+    try:
+        call()
+    except ClientError as error:
+        if error.response["Error"]["Code"] in _ALREADY_EXISTS:
+            return False
+        raise
+    return True
