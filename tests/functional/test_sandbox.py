@@ -138,6 +138,7 @@ def test_process_environment_is_the_hub_functions_role(sandbox: Sandbox) -> None
     assert "MOTO_ACCOUNT_ID" not in os.environ
     assert sandbox.stack is not None
     assert os.environ["TABLE_NAME"] == sandbox.stack.table_name
+    assert sandbox.hub is sandbox.stack
     identity = boto3.client("sts").get_caller_identity()
     assert identity["Account"] == HUB
     assert identity["Arn"] == f"arn:aws:sts::{HUB}:assumed-role/driftguard-functions/driftguard"

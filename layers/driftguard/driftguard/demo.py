@@ -13,7 +13,10 @@ import io
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TextIO
+
+import boto3
 
 from driftguard import cli
 from driftguard.alerts import Alert
@@ -102,6 +105,118 @@ def pod_role_identity_policy(secret_arn: str, key_arn: str) -> dict[str, Any]:
     }
 
 
+@dataclass
+class Story:
+    """The story's world on a sandbox: who acts where, and the two guarded resources.
+
+    Shared by the demo and the functional tests, so the tests check the story
+    the demo tells."""
+
+    sandbox: Any
+    platform: boto3.Session  # platform admin in the workload account
+    data_admin: boto3.Session
+    security: boto3.Session
+    mallory: boto3.Session  # a developer in the security account
+    key_arn: str = ""
+    secret_arn: str = ""
+    pod_role_id: str = ""
+
+    @classmethod
+    def create(cls, sandbox: Any, *, wait: Callable[[float], None] = time.sleep) -> Story:
+        story = cls(
+            sandbox=sandbox,
+            platform=sandbox.session(WORKLOAD, role="PlatformAdmin", session_name="platform-admin"),
+            data_admin=sandbox.session(DATA, role="DataAdmin", session_name="data-admin"),
+            security=sandbox.session(SECURITY, role="SecurityAdmin", session_name="security-admin"),
+            mallory=sandbox.session(SECURITY, role="Developer", session_name="mallory"),
+        )
+        iam = story.platform.client("iam")
+        iam.create_open_id_connect_provider(
+            Url=f"https://{OIDC_HOST}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["9" * 40]
+        )
+        story.create_pod_role()
+        # A new role is not a valid principal until IAM has propagated it.
+        wait(sandbox.propagation_delay)
+        key = story.kms.create_key(Description="testsecret key", Policy=json.dumps(key_policy()))
+        story.key_arn = key["KeyMetadata"]["Arn"]
+        story.secret_arn = story.secrets.create_secret(
+            Name="testsecret",
+            KmsKeyId=story.key_arn,
+            SecretString="demo-value-never-read-by-driftguard",
+        )["ARN"]
+        story.secrets.put_resource_policy(
+            SecretId=story.secret_arn, ResourcePolicy=json.dumps(secret_policy())
+        )
+        story.grant_pod_role()
+        return story
+
+    @property
+    def iam(self) -> Any:
+        return self.platform.client("iam")
+
+    @property
+    def kms(self) -> Any:
+        return self.security.client("kms")
+
+    @property
+    def secrets(self) -> Any:
+        return self.data_admin.client("secretsmanager")
+
+    def create_pod_role(self) -> str:
+        role = self.iam.create_role(
+            RoleName="pod-role", AssumeRolePolicyDocument=json.dumps(irsa_trust_policy())
+        )
+        self.pod_role_id = str(role["Role"]["RoleId"])
+        return self.pod_role_id
+
+    def grant_pod_role(self) -> None:
+        self.iam.put_role_policy(
+            RoleName="pod-role",
+            PolicyName="read-testsecret",
+            PolicyDocument=json.dumps(pod_role_identity_policy(self.secret_arn, self.key_arn)),
+        )
+
+    def delete_pod_role(self) -> None:
+        self.iam.delete_role_policy(RoleName="pod-role", PolicyName="read-testsecret")
+        self.iam.delete_role(RoleName="pod-role")
+
+    def recreate_pod_role(self) -> str:
+        role_id = self.create_pod_role()
+        self.grant_pod_role()
+        return role_id
+
+    def widen_key_policy(self, account: str = "444455556666") -> None:
+        widened = key_policy()
+        widened["Statement"].append(
+            {
+                "Sid": "TemporaryVendorAccess",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": ["kms:Decrypt"],
+                "Resource": "*",
+            }
+        )
+        self.mallory.client("kms").put_key_policy(
+            KeyId=self.key_arn, PolicyName="default", Policy=json.dumps(widened)
+        )
+
+    def live_key_policy(self) -> str:
+        return str(self.kms.get_key_policy(KeyId=self.key_arn, PolicyName="default")["Policy"])
+
+    def live_secret_policy(self) -> str | None:
+        policy = self.secrets.get_resource_policy(SecretId=self.secret_arn).get("ResourcePolicy")
+        return str(policy) if policy else None
+
+    def restored(self) -> bool:
+        """Both live policies semantically equal to the story's declared ones."""
+        secret = self.live_secret_policy()
+        return (
+            Policy.parse(self.live_key_policy()).semantically_equal(Policy.parse(key_policy()))
+            and secret is not None
+            and Policy.parse(secret).semantically_equal(Policy.parse(secret_policy()))
+        )
+
+
 class Narrator:
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -134,55 +249,33 @@ def run_demo(out: TextIO) -> int:
         member_accounts=(WORKLOAD, DATA),
         region=REGION,
         propagation_delay=PROPAGATION_DELAY_SECONDS,
-        env_overrides={"POWERTOOLS_LOG_LEVEL": "WARNING", "PROPAGATION_TIMEOUT_SECONDS": "30"},
+        # Quiet function logs so the story reads well; a short propagation budget.
+        parameters={"LogLevel": "WARNING", "PropagationTimeoutSeconds": "30"},
     ) as sandbox:
         alerts = AlertTail(sandbox)
-        n.say(f"Local AWS (moto) on {sandbox.endpoint_url}; accounts {WORKLOAD} (EKS workload), "
-              f"{DATA} (secret), {SECURITY} (security: key + driftguard).")
-        platform = sandbox.session(WORKLOAD, role="PlatformAdmin", session_name="platform-admin")
-        data_admin = sandbox.session(DATA, role="DataAdmin", session_name="data-admin")
-        security = sandbox.session(SECURITY, role="SecurityAdmin", session_name="security-admin")
-        mallory = sandbox.session(SECURITY, role="Developer", session_name="mallory")
+        n.say(
+            f"Local AWS (moto) on {sandbox.endpoint_url}: {WORKLOAD} runs the EKS workload, "
+            f"{DATA} holds the secret, {SECURITY} is the security account (key + driftguard)."
+        )
 
-        n.chapter("The workload: pod-role (IRSA), a secret in another account, a key in a third")
-        iam = platform.client("iam")
-        iam.create_open_id_connect_provider(
-            Url=f"https://{OIDC_HOST}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["9" * 40]
-        )
-        role = iam.create_role(RoleName="pod-role", AssumeRolePolicyDocument=json.dumps(irsa_trust_policy()))
-        n.say(f"{WORKLOAD}: created pod-role ({role['Role']['RoleId']}), trusted by the cluster's OIDC "
-              "provider for system:serviceaccount:testnamespace:testapp")
-        n.say(f"  (waiting {PROPAGATION_DELAY_SECONDS:.0f}s: a new role is not a valid principal "
-              "until IAM has propagated it)")
-        time.sleep(PROPAGATION_DELAY_SECONDS)
-        kms = security.client("kms")
-        key = kms.create_key(Description="testsecret key", Policy=json.dumps(key_policy()))
-        key_arn = key["KeyMetadata"]["Arn"]
-        n.say(f"{SECURITY}: created the KMS key {key_arn}; its policy lets pod-role decrypt")
-        secrets = data_admin.client("secretsmanager")
-        secret_arn = secrets.create_secret(
-            Name="testsecret", KmsKeyId=key_arn, SecretString="demo-value-never-read-by-driftguard"
-        )["ARN"]
-        secrets.put_resource_policy(SecretId=secret_arn, ResourcePolicy=json.dumps(secret_policy()))
-        n.say(f"{DATA}: created {secret_arn}, encrypted with that key; its policy lets pod-role read it")
-        iam.put_role_policy(
-            RoleName="pod-role",
-            PolicyName="read-testsecret",
-            PolicyDocument=json.dumps(pod_role_identity_policy(secret_arn, key_arn)),
-        )
+        n.chapter("The workload: pod-role (IRSA), a secret in one account, its key in another")
+        story = Story.create(sandbox)
+        n.say(f"{WORKLOAD}: pod-role ({story.pod_role_id}), trusted by the cluster's OIDC provider "
+              "for system:serviceaccount:testnamespace:testapp")
+        n.say(f"{SECURITY}: KMS key {story.key_arn}; its policy lets pod-role decrypt")
+        n.say(f"{DATA}: {story.secret_arn}, encrypted with that key; its policy lets pod-role read it")
         sandbox.wait_idle()
         alerts.drain(n)
 
         n.chapter("The security team declares this state (adopting the live policies)")
-        for arn in (key_arn, secret_arn):
+        for arn in (story.key_arn, story.secret_arn):
             n.run_cli("adopt", arn, "--mode", "enforce")
         n.run_cli("status")
 
         n.chapter("Someone deletes pod-role")
-        iam.delete_role_policy(RoleName="pod-role", PolicyName="read-testsecret")
-        iam.delete_role(RoleName="pod-role")
-        show_principals(n, "key policy", kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
-        show_principals(n, "secret policy", secrets.get_resource_policy(SecretId=secret_arn)["ResourcePolicy"])
+        story.delete_pod_role()
+        show_principals(n, "key policy", story.live_key_policy())
+        show_principals(n, "secret policy", story.live_secret_policy())
         n.say("  AWS rewrote pod-role to its unique ID in both policies: the app is locked out,")
         n.say("  and recreating the role will not bring the ARN back.")
         sandbox.wait_idle()
@@ -190,54 +283,32 @@ def run_demo(out: TextIO) -> int:
         n.run_cli("status", "--state", "orphaned-principal")
 
         n.chapter("The platform team recreates pod-role")
-        role = iam.create_role(RoleName="pod-role", AssumeRolePolicyDocument=json.dumps(irsa_trust_policy()))
-        iam.put_role_policy(
-            RoleName="pod-role",
-            PolicyName="read-testsecret",
-            PolicyDocument=json.dumps(pod_role_identity_policy(secret_arn, key_arn)),
-        )
-        n.say(f"{WORKLOAD}: pod-role is back with a new unique ID {role['Role']['RoleId']}; "
-              f"KMS and Secrets Manager reject it for {PROPAGATION_DELAY_SECONDS:.0f}s (propagation), "
-              "driftguard retries with backoff")
+        role_id = story.recreate_pod_role()
+        n.say(f"{WORKLOAD}: pod-role is back as {role_id}; KMS and Secrets Manager reject it for "
+              f"{PROPAGATION_DELAY_SECONDS:.0f}s (propagation), so driftguard retries with backoff")
         sandbox.wait_idle(timeout=60)
         alerts.drain(n)
-        show_principals(n, "key policy", kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
-        show_principals(n, "secret policy", secrets.get_resource_policy(SecretId=secret_arn)["ResourcePolicy"])
+        show_principals(n, "key policy", story.live_key_policy())
+        show_principals(n, "secret policy", story.live_secret_policy())
 
         n.chapter("Someone widens the key policy by hand")
-        widened = key_policy()
-        widened["Statement"].append(
-            {
-                "Sid": "TemporaryVendorAccess",
-                "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
-                "Action": ["kms:Decrypt"],
-                "Resource": "*",
-            }
-        )
-        mallory.client("kms").put_key_policy(KeyId=key_arn, PolicyName="default", Policy=json.dumps(widened))
+        story.widen_key_policy()
         n.say(f"{SECURITY}: mallory added account 444455556666 to the key policy")
         sandbox.wait_idle()
         alerts.drain(n)
 
         n.chapter("Where things stand")
         n.run_cli("status")
-        n.run_cli("history", key_arn)
-        ok = all(
-            Policy.parse(live).semantically_equal(Policy.parse(declared))
-            for live, declared in (
-                (kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"], json.dumps(key_policy())),
-                (secrets.get_resource_policy(SecretId=secret_arn)["ResourcePolicy"], json.dumps(secret_policy())),
-            )
-        )
+        n.run_cli("history", story.key_arn)
+        ok = story.restored()
         verdict = "match" if ok else "DO NOT match"
         n.say(f"\nBoth live policies {verdict} the declared state "
               f"({time.monotonic() - n.started:.1f}s, nothing but 127.0.0.1 contacted).")
         return cli.EXIT_OK if ok else cli.EXIT_DRIFT
 
 
-def show_principals(n: Narrator, label: str, policy_json: str) -> None:
-    principals = sorted(Policy.parse(policy_json).aws_principals())
+def show_principals(n: Narrator, label: str, policy_json: str | None) -> None:
+    principals = sorted(Policy.parse(policy_json).aws_principals()) if policy_json else []
     n.say(f"  {label} principals now: {', '.join(principals)}")
 
 
@@ -252,20 +323,24 @@ class AlertTail:
             "Attributes"
         ]["QueueArn"]
         hub.client("sns").subscribe(
-            TopicArn=sandbox.hub.topic_arn,
+            TopicArn=sandbox.stack.topic_arn,
             Protocol="sqs",
             Endpoint=queue_arn,
             Attributes={"RawMessageDelivery": "true"},
         )
 
-    def drain(self, n: Narrator, render: Callable[[Alert], str] = Alert.render_text) -> None:
+    def read(self) -> list[Alert]:
+        alerts = []
         while True:
             messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get(
                 "Messages", []
             )
             if not messages:
-                return
+                return alerts
             for message in messages:
-                alert = Alert.model_validate_json(message["Body"])
-                n.say("  ALERT " + render(alert).replace("\n", "\n        "))
+                alerts.append(Alert.model_validate_json(message["Body"]))
                 self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+
+    def drain(self, n: Narrator) -> None:
+        for alert in self.read():
+            n.say("  ALERT " + alert.render_text().replace("\n", "\n        "))

@@ -190,7 +190,7 @@ class StateStore:
             )
         old_links = {role_key(p) for p in previous.principals} if previous else set()
         new_links = {role_key(p) for p in declared.principals}
-        client = self._table.meta.client
+        client = self._table.meta.client  # serializes Python values itself
         table = self._table.name
         declared_item = {"pk": f"RES#{declared.arn}", "sk": "DECLARED"} | _to_dynamo(
             DeclaredItem(**declared.__dict__ | {"principals": list(declared.principals)})
@@ -201,21 +201,21 @@ class StateStore:
         put_declared: dict[str, Any] = {
             "Put": {
                 "TableName": table,
-                "Item": _serialize(declared_item),
+                "Item": declared_item,
                 "ConditionExpression": condition,
             }
         }
         if previous is not None:
-            put_declared["Put"]["ExpressionAttributeValues"] = _serialize({":expected": expected})
+            put_declared["Put"]["ExpressionAttributeValues"] = {":expected": expected}
         actions: list[dict[str, Any]] = [put_declared]
-        actions.append({"Put": {"TableName": table, "Item": _serialize(self._status_item(status))}})
-        actions.append({"Put": {"TableName": table, "Item": _serialize(self._audit_item(audit))}})
+        actions.append({"Put": {"TableName": table, "Item": self._status_item(status)}})
+        actions.append({"Put": {"TableName": table, "Item": self._audit_item(audit)}})
         for link in sorted(old_links - new_links):
             actions.append(
                 {
                     "Delete": {
                         "TableName": table,
-                        "Key": _serialize({"pk": f"PRINCIPAL#{link}", "sk": f"RES#{declared.arn}"}),
+                        "Key": {"pk": f"PRINCIPAL#{link}", "sk": f"RES#{declared.arn}"},
                     }
                 }
             )
@@ -227,7 +227,7 @@ class StateStore:
                 "kind": declared.kind,
                 "principal_arn": link,
             }
-            actions.append({"Put": {"TableName": table, "Item": _serialize(link_item)}})
+            actions.append({"Put": {"TableName": table, "Item": link_item}})
         try:
             client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
@@ -412,10 +412,3 @@ class StateStore:
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _serialize(item: dict[str, Any]) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeSerializer
-
-    serializer = TypeSerializer()
-    return {k: serializer.serialize(v) for k, v in item.items()}

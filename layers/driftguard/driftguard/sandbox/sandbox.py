@@ -18,7 +18,7 @@ import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -132,6 +132,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         template_path: Path,
         propagation_delay: float,
         parameters: Mapping[str, Any],
+        env_overrides: Mapping[str, str] | None = None,
     ) -> None:
         self.hub_account = hub_account
         self.member_accounts = tuple(member_accounts)
@@ -139,6 +140,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.template_path = template_path
         self.template: Template = load_template(template_path)
         self.parameters = dict(parameters)
+        self.env_overrides = dict(env_overrides or {})
         self._initial_delay = propagation_delay
         self.server = MotoServer()
         self.runtime = LambdaRuntime(account_id=hub_account, region=region)
@@ -160,8 +162,14 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         template: Path | None = None,
         propagation_delay: float = 0.0,
         parameters: Mapping[str, Any] | None = None,
+        env_overrides: Mapping[str, str] | None = None,
     ) -> Sandbox:
-        """Start the server, deploy the hub and point this process at it."""
+        """Start the server, deploy the hub and point this process at it.
+
+        `parameters` are template parameter values; `env_overrides` replace
+        variables of every function's environment (and of this process), e.g. a
+        shorter PROPAGATION_TIMEOUT_SECONDS for the demo.
+        """
         sandbox = cls(
             hub_account=hub_account,
             member_accounts=member_accounts,
@@ -169,6 +177,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
             template_path=Path(template) if template else find_template(),
             propagation_delay=propagation_delay,
             parameters=parameters or {},
+            env_overrides=env_overrides,
         )
         try:
             sandbox._boot()
@@ -189,10 +198,15 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.stack = self.deploy_hub()
         self._use_functions_credentials()
         context = self.resolve_context()
-        for name, value in globals_environment(self.template, context).items():
+        environment = {**globals_environment(self.template, context), **self.env_overrides}
+        for name, value in environment.items():
             self._env.set(name, value)
+        specs = [
+            replace(spec, environment={**spec.environment, **self.env_overrides})
+            for spec in function_specs(self.template, context)
+        ]
         self.router = Router(
-            function_specs(self.template, context),
+            specs,
             hub_account=self.hub_account,
             invoker=self.runtime.invoke,
             dead_letter=self._dead_letter,
@@ -453,6 +467,13 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         if self.router is None:
             raise RuntimeError("sandbox not started")
         return self.router
+
+    @property
+    def hub(self) -> HubStack:
+        """The deployed hub stack (same as `stack`, never None once started)."""
+        if self.stack is None:
+            raise RuntimeError("sandbox not started")
+        return self.stack
 
     @property
     def specs(self) -> dict[str, FunctionSpec]:

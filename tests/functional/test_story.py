@@ -1,0 +1,255 @@
+"""The story end to end: handlers driven by the sandbox's CloudTrail events, checked
+against the live policies in the sandbox accounts and the records in DynamoDB."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from driftguard import cli
+from driftguard.alerts import AlertType, Severity
+from driftguard.demo import POD_ROLE_ARN, AlertTail, Story, key_policy, secret_policy
+from driftguard.model import Status
+from driftguard.policy import Policy
+from driftguard.sandbox import Sandbox
+from driftguard.state import StateStore
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = cli.main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def alerts(sandbox: Sandbox) -> AlertTail:
+    return AlertTail(sandbox)
+
+
+@pytest.fixture
+def store(sandbox: Sandbox) -> StateStore:
+    assert sandbox.stack is not None
+    return StateStore.for_table(sandbox.hub_session(), sandbox.stack.table_name)
+
+
+@pytest.fixture
+def story(sandbox: Sandbox, alerts: AlertTail) -> Iterator[Story]:
+    """The story's world with both policies adopted in enforce mode."""
+    story = Story.create(sandbox)
+    for arn in (story.key_arn, story.secret_arn):
+        code, output = run_cli("adopt", arn, "--mode", "enforce")
+        assert code == 0, output
+    sandbox.wait_idle()
+    assert alerts.read() == []  # setting up is not an incident
+    yield story
+
+
+def status_of(store: StateStore, arn: str) -> Status:
+    record = store.get_status(arn)
+    assert record is not None, arn
+    return record.status
+
+
+def test_adopt_records_in_sync_and_links_the_role(story: Story, store: StateStore) -> None:
+    assert status_of(store, story.key_arn) is Status.IN_SYNC
+    assert status_of(store, story.secret_arn) is Status.IN_SYNC
+    assert sorted(store.resources_naming(POD_ROLE_ARN)) == sorted([story.key_arn, story.secret_arn])
+    assert store.principal_for_unique_id(story.pod_role_id) == POD_ROLE_ARN
+
+
+def test_delete_role_orphans_both_policies_with_one_alert(
+    sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
+) -> None:
+    old_id = story.pod_role_id
+    story.delete_pod_role()
+    sandbox.wait_idle()
+
+    assert old_id in Policy.parse(story.live_key_policy()).unique_id_principals()
+    assert status_of(store, story.key_arn) is Status.ORPHANED_PRINCIPAL
+    assert status_of(store, story.secret_arn) is Status.ORPHANED_PRINCIPAL
+    (alert,) = alerts.read()
+    assert alert.type is AlertType.ORPHANED_PRINCIPAL
+    assert alert.role_arn == POD_ROLE_ARN
+    assert alert.unique_ids == {old_id: POD_ROLE_ARN}
+    assert sorted(r.arn for r in alert.resources) == sorted([story.key_arn, story.secret_arn])
+    assert all(r.orphaned_ids == [old_id] for r in alert.resources)
+
+    # The same incident, seen again by the sweep, is not alerted twice.
+    sandbox.run_schedule("ReconcilerFunction")
+    assert alerts.read() == []
+    assert status_of(store, story.key_arn) is Status.ORPHANED_PRINCIPAL
+
+
+def test_recreated_role_is_restored_everywhere_and_verified(
+    sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
+) -> None:
+    story.delete_pod_role()
+    sandbox.wait_idle()
+    alerts.read()
+    new_id = story.recreate_pod_role()
+    sandbox.wait_idle()
+
+    assert story.restored()
+    assert status_of(store, story.key_arn) is Status.REMEDIATED
+    assert status_of(store, story.secret_arn) is Status.REMEDIATED
+    assert store.principal_for_unique_id(new_id) == POD_ROLE_ARN
+    (alert,) = alerts.read()
+    assert alert.type is AlertType.RESTORED
+    assert len(alert.resources) == 2
+    actions = [entry.action for entry in store.history(story.key_arn)]
+    # CreateKey happened before the key was declared: seen, recorded, not acted on.
+    assert actions == ["observed-undeclared", "declared", "orphaned-principal", "restored"]
+
+
+def test_restore_retries_while_the_new_role_propagates(
+    sandbox: Sandbox, story: Story, store: StateStore
+) -> None:
+    story.delete_pod_role()
+    sandbox.wait_idle()
+    sandbox.propagation_delay = 1.5
+    story.recreate_pod_role()
+    sandbox.wait_idle(timeout=60)
+
+    assert story.restored()
+    rejected = [
+        e
+        for e in sandbox.events
+        if e["detail"]["eventName"] == "PutKeyPolicy"
+        and e["detail"].get("errorCode") == "MalformedPolicyDocumentException"
+    ]
+    assert rejected, "the first restore attempts should have been refused by KMS"
+    assert status_of(store, story.key_arn) is Status.REMEDIATED
+
+
+def test_hand_widened_key_policy_is_reverted_and_names_who(
+    sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
+) -> None:
+    story.widen_key_policy("444455556666")
+    sandbox.wait_idle()
+
+    assert story.restored()
+    assert status_of(store, story.key_arn) is Status.REMEDIATED
+    (alert,) = alerts.read()
+    assert alert.type is AlertType.RESTORED
+    assert alert.actor is not None and "mallory" in alert.actor
+    (resource,) = alert.resources
+    assert "widened" in resource.findings
+    assert "arn:aws:iam::444455556666:root" in resource.diff["added_principals"]
+    last = store.history(story.key_arn)[-1]
+    assert last.action == "restored" and "mallory" in (last.actor or "")
+
+
+def test_driftguard_ignores_its_own_restores(sandbox: Sandbox, story: Story) -> None:
+    story.widen_key_policy()
+    sandbox.wait_idle()
+    own = [
+        e
+        for e in sandbox.events
+        if e["detail"]["eventName"] == "PutKeyPolicy"
+        and "driftguard-remediation" in json.dumps(e["detail"]["userIdentity"])
+    ]
+    assert own, "the restore should have produced its own CloudTrail event"
+    assert all(sandbox.matching_functions(e) == [] for e in own)
+    delivered = [
+        d.event["detail"]["userIdentity"]["arn"]
+        for d in sandbox.deliveries
+        if d.event["detail"]["eventName"] == "PutKeyPolicy"
+    ]
+    assert delivered == ["arn:aws:sts::333333333333:assumed-role/Developer/mallory"]
+
+
+def test_detect_mode_records_and_alerts_without_restoring(
+    sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
+) -> None:
+    code, _ = run_cli("adopt", story.key_arn, "--mode", "detect")
+    assert code == 0
+    story.widen_key_policy()
+    sandbox.wait_idle()
+
+    assert not story.restored()
+    assert status_of(store, story.key_arn) is Status.DRIFTED
+    (alert,) = alerts.read()
+    assert alert.type is AlertType.DRIFT_DETECTED
+    assert alert.severity is Severity.CRITICAL  # widened access
+
+
+def test_sweep_restores_a_change_whose_event_was_lost(
+    sandbox: Sandbox, story: Story, store: StateStore
+) -> None:
+    with sandbox.events_paused():
+        story.widen_key_policy()
+    sandbox.wait_idle()
+    assert not story.restored()
+
+    result = sandbox.run_schedule("ReconcilerFunction")
+
+    assert result["outcomes"] == {"remediated": 1, "in-sync": 1}
+    assert story.restored()
+    assert status_of(store, story.key_arn) is Status.REMEDIATED
+
+
+def test_someone_who_keeps_changing_it_back_gets_quarantined(
+    sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
+) -> None:
+    for _ in range(3):  # QUARANTINE_THRESHOLD in template.yaml
+        story.widen_key_policy()
+        sandbox.wait_idle()
+        assert story.restored()
+    story.widen_key_policy()
+    sandbox.wait_idle()
+
+    assert not story.restored()  # driftguard stopped fighting
+    assert status_of(store, story.key_arn) is Status.QUARANTINED
+    types = [a.type for a in alerts.read()]
+    assert types == [AlertType.RESTORED] * 3 + [AlertType.QUARANTINED]
+
+
+def test_declared_principal_missing_is_pending_until_it_exists(
+    sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail, tmp_path: pytest.TempPathFactory
+) -> None:
+    wanted = secret_policy()
+    wanted["Statement"].append(
+        {
+            "Sid": "Auditor",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111111111111:role/auditor"},
+            "Action": "secretsmanager:DescribeSecret",
+            "Resource": "*",
+        }
+    )
+    policy_file = tmp_path / "secret.json"  # type: ignore[operator]
+    policy_file.write_text(json.dumps(wanted))
+    code, output = run_cli("declare", story.secret_arn, "--policy-file", str(policy_file))
+    assert code == 0, output
+    assert "drifted" in output
+
+    sandbox.run_schedule("ReconcilerFunction")
+    record = store.get_status(story.secret_arn)
+    assert record is not None and record.status is Status.PENDING_PRINCIPAL
+    assert "arn:aws:iam::111111111111:role/auditor" in record.reason
+    (alert,) = alerts.read()
+    assert alert.type is AlertType.PENDING_PRINCIPAL
+
+    story.platform.client("iam").create_role(
+        RoleName="auditor", AssumeRolePolicyDocument=json.dumps(key_policy() | {"Statement": []})
+        if False
+        else json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    sandbox.wait_idle()
+    assert status_of(store, story.secret_arn) is Status.REMEDIATED
+    live = story.live_secret_policy()
+    assert live is not None and Policy.parse(live).semantically_equal(Policy.parse(wanted))
