@@ -6,9 +6,8 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from driftguard.errors import InvalidEventError
-from driftguard.observability import CORRELATION_ID_PATH, logger, metrics, tracer
+from driftguard.observability import CORRELATION_ID_PATH, count_outcomes, logger, metrics, tracer
 from driftguard.runtime import Runtime, parse_cloudtrail
 
 
@@ -34,5 +33,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.error("event rejected and parked on the dead-letter queue", reason=str(exc))
         runtime().park(event, exc)
         return {"status": "rejected", "reason": str(exc)}
+    count_outcomes(results)
     logger.info("iam event handled", event_name=detail.event_name, resources=len(results))
     return {"status": "ok", "results": [r.as_dict() for r in results]}

@@ -6,9 +6,8 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from driftguard.errors import InvalidEventError
-from driftguard.observability import CORRELATION_ID_PATH, logger, metrics, tracer
+from driftguard.observability import CORRELATION_ID_PATH, count_outcomes, logger, metrics, tracer
 from driftguard.runtime import Runtime, parse_cloudtrail
 
 
@@ -28,5 +27,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         runtime().park(event, exc)
         return {"status": "rejected", "reason": str(exc)}
     result = runtime().remediator.on_policy_event(detail)
+    count_outcomes([result])
     logger.info("policy event handled", **result.as_dict())
     return {"status": "ok", "results": [result.as_dict()]}

@@ -8,7 +8,6 @@ import json
 from collections.abc import Iterator
 
 import pytest
-
 from driftguard import cli
 from driftguard.alerts import AlertType, Severity
 from driftguard.demo import POD_ROLE_ARN, AlertTail, Story, key_policy, secret_policy
@@ -208,7 +207,11 @@ def test_someone_who_keeps_changing_it_back_gets_quarantined(
 
 
 def test_declared_principal_missing_is_pending_until_it_exists(
-    sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail, tmp_path: pytest.TempPathFactory
+    sandbox: Sandbox,
+    story: Story,
+    store: StateStore,
+    alerts: AlertTail,
+    tmp_path: pytest.TempPathFactory,
 ) -> None:
     wanted = secret_policy()
     wanted["Statement"].append(
@@ -234,7 +237,8 @@ def test_declared_principal_missing_is_pending_until_it_exists(
     assert alert.type is AlertType.PENDING_PRINCIPAL
 
     story.platform.client("iam").create_role(
-        RoleName="auditor", AssumeRolePolicyDocument=json.dumps(key_policy() | {"Statement": []})
+        RoleName="auditor",
+        AssumeRolePolicyDocument=json.dumps(key_policy() | {"Statement": []})
         if False
         else json.dumps(
             {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from driftguard.config import Config, Mode, StoreConfig
 from driftguard.errors import ConfigError
 
@@ -36,7 +35,12 @@ def test_every_setting_is_required(missing: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("DEFAULT_MODE", "fix-it"), ("LEASE_SECONDS", "-1"), ("QUARANTINE_THRESHOLD", "1"), ("TABLE_NAME", "")],
+    [
+        ("DEFAULT_MODE", "fix-it"),
+        ("LEASE_SECONDS", "-1"),
+        ("QUARANTINE_THRESHOLD", "1"),
+        ("TABLE_NAME", ""),
+    ],
 )
 def test_malformed_settings_are_named(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):

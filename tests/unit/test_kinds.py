@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from driftguard import kinds
 from driftguard.arns import Arn
 from driftguard.aws import AwsClients
@@ -101,13 +100,22 @@ def test_kms_declared_policy_that_locks_driftguard_out_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "principal",
-    ["arn:aws:iam::333333333333:root", "333333333333", "arn:aws:iam::333333333333:role/driftguard-remediation"],
+    [
+        "arn:aws:iam::333333333333:root",
+        "333333333333",
+        "arn:aws:iam::333333333333:role/driftguard-remediation",
+    ],
 )
 def test_kms_declared_policy_passes_when_root_or_role_may_put_it(principal: str) -> None:
     policy = Policy.parse(
         {
             "Statement": [
-                {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "KMS:*", "Resource": "*"}
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": principal},
+                    "Action": "KMS:*",
+                    "Resource": "*",
+                }
             ]
         }
     )

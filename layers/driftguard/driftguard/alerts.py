@@ -74,7 +74,7 @@ class Alert(BaseModel):
             lines.append(f"  - {resource.arn}: {resource.status}")
             if resource.orphaned_ids:
                 lines.append(f"      unique ids in policy: {', '.join(resource.orphaned_ids)}")
-            for change in resource.diff.get("summary", []):
+            for change in readable_changes(resource.diff):
                 lines.append(f"      {change}")
             if resource.reason:
                 lines.append(f"      {resource.reason}")
@@ -83,6 +83,14 @@ class Alert(BaseModel):
         if self.next_steps:
             lines.append(f"  next: {self.next_steps}")
         return "\n".join(lines)
+
+
+def readable_changes(diff: dict[str, Any]) -> list[str]:
+    """Principal and action changes when there are any; the grant lines only when
+    nothing else shows what changed (a condition or resource, say)."""
+    lines: list[str] = diff.get("summary", [])
+    short = [line for line in lines if not line.lstrip("+- ").startswith("grant ")]
+    return short or lines
 
 
 class AlertPublisher:

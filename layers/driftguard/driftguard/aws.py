@@ -60,7 +60,7 @@ class AwsClients:
 
     @property
     def region(self) -> str:
-        region = self.base_session.region_name
+        region: str | None = self.base_session.region_name
         if not region:
             raise ConfigError("no AWS region: set AWS_REGION (or pass --region)")
         return region

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from driftguard.alerts import readable_changes
 from driftguard.aws import AwsClients
 from driftguard.config import Mode, StoreConfig
 from driftguard.declarations import Declarations
@@ -130,7 +131,9 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             declared = declarations.adopt(args.arn, mode, who)
         record = store.get_status(declared.arn)
         state = record.status.value if record else "unknown"
-        print(f"declared {declared.arn} (version {declared.version}, {mode.value}): {state}", file=out)
+        print(
+            f"declared {declared.arn} (version {declared.version}, {mode.value}): {state}", file=out
+        )
         return EXIT_OK
     if args.command == "scan":
         return _scan(store, clients, declarations, args, out)
@@ -148,7 +151,14 @@ def _status(store: StateStore, args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
         return EXIT_OK
     rows = [
-        (r.status.value, r.kind, r.account, r.mode.value, r.updated_at.strftime("%Y-%m-%d %H:%M:%S"), r.arn)
+        (
+            r.status.value,
+            r.kind,
+            r.account,
+            r.mode.value,
+            r.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+            r.arn,
+        )
         for r in records
     ]
     _table(("STATUS", "KIND", "ACCOUNT", "MODE", "UPDATED (UTC)", "RESOURCE"), rows, out)
@@ -171,7 +181,7 @@ def _history(store: StateStore, args: argparse.Namespace, out: TextIO) -> int:
         print(f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.action:<20} {entry.status:<19}{who}", file=out)
         if entry.message:
             print(f"{'':21}{entry.message}", file=out)
-        for change in entry.diff.get("summary", []):
+        for change in readable_changes(entry.diff):
             print(f"{'':23}{change}", file=out)
     return EXIT_OK
 
@@ -200,7 +210,9 @@ def _scan(
             findings = sorted(f.value for f in inspection.classification.findings)
             drift = drift or not inspection.classification.in_sync
             rows.append((inspection.status.value, ",".join(findings) or "-", record.arn))
-            report.append({"arn": record.arn, "status": inspection.status.value, "findings": findings})
+            report.append(
+                {"arn": record.arn, "status": inspection.status.value, "findings": findings}
+            )
     if args.json:
         json.dump(report, out, indent=2)
         out.write("\n")
@@ -212,7 +224,9 @@ def _scan(
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
     widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
     for row in (headers, *rows):
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip(), file=out)
+        print(
+            "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip(), file=out
+        )
     if not rows:
         print("(none)", file=out)
 

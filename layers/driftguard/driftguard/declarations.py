@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
 from botocore.exceptions import ClientError
 
 from driftguard import kinds
@@ -105,7 +106,9 @@ class Declarations:
             mode=mode,
             status=inspection.status,
             updated_at=at,
-            reason="" if inspection.classification.in_sync else "live policy differs from the declaration",
+            reason=""
+            if inspection.classification.in_sync
+            else "live policy differs from the declaration",
             findings=tuple(sorted(f.value for f in inspection.classification.findings)),
             live_digest=sha256(inspection.live) if inspection.live else None,
             orphaned_ids=tuple(sorted(inspection.classification.orphaned_ids)),

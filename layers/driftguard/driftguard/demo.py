@@ -66,7 +66,9 @@ def key_policy() -> dict[str, Any]:
                 "Principal": {"AWS": f"arn:aws:iam::{DATA}:root"},
                 "Action": ["kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
                 "Resource": "*",
-                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}},
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}
+                },
             },
             {
                 "Sid": "PodRoleDecryptsTestsecret",
@@ -74,7 +76,9 @@ def key_policy() -> dict[str, Any]:
                 "Principal": {"AWS": POD_ROLE_ARN},
                 "Action": ["kms:Decrypt", "kms:DescribeKey"],
                 "Resource": "*",
-                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}},
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}
+                },
             },
         ],
     }
@@ -132,7 +136,9 @@ class Story:
         )
         iam = story.platform.client("iam")
         iam.create_open_id_connect_provider(
-            Url=f"https://{OIDC_HOST}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["9" * 40]
+            Url=f"https://{OIDC_HOST}",
+            ClientIDList=["sts.amazonaws.com"],
+            ThumbprintList=["9" * 40],
         )
         story.create_pod_role()
         # A new role is not a valid principal until IAM has propagated it.
@@ -243,6 +249,7 @@ def run_demo(out: TextIO) -> int:
     from driftguard.sandbox import Sandbox
 
     n = Narrator(out)
+    function_logs = io.StringIO()  # the functions' CloudWatch Logs; shown on failure
     n.say("driftguard demo: cross-account secret access that survives a deleted role.")
     with Sandbox.start(
         hub_account=SECURITY,
@@ -251,6 +258,7 @@ def run_demo(out: TextIO) -> int:
         propagation_delay=PROPAGATION_DELAY_SECONDS,
         # Quiet function logs so the story reads well; a short propagation budget.
         parameters={"LogLevel": "WARNING", "PropagationTimeoutSeconds": "30"},
+        function_logs=function_logs,
     ) as sandbox:
         alerts = AlertTail(sandbox)
         n.say(
@@ -260,10 +268,14 @@ def run_demo(out: TextIO) -> int:
 
         n.chapter("The workload: pod-role (IRSA), a secret in one account, its key in another")
         story = Story.create(sandbox)
-        n.say(f"{WORKLOAD}: pod-role ({story.pod_role_id}), trusted by the cluster's OIDC provider "
-              "for system:serviceaccount:testnamespace:testapp")
+        n.say(
+            f"{WORKLOAD}: pod-role ({story.pod_role_id}), trusted by the cluster's OIDC provider "
+            "for system:serviceaccount:testnamespace:testapp"
+        )
         n.say(f"{SECURITY}: KMS key {story.key_arn}; its policy lets pod-role decrypt")
-        n.say(f"{DATA}: {story.secret_arn}, encrypted with that key; its policy lets pod-role read it")
+        n.say(
+            f"{DATA}: {story.secret_arn}, encrypted with that key; its policy lets pod-role read it"
+        )
         sandbox.wait_idle()
         alerts.drain(n)
 
@@ -284,8 +296,10 @@ def run_demo(out: TextIO) -> int:
 
         n.chapter("The platform team recreates pod-role")
         role_id = story.recreate_pod_role()
-        n.say(f"{WORKLOAD}: pod-role is back as {role_id}; KMS and Secrets Manager reject it for "
-              f"{PROPAGATION_DELAY_SECONDS:.0f}s (propagation), so driftguard retries with backoff")
+        n.say(
+            f"{WORKLOAD}: pod-role is back as {role_id}; KMS and Secrets Manager reject it for "
+            f"{PROPAGATION_DELAY_SECONDS:.0f}s (propagation), so driftguard retries with backoff"
+        )
         sandbox.wait_idle(timeout=60)
         alerts.drain(n)
         show_principals(n, "key policy", story.live_key_policy())
@@ -302,8 +316,12 @@ def run_demo(out: TextIO) -> int:
         n.run_cli("history", story.key_arn)
         ok = story.restored()
         verdict = "match" if ok else "DO NOT match"
-        n.say(f"\nBoth live policies {verdict} the declared state "
-              f"({time.monotonic() - n.started:.1f}s, nothing but 127.0.0.1 contacted).")
+        if not ok:
+            n.say("Function logs:\n" + function_logs.getvalue())
+        n.say(
+            f"\nBoth live policies {verdict} the declared state "
+            f"({time.monotonic() - n.started:.1f}s, nothing but 127.0.0.1 contacted)."
+        )
         return cli.EXIT_OK if ok else cli.EXIT_DRIFT
 
 
@@ -330,7 +348,7 @@ class AlertTail:
         )
 
     def read(self) -> list[Alert]:
-        alerts = []
+        alerts: list[Alert] = []
         while True:
             messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get(
                 "Messages", []

@@ -61,6 +61,6 @@ class CloudTrailDetail(_CloudTrailPart):
     error_message: str | None = Field(default=None, alias="errorMessage")
 
 
-class CloudTrailEvent(EventBridgeModel):  # type: ignore[misc]
+class CloudTrailEvent(EventBridgeModel):
     detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")
     detail: CloudTrailDetail

@@ -5,8 +5,16 @@ Service name, namespace and log level come from POWERTOOLS_* in template.yaml Gl
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+import warnings
+from collections.abc import Iterable
+
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
+
+from driftguard.outcomes import ResourceResult
+
+# A sweep or an ignored event may have nothing to count; that is not worth a warning.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger()
 tracer = Tracer()
@@ -15,4 +23,24 @@ metrics = Metrics()
 # CloudTrail's eventID follows one change through forwarding and retries.
 CORRELATION_ID_PATH = "detail.eventID"
 
-__all__ = ["CORRELATION_ID_PATH", "MetricUnit", "logger", "metrics", "tracer"]
+__all__ = ["CORRELATION_ID_PATH", "count_outcomes", "logger", "metrics", "tracer"]
+
+
+_OUTCOME_METRICS = {
+    "detected": "DriftDetected",
+    "remediated": "PolicyRestored",
+    "failed": "RestoreFailed",
+    "orphaned-principal": "OrphanedPrincipal",
+    "pending-principal": "PendingPrincipal",
+    "quarantined": "Quarantined",
+}
+
+
+def count_outcomes(results: Iterable[ResourceResult]) -> None:
+    """One metric per resource outcome worth counting, with a ResourceKind dimension."""
+    for result in results:
+        name = _OUTCOME_METRICS.get(result.outcome.value)
+        if name is None:
+            continue
+        with single_metric(name=name, unit=MetricUnit.Count, value=1) as metric:
+            metric.add_dimension(name="ResourceKind", value=result.kind or "unknown")

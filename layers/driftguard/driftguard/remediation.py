@@ -98,7 +98,9 @@ class Remediator:
         kind = kinds.for_event_source(detail.event_source)
         if kind is None or detail.event_name not in kind.policy_event_names:
             return ResourceResult(
-                arn="", outcome=Outcome.IGNORED, reason=f"{detail.event_name} is not a policy change"
+                arn="",
+                outcome=Outcome.IGNORED,
+                reason=f"{detail.event_name} is not a policy change",
             )
         arn = kind.arn_from_event(detail, self.clients)
         if arn is None:
@@ -188,7 +190,10 @@ class Remediator:
         base = _Check(declared, arn, previous, None, None)
         if not declared.intact:
             return self._record(
-                base, Status.ERROR, Outcome.FAILED, trigger,
+                base,
+                Status.ERROR,
+                Outcome.FAILED,
+                trigger,
                 reason="the stored declared policy fails its digest check; declare it again",
                 declaration_invalid=True,
             )
@@ -196,11 +201,19 @@ class Remediator:
             wanted = Policy.parse(declared.policy)
         except PolicyParseError as exc:
             return self._record(
-                base, Status.ERROR, Outcome.FAILED, trigger, reason=str(exc), declaration_invalid=True
+                base,
+                Status.ERROR,
+                Outcome.FAILED,
+                trigger,
+                reason=str(exc),
+                declaration_invalid=True,
             )
         if orphans := sorted(wanted.unique_id_principals()):
             return self._record(
-                base, Status.ERROR, Outcome.FAILED, trigger,
+                base,
+                Status.ERROR,
+                Outcome.FAILED,
+                trigger,
                 reason=(
                     f"the declared policy names orphaned unique id(s) {', '.join(orphans)}; "
                     "AWS rejects them. Declare it again with the role ARNs"
@@ -215,7 +228,10 @@ class Remediator:
             return self._record(base, Status.ERROR, Outcome.FAILED, trigger, reason=str(exc))
         except (ClientError, PolicyParseError) as exc:
             return self._record(
-                base, Status.ERROR, Outcome.FAILED, trigger,
+                base,
+                Status.ERROR,
+                Outcome.FAILED,
+                trigger,
                 reason=f"cannot read the live policy: {_describe(exc)}",
             )
         found = replace(
@@ -231,7 +247,10 @@ class Remediator:
             return self._record(found, status, Outcome.IN_SYNC, trigger)
         if previous is not None and previous.status == Status.QUARANTINED:
             return self._record(
-                found, Status.QUARANTINED, Outcome.QUARANTINED, trigger,
+                found,
+                Status.QUARANTINED,
+                Outcome.QUARANTINED,
+                trigger,
                 reason=previous.reason,
             )
         orphaned = Finding.ORPHANED_PRINCIPAL in classification.findings or (
@@ -245,7 +264,8 @@ class Remediator:
         if missing:
             status = Status.ORPHANED_PRINCIPAL if orphaned else Status.PENDING_PRINCIPAL
             return self._record(
-                found, status,
+                found,
+                status,
                 Outcome.ORPHANED if orphaned else Outcome.PENDING,
                 trigger,
                 missing=missing,
@@ -255,10 +275,14 @@ class Remediator:
         recent = self._recent_restores(previous)
         if fighting and len(recent) >= self.config.quarantine_threshold:
             return self._record(
-                found, Status.QUARANTINED, Outcome.QUARANTINED, trigger,
+                found,
+                Status.QUARANTINED,
+                Outcome.QUARANTINED,
+                trigger,
                 reason=(
                     f"changed back {len(recent)} times within "
-                    f"{self.config.quarantine_window_seconds}s (last by {trigger.actor or 'unknown'}); "
+                    f"{self.config.quarantine_window_seconds}s "
+                    f"(last by {trigger.actor or 'unknown'}); "
                     "driftguard stopped restoring it. Find out who keeps changing it, then "
                     "`driftguard declare` or `adopt` it again"
                 ),
@@ -270,8 +294,12 @@ class Remediator:
             return self._record(found, Status.ERROR, Outcome.FAILED, trigger, reason=str(exc))
         restores = (*recent, self._clock()) if fighting else recent
         return self._record(
-            found, Status.REMEDIATED, Outcome.REMEDIATED, trigger,
-            restores=restores, after_digest=declared.digest,
+            found,
+            Status.REMEDIATED,
+            Outcome.REMEDIATED,
+            trigger,
+            restores=restores,
+            after_digest=declared.digest,
         )
 
     def _missing_principals(self, policy: Policy) -> tuple[str, ...]:
@@ -359,7 +387,9 @@ class Remediator:
                 findings=findings,
                 live_digest=after_digest or check.live_digest,
                 incident=incident,
-                restores=restores if restores is not None else (previous.restores if previous else ()),
+                restores=restores
+                if restores is not None
+                else (previous.restores if previous else ()),
                 orphaned_ids=orphaned_ids,
             )
         )
@@ -443,7 +473,9 @@ class Remediator:
         detected_at = self._clock()
         time_to_fix = None
         if alert_type == AlertType.RESTORED and trigger.event_time is not None:
-            time_to_fix = max(0.0, (worst.at or detected_at).timestamp() - trigger.event_time.timestamp())
+            time_to_fix = max(
+                0.0, (worst.at or detected_at).timestamp() - trigger.event_time.timestamp()
+            )
         return Alert(
             type=alert_type,
             severity=severity,
@@ -487,7 +519,9 @@ def _alert_kind(result: ResourceResult) -> tuple[AlertType, Severity]:
         case Status.DRIFTED:
             return AlertType.DRIFT_DETECTED, drift_severity
         case Status.REMEDIATED:
-            return AlertType.RESTORED, Severity.INFO
+            # Widened access that was reverted still deserves a critical look.
+            edited = result.classification is not None and _counts_as_fight(result.classification)
+            return AlertType.RESTORED, drift_severity if edited else Severity.INFO
         case Status.QUARANTINED:
             return AlertType.QUARANTINED, Severity.CRITICAL
         case _:
@@ -520,7 +554,7 @@ def _wording(
             return (
                 f"Drift detected: {subject}",
                 f"{plural} differ from the declared state{by} (detect mode: not restored).",
-                "Review the change; `driftguard drift ARN` shows it. Adopt it or switch to enforce.",
+                "Review the change (`driftguard history ARN`); adopt it or switch to enforce.",
             )
         case AlertType.RESTORED:
             return (

@@ -31,7 +31,9 @@ class Runtime:
         config = Config.from_env()
         clients = AwsClients(remediation_role_name=config.remediation_role_name, session=session)
         store = StateStore.for_table(
-            clients.base_session, config.table_name, audit_retention_days=config.audit_retention_days
+            clients.base_session,
+            config.table_name,
+            audit_retention_days=config.audit_retention_days,
         )
         publisher = AlertPublisher(clients.hub("sns"), config.alert_topic_arn)
         return cls(config, clients, store, Remediator(config, clients, store, publisher))
@@ -51,7 +53,7 @@ class Runtime:
 def parse_cloudtrail(event: Any) -> CloudTrailDetail:
     """The CloudTrail record inside an EventBridge event, or InvalidEventError."""
     try:
-        return parse(event=event, model=CloudTrailEvent).detail  # type: ignore[no-any-return]
+        return parse(event=event, model=CloudTrailEvent).detail
     except (ValidationError, ValueError, TypeError) as exc:
         raise InvalidEventError(f"not a CloudTrail API-call event: {_brief(exc)}") from None
 

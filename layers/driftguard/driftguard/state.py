@@ -195,9 +195,7 @@ class StateStore:
         declared_item = {"pk": f"RES#{declared.arn}", "sk": "DECLARED"} | _to_dynamo(
             DeclaredItem(**declared.__dict__ | {"principals": list(declared.principals)})
         )
-        condition = (
-            "attribute_not_exists(pk)" if previous is None else "version = :expected"
-        )
+        condition = "attribute_not_exists(pk)" if previous is None else "version = :expected"
         put_declared: dict[str, Any] = {
             "Put": {
                 "TableName": table,
@@ -307,20 +305,16 @@ class StateStore:
         ]
 
     def record_unique_id(self, unique_id: str, principal_arn: str, source: str) -> None:
-        seen = _iso(now())
-        key = role_key(principal_arn)
-        self._table.put_item(
-            Item={"pk": f"UID#{unique_id}", "sk": "PRINCIPAL"}
-            | _to_dynamo(
-                UniqueIdItem(
-                    unique_id=unique_id, principal_arn=key, seen_at=seen, source=source  # type: ignore[arg-type]
-                )
+        """Both directions: unique id -> role (whois) and role -> its unique ids."""
+        item = UniqueIdItem(
+            unique_id=unique_id, principal_arn=role_key(principal_arn), seen_at=now(), source=source
+        )
+        with self._table.batch_writer() as batch:
+            batch.put_item(Item={"pk": f"UID#{unique_id}", "sk": "PRINCIPAL"} | _to_dynamo(item))
+            batch.put_item(
+                Item={"pk": f"PRINCIPAL#{item.principal_arn}", "sk": f"UID#{unique_id}"}
+                | _to_dynamo(item)
             )
-        )
-        self._table.put_item(
-            Item={"pk": f"PRINCIPAL#{key}", "sk": f"UID#{unique_id}", "unique_id": unique_id,
-                  "seen_at": seen, "source": source}
-        )
 
     def principal_for_unique_id(self, unique_id: str) -> str | None:
         base = unique_id.split(":", 1)[0]
@@ -347,9 +341,7 @@ class StateStore:
             "pk": f"RES#{entry.arn}",
             "sk": f"AUDIT#{_iso(entry.at)}#{secrets.token_hex(4)}",
             "expires_at": expires,
-        } | _to_dynamo(
-            AuditItem(**entry.__dict__ | {"findings": list(entry.findings)})
-        )
+        } | _to_dynamo(AuditItem(**entry.__dict__ | {"findings": list(entry.findings)}))
 
     def history(self, arn: str, *, newest_first: bool = False) -> list[AuditEntry]:
         return [
@@ -381,7 +373,8 @@ class StateStore:
                         "lease_until": int(moment + seconds),
                         "expires_at": int(moment + seconds + 3600),
                     },
-                    ConditionExpression=Attr("pk").not_exists() | Attr("lease_until").lt(int(moment)),
+                    ConditionExpression=Attr("pk").not_exists()
+                    | Attr("lease_until").lt(int(moment)),
                 )
                 return owner
             except ClientError as exc:

@@ -58,7 +58,11 @@ class ResourceKind(ABC):
         """Where a person looks at this resource."""
 
     def validate_declared(self, policy: Policy, arn: Arn, remediation_role_arn: str) -> None:
-        """Raise DeclarationError if driftguard must refuse this declared policy."""
+        """Raise DeclarationError if driftguard must refuse this declared policy.
+
+        Most kinds accept any valid policy; KMS refuses one that fails its lockout check.
+        """
+        return None
 
 
 def error_code(exc: ClientError) -> str:

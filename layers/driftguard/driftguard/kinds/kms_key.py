@@ -59,7 +59,9 @@ class KmsKey(ResourceKind):
         except ClientError as exc:
             code = error_code(exc)
             if code == "MalformedPolicyDocumentException":
-                raise PrincipalNotReadyError(f"KMS rejected the policy of {arn.text}: {code}") from exc
+                raise PrincipalNotReadyError(
+                    f"KMS rejected the policy of {arn.text}: {code}"
+                ) from exc
             if code == "NotFoundException":
                 raise ResourceNotFoundError(f"KMS key {arn.text} not found") from exc
             raise RemediationError(f"PutKeyPolicy on {arn.text} failed: {code}") from exc

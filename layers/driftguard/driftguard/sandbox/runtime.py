@@ -16,10 +16,10 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 from driftguard.sandbox.template import FunctionSpec
 
@@ -66,7 +66,17 @@ def apply_environment(variables: Mapping[str, str]) -> Iterator[None]:
 class LambdaRuntime:
     """Loads and invokes handlers; `invoke` is the router's default invoker."""
 
-    def __init__(self, *, account_id: str, region: str, partition: str = "aws") -> None:
+    def __init__(
+        self,
+        *,
+        account_id: str,
+        region: str,
+        partition: str = "aws",
+        log_stream: TextIO | None = None,
+    ) -> None:
+        # Where the functions' stdout goes (their CloudWatch Logs); None: this
+        # process's stdout.
+        self.log_stream = log_stream
         self.account_id = account_id
         self.region = region
         self.partition = partition
@@ -118,7 +128,8 @@ class LambdaRuntime:
             "AWS_LAMBDA_FUNCTION_VERSION": context.function_version,
             "AWS_LAMBDA_LOG_GROUP_NAME": context.log_group_name,
         }
-        with self._lock, apply_environment(lambda_env):
+        logs = redirect_stdout(self.log_stream) if self.log_stream else nullcontext()
+        with self._lock, apply_environment(lambda_env), logs:
             handler = self.load(spec)
             return handler(event, context)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
 import boto3
 from botocore.exceptions import ClientError
@@ -133,6 +133,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         propagation_delay: float,
         parameters: Mapping[str, Any],
         env_overrides: Mapping[str, str] | None = None,
+        function_logs: TextIO | None = None,
     ) -> None:
         self.hub_account = hub_account
         self.member_accounts = tuple(member_accounts)
@@ -143,7 +144,9 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.env_overrides = dict(env_overrides or {})
         self._initial_delay = propagation_delay
         self.server = MotoServer()
-        self.runtime = LambdaRuntime(account_id=hub_account, region=region)
+        self.runtime = LambdaRuntime(
+            account_id=hub_account, region=region, log_stream=function_logs
+        )
         self._env = _EnvPatch()
         self._sessions: dict[tuple[str, str, str], boto3.Session] = {}
         self._clients: dict[tuple[int, str], Any] = {}
@@ -163,12 +166,14 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         propagation_delay: float = 0.0,
         parameters: Mapping[str, Any] | None = None,
         env_overrides: Mapping[str, str] | None = None,
+        function_logs: TextIO | None = None,
     ) -> Sandbox:
         """Start the server, deploy the hub and point this process at it.
 
         `parameters` are template parameter values; `env_overrides` replace
         variables of every function's environment (and of this process), e.g. a
-        shorter PROPAGATION_TIMEOUT_SECONDS for the demo.
+        shorter PROPAGATION_TIMEOUT_SECONDS for the demo; `function_logs` takes
+        what the functions print (their CloudWatch Logs).
         """
         sandbox = cls(
             hub_account=hub_account,
@@ -178,6 +183,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
             propagation_delay=propagation_delay,
             parameters=parameters or {},
             env_overrides=env_overrides,
+            function_logs=function_logs,
         )
         try:
             sandbox._boot()
@@ -256,6 +262,8 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self._env.set("AWS_DEFAULT_REGION", self.region)
         self._env.set("AWS_REGION", self.region)
         self._env.set("AWS_EC2_METADATA_DISABLED", "true")
+        # No X-Ray daemon here; the Tracer would only warn about it.
+        self._env.set("POWERTOOLS_TRACE_DISABLED", "true")
         for name in ("NO_PROXY", "no_proxy"):
             existing = os.environ.get(name, "")
             self._env.set(name, ",".join(filter(None, [existing, "127.0.0.1", "localhost"])))
