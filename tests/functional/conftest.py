@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from driftguard.sandbox import FunctionSpec, Sandbox
+from pytest_socket import enable_socket, socket_allow_hosts
 
 HUB = "333333333333"
 WORKLOAD = "111111111111"
@@ -25,6 +26,14 @@ def sandbox_server() -> Iterator[Sandbox]:
         yield sandbox
     finally:
         sandbox.stop()
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only() -> Iterator[None]:
+    """Functional tests talk to the sandbox on 127.0.0.1 and to nothing else."""
+    socket_allow_hosts(["127.0.0.1", "localhost"])
+    yield
+    enable_socket()
 
 
 @pytest.fixture

@@ -83,10 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
-    if args.table:
-        os.environ["TABLE_NAME"] = args.table
-    if args.region:
-        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = args.region
     try:
         return _run(args, out)
     except (DriftguardError, OSError) as exc:
@@ -108,8 +104,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         from driftguard.demo import run_demo
 
         return run_demo(out)
-    store_config = StoreConfig.from_env()
-    session = boto3.Session()
+    # Flags win over the environment the functions share.
+    environ = dict(os.environ) | ({"TABLE_NAME": args.table} if args.table else {})
+    store_config = StoreConfig.from_env(environ)
+    session = boto3.Session(region_name=args.region) if args.region else boto3.Session()
     store = StateStore.for_table(session, store_config.table_name)
     if args.command == "status":
         return _status(store, args, out)
@@ -136,7 +134,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         )
         return EXIT_OK
     if args.command == "scan":
-        return _scan(store, clients, declarations, args, out)
+        return _scan(store, clients, declarations, args, out, environ)
     raise AssertionError(args.command)
 
 
@@ -192,11 +190,12 @@ def _scan(
     declarations: Declarations,
     args: argparse.Namespace,
     out: TextIO,
+    environ: dict[str, str],
 ) -> int:
     if args.remediate:
         from driftguard.runtime import Runtime
 
-        results = Runtime.from_env(session=clients.base_session).remediator.sweep()
+        results = Runtime.from_env(session=clients.base_session, environ=environ).remediator.sweep()
         rows = [(r.outcome.value, r.status.value if r.status else "-", r.arn) for r in results]
         drift = any(r.outcome not in (Outcome.IN_SYNC,) for r in results)
         report: list[dict[str, Any]] = [r.as_dict() for r in results]

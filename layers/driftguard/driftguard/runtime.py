@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +28,10 @@ class Runtime:
     remediator: Remediator
 
     @classmethod
-    def from_env(cls, session: boto3.Session | None = None) -> Runtime:
-        config = Config.from_env()
+    def from_env(
+        cls, session: boto3.Session | None = None, environ: Mapping[str, str] | None = None
+    ) -> Runtime:
+        config = Config.from_env(environ)
         clients = AwsClients(remediation_role_name=config.remediation_role_name, session=session)
         store = StateStore.for_table(
             clients.base_session,
