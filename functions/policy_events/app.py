@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from driftguard.errors import InvalidEventError
 from driftguard.observability import CORRELATION_ID_PATH, count_outcomes, logger, metrics, tracer
 from driftguard.runtime import Runtime, parse_cloudtrail

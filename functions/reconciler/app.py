@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from driftguard.observability import count_outcomes, logger, metrics, tracer
 from driftguard.runtime import Runtime
 

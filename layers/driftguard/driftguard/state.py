@@ -28,10 +28,9 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from driftguard.arns import role_key
-from driftguard.config import Mode
 from driftguard.errors import DeclarationError, LeaseBusyError
 from driftguard.model import AuditEntry, Declared, Status, StatusRecord
 
@@ -47,106 +46,16 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-class _Item(BaseModel):
-    """DynamoDB items are validated on the way in and out (pydantic at the edge)."""
+# DynamoDB items are validated by pydantic on the way in and out (the edge) and
+# are the domain's frozen dataclasses inside; key attributes are ignored on load.
+_DECLARED: TypeAdapter[Declared] = TypeAdapter(Declared)
+_STATUS: TypeAdapter[StatusRecord] = TypeAdapter(StatusRecord)
+_AUDIT: TypeAdapter[AuditEntry] = TypeAdapter(AuditEntry)
 
+
+class UniqueIdItem(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-
-class DeclaredItem(_Item):
-    arn: str
-    kind: str
-    account: str
-    region: str
-    policy: str
-    digest: str
-    mode: Mode
-    version: int
-    declared_by: str
-    declared_at: datetime
-    principals: list[str] = []
-
-    def to_domain(self) -> Declared:
-        return Declared(
-            arn=self.arn,
-            kind=self.kind,
-            account=self.account,
-            region=self.region,
-            policy=self.policy,
-            digest=self.digest,
-            mode=self.mode,
-            version=self.version,
-            declared_by=self.declared_by,
-            declared_at=self.declared_at,
-            principals=tuple(self.principals),
-        )
-
-
-class StatusItem(_Item):
-    arn: str
-    kind: str
-    account: str
-    region: str
-    mode: Mode
-    status: Status
-    updated_at: datetime
-    reason: str = ""
-    findings: list[str] = []
-    live_digest: str | None = None
-    incident: str | None = None
-    restores: list[datetime] = []
-    orphaned_ids: list[str] = []
-
-    def to_domain(self) -> StatusRecord:
-        return StatusRecord(
-            arn=self.arn,
-            kind=self.kind,
-            account=self.account,
-            region=self.region,
-            mode=self.mode,
-            status=self.status,
-            updated_at=self.updated_at,
-            reason=self.reason,
-            findings=tuple(self.findings),
-            live_digest=self.live_digest,
-            incident=self.incident,
-            restores=tuple(self.restores),
-            orphaned_ids=tuple(self.orphaned_ids),
-        )
-
-
-class AuditItem(_Item):
-    arn: str
-    at: datetime
-    action: str
-    status: str
-    actor: str | None = None
-    trigger: str | None = None
-    event_id: str | None = None
-    message: str = ""
-    before_digest: str | None = None
-    after_digest: str | None = None
-    diff: dict[str, Any] = {}
-    findings: list[str] = []
-
-    def to_domain(self) -> AuditEntry:
-        return AuditEntry(
-            arn=self.arn,
-            at=self.at,
-            action=self.action,
-            status=self.status,
-            actor=self.actor,
-            trigger=self.trigger,
-            event_id=self.event_id,
-            message=self.message,
-            before_digest=self.before_digest,
-            after_digest=self.after_digest,
-            diff=dict(self.diff),
-            findings=tuple(self.findings),
-        )
-
-
-class UniqueIdItem(_Item):
     unique_id: str
     principal_arn: str
     seen_at: datetime
@@ -158,8 +67,15 @@ def _clean(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if v is not None and v != ""}
 
 
-def _to_dynamo(model: BaseModel) -> dict[str, Any]:
-    return _clean(model.model_dump(mode="json"))
+def _to_dynamo(value: Any) -> dict[str, Any]:
+    if isinstance(value, BaseModel):
+        return _clean(value.model_dump(mode="json"))
+    adapters: dict[type, TypeAdapter[Any]] = {
+        Declared: _DECLARED,
+        StatusRecord: _STATUS,
+        AuditEntry: _AUDIT,
+    }
+    return _clean(adapters[type(value)].dump_python(value, mode="json"))
 
 
 class StateStore:
@@ -177,7 +93,7 @@ class StateStore:
         item = self._table.get_item(
             Key={"pk": f"RES#{arn}", "sk": "DECLARED"}, ConsistentRead=True
         ).get("Item")
-        return DeclaredItem.model_validate(item).to_domain() if item else None
+        return _DECLARED.validate_python(item) if item else None
 
     def put_declared(self, declared: Declared, status: StatusRecord, audit: AuditEntry) -> None:
         """Write a declaration, its principal links, its first status and an audit
@@ -192,9 +108,7 @@ class StateStore:
         new_links = {role_key(p) for p in declared.principals}
         client = self._table.meta.client  # serializes Python values itself
         table = self._table.name
-        declared_item = {"pk": f"RES#{declared.arn}", "sk": "DECLARED"} | _to_dynamo(
-            DeclaredItem(**declared.__dict__ | {"principals": list(declared.principals)})
-        )
+        declared_item = {"pk": f"RES#{declared.arn}", "sk": "DECLARED"} | _to_dynamo(declared)
         condition = "attribute_not_exists(pk)" if previous is None else "version = :expected"
         put_declared: dict[str, Any] = {
             "Put": {
@@ -241,7 +155,7 @@ class StateStore:
         item = self._table.get_item(
             Key={"pk": f"RES#{arn}", "sk": "STATUS"}, ConsistentRead=True
         ).get("Item")
-        return StatusItem.model_validate(item).to_domain() if item else None
+        return _STATUS.validate_python(item) if item else None
 
     def put_status(self, status: StatusRecord) -> None:
         self._table.put_item(Item=self._status_item(status))
@@ -254,16 +168,7 @@ class StateStore:
             "gsi1sk": f"{_iso(status.updated_at)}#{status.arn}",
             "gsi2pk": f"ACCOUNT#{status.account}",
             "gsi2sk": f"{status.kind}#{status.region}#{status.arn}",
-        } | _to_dynamo(
-            StatusItem(
-                **status.__dict__
-                | {
-                    "findings": list(status.findings),
-                    "restores": list(status.restores),
-                    "orphaned_ids": list(status.orphaned_ids),
-                }
-            )
-        )
+        } | _to_dynamo(status)
 
     def iter_statuses(
         self,
@@ -279,7 +184,7 @@ class StateStore:
                 condition = condition & Key("gsi2sk").begins_with(f"{kind}#")
             records = self._query(IndexName=ACCOUNT_INDEX, KeyConditionExpression=condition)
             for item in records:
-                record = StatusItem.model_validate(item).to_domain()
+                record = _STATUS.validate_python(item)
                 if status is None or record.status == status:
                     yield record
             return
@@ -289,7 +194,7 @@ class StateStore:
                 KeyConditionExpression=Key("gsi1pk").eq(f"STATUS#{wanted.value}"),
                 ScanIndexForward=False,
             ):
-                record = StatusItem.model_validate(item).to_domain()
+                record = _STATUS.validate_python(item)
                 if kind is None or record.kind == kind:
                     yield record
 
@@ -341,11 +246,11 @@ class StateStore:
             "pk": f"RES#{entry.arn}",
             "sk": f"AUDIT#{_iso(entry.at)}#{secrets.token_hex(4)}",
             "expires_at": expires,
-        } | _to_dynamo(AuditItem(**entry.__dict__ | {"findings": list(entry.findings)}))
+        } | _to_dynamo(entry)
 
     def history(self, arn: str, *, newest_first: bool = False) -> list[AuditEntry]:
         return [
-            AuditItem.model_validate(item).to_domain()
+            _AUDIT.validate_python(item)
             for item in self._query(
                 KeyConditionExpression=Key("pk").eq(f"RES#{arn}") & Key("sk").begins_with("AUDIT#"),
                 ScanIndexForward=not newest_first,
