@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from driftguard.sandbox import FunctionSpec, Sandbox
 from pytest_socket import enable_socket, socket_allow_hosts
+
+from driftguard.sandbox import FunctionSpec, Sandbox
 
 HUB = "333333333333"
 WORKLOAD = "111111111111"

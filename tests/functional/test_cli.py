@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from driftguard import cli
 from driftguard.demo import Story, key_policy
 from driftguard.sandbox import Sandbox

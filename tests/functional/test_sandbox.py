@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+
 from driftguard.sandbox import Sandbox
 
 # The real handlers are other modules' business: here deliveries are recorded.

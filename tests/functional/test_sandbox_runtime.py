@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from driftguard.sandbox import FunctionSpec, RuleSpec
 from driftguard.sandbox.router import Router
 from driftguard.sandbox.runtime import LambdaRuntime

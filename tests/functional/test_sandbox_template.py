@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from driftguard.sandbox.sandbox import find_template
 from driftguard.sandbox.template import (
     ResolveContext,

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
+
 from driftguard import cli
 from driftguard.alerts import AlertType, Severity
 from driftguard.demo import POD_ROLE_ARN, AlertTail, Story, key_policy, secret_policy

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+
 from driftguard.classify import SEVERITIES, Classification, Finding, classify
 from driftguard.policy import MAX_ATOMS, Policy, PolicyDiff, replace_principal
 

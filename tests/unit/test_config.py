@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from driftguard.config import Config, Mode, StoreConfig
 from driftguard.errors import ConfigError
 

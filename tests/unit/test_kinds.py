@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from driftguard import kinds
 from driftguard.arns import Arn
 from driftguard.aws import AwsClients

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+
 from driftguard.errors import PolicyParseError
 from driftguard.policy import (
     MAX_ATOMS,

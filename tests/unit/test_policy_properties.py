@@ -6,10 +6,11 @@ import copy
 import random
 from typing import Any
 
-from driftguard.classify import Finding, classify
-from driftguard.policy import Policy, diff, is_unique_id
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from driftguard.classify import Finding, classify
+from driftguard.policy import Policy, diff, is_unique_id
 
 # Per-test settings (not a global profile) so other test modules keep their own.
 FAST = settings(max_examples=150, deadline=None)

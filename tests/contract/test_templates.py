@@ -1,0 +1,497 @@
+"""Both stacks are cfn-lint clean, and the spoke gives the hub exactly what it needs.
+
+- template.yaml (hub) and spoke-template.yaml (member accounts) pass cfn-lint,
+  run in process and offline (sockets: loopback only); any finding fails.
+- The spoke's remediation role allows exactly the IAM actions the resource kinds
+  declare (`kind.iam_actions`) plus the principal lookups, never secret material,
+  and trusts only the hub functions' roles.
+- The spoke's forwarding rules send to the hub bus every event the hub's
+  IamEventsFunction and PolicyEventsFunction rules accept, so a kind or an event
+  name added to the hub without the spoke fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint_file
+from moto.events.models import EventPattern
+from pytest_socket import enable_socket, socket_allow_hosts
+
+from driftguard import kinds
+from driftguard.sandbox.template import (
+    FunctionSpec,
+    ResolveContext,
+    Template,
+    load_template,
+    resolve,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+HUB_TEMPLATE = ROOT / "template.yaml"
+SPOKE_TEMPLATE = ROOT / "spoke-template.yaml"
+EVENTS = ROOT / "events"
+
+MEMBER = "111111111111"
+# What `HubFunctionRoleArns` looks like: SAM names each function's role itself.
+FUNCTION_ROLES = [
+    "arn:aws:iam::333333333333:role/driftguard-IamEventsFunctionRole-1A2B3C4D5E6F",
+    "arn:aws:iam::333333333333:role/driftguard-PolicyEventsFunctionRole-2B3C4D5E6F7A",
+    "arn:aws:iam::333333333333:role/driftguard-ReconcilerFunctionRole-3C4D5E6F7A8B",
+]
+# The hub goes to one region, the spoke to many (GovCloud and China included:
+# the templates use ${AWS::Partition}, never "aws").
+LINT_REGIONS = {
+    HUB_TEMPLATE: ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"],
+    SPOKE_TEMPLATE: [
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-southeast-2",
+        "ap-northeast-1",
+        "us-gov-west-1",
+        "cn-north-1",
+    ],
+}
+PRINCIPAL_LOOKUPS = frozenset({"iam:GetRole", "iam:GetUser"})
+SECRET_MATERIAL = frozenset({"secretsmanager:GetSecretValue", "kms:Decrypt"})
+ALWAYS_DENIED = SECRET_MATERIAL | {"kms:ReEncrypt*", "kms:GenerateDataKey*"}
+FORWARDING_RULES = ("IamEventsForwardRule", "PolicyEventsForwardRule")
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only() -> Iterator[None]:
+    """cfn-lint must not need the network (it would fetch schemas only if asked to)."""
+    socket_allow_hosts(["127.0.0.1", "localhost"])
+    yield
+    enable_socket()
+
+
+# --------------------------------------------------------------------------- cfn-lint
+
+
+@pytest.mark.parametrize("path", list(LINT_REGIONS), ids=lambda path: path.name)
+def test_cfn_lint_finds_nothing(path: Path) -> None:
+    matches = lint_file(path, config=ManualArgs(regions=LINT_REGIONS[path]))
+    findings = [
+        f"{match.rule.id} {Path(match.filename or path).name}:{match.linenumber}:"
+        f"{match.columnnumber} {match.message}"
+        for match in matches
+    ]
+    print("\n".join(findings))
+    assert not findings, f"cfn-lint findings in {path.name}:\n" + "\n".join(findings)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture(scope="module")
+def spoke() -> Template:
+    return load_template(SPOKE_TEMPLATE)
+
+
+@pytest.fixture(scope="module")
+def hub_account(context: ResolveContext) -> str:
+    return context.account_id
+
+
+@pytest.fixture(scope="module")
+def hub_region(context: ResolveContext) -> str:
+    return context.region
+
+
+def spoke_context(
+    spoke: Template,
+    *,
+    hub_account: str,
+    hub_region: str,
+    account: str = MEMBER,
+    region: str = "us-east-1",
+    **parameters: Any,
+) -> ResolveContext:
+    given = {
+        "HubAccountId": hub_account,
+        "HubRegion": hub_region,
+        "HubFunctionRoleArns": FUNCTION_ROLES,
+        **parameters,
+    }
+    return ResolveContext.for_template(spoke, account_id=account, region=region, parameters=given)
+
+
+def deployed(template: Template, context: ResolveContext) -> dict[str, dict[str, Any]]:
+    """The resources CloudFormation would create in this account and region, resolved."""
+    resources: dict[str, dict[str, Any]] = {}
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        condition = resource.get("Condition")
+        if condition is None or context.condition(condition):
+            resources[logical_id] = {
+                "Type": resource["Type"],
+                "Properties": resolve(resource.get("Properties") or {}, context),
+            }
+    return resources
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return as_list(document["Statement"])
+
+
+def inline_statements(role: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in role["Properties"].get("Policies", [])
+        for statement in statements(policy["PolicyDocument"])
+    ]
+
+
+def actions(statement_list: list[dict[str, Any]], effect: str) -> set[str]:
+    return {
+        action
+        for statement in statement_list
+        if statement["Effect"] == effect
+        for action in as_list(statement["Action"])
+    }
+
+
+def default(template: Template, parameter: str) -> Any:
+    return template["Parameters"][parameter]["Default"]
+
+
+@pytest.fixture(scope="module")
+def member(spoke: Template, hub_account: str, hub_region: str) -> dict[str, dict[str, Any]]:
+    """The spoke in a member account's us-east-1 (the default PrimaryRegion): everything."""
+    return deployed(spoke, spoke_context(spoke, hub_account=hub_account, hub_region=hub_region))
+
+
+@pytest.fixture(scope="module")
+def remediation_role(member: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return member["RemediationRole"]
+
+
+# --------------------------------------------------------------------------- remediation role
+
+
+def test_remediation_role_allows_exactly_what_the_kinds_need(
+    remediation_role: dict[str, Any],
+) -> None:
+    needed = set().union(*(kind.iam_actions for kind in kinds.all_kinds())) | PRINCIPAL_LOOKUPS
+    granted = inline_statements(remediation_role)
+    assert actions(granted, "Allow") == needed
+    assert not any("NotAction" in s or "NotResource" in s for s in granted)
+    # The inline policy is the role's only grant.
+    properties = remediation_role["Properties"]
+    assert not properties.get("ManagedPolicyArns")
+    assert "PermissionsBoundary" not in properties
+
+
+def test_remediation_role_never_reads_secret_material(remediation_role: dict[str, Any]) -> None:
+    granted = inline_statements(remediation_role)
+    for statement in (s for s in granted if s["Effect"] == "Allow"):
+        for action in as_list(statement["Action"]):
+            assert "*" not in action and "?" not in action, f"wildcard action {action}"
+            assert action not in SECRET_MATERIAL
+        assert "*" not in as_list(statement["Resource"])
+    denies = [s for s in granted if s["Effect"] == "Deny"]
+    assert actions(denies, "Deny") >= ALWAYS_DENIED
+    for statement in denies:
+        assert as_list(statement["Resource"]) == ["*"]
+        assert "Condition" not in statement
+
+
+def test_remediation_role_acts_only_in_its_own_account(remediation_role: dict[str, Any]) -> None:
+    for statement in inline_statements(remediation_role):
+        if statement["Effect"] != "Allow":
+            continue
+        services = {action.split(":", 1)[0] for action in as_list(statement["Action"])}
+        for resource in as_list(statement["Resource"]):
+            _, partition, service, _, account, _ = resource.split(":", 5)
+            assert (partition, account) == ("aws", MEMBER), resource
+            assert services == {service}, (services, resource)
+
+
+def test_remediation_role_trusts_only_the_hub_functions(
+    spoke: Template, remediation_role: dict[str, Any], hub_account: str
+) -> None:
+    properties = remediation_role["Properties"]
+    assert properties["RoleName"] == default(spoke, "RemediationRoleName")
+    (trust,) = statements(properties["AssumeRolePolicyDocument"])
+    assert trust["Effect"] == "Allow"
+    assert trust["Principal"] == {"AWS": FUNCTION_ROLES}
+    assert as_list(trust["Action"]) == ["sts:AssumeRole"]
+    assert trust["Condition"] == {"StringEquals": {"aws:PrincipalAccount": hub_account}}
+
+
+def test_remediation_role_is_the_one_the_hub_assumes(
+    template: Template,
+    context: ResolveContext,
+    spoke: Template,
+    remediation_role: dict[str, Any],
+) -> None:
+    assert default(spoke, "RemediationRoleName") == default(template, "RemediationRoleName")
+    assert "Path" not in remediation_role["Properties"]  # the hub assumes role/<name>
+    role_arn = f"arn:aws:iam::{MEMBER}:role/{remediation_role['Properties']['RoleName']}"
+    functions = {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    assert functions
+    for logical_id, resource in functions.items():
+        assumable = [
+            pattern
+            for policy in resolve(resource["Properties"].get("Policies", []), context)
+            if isinstance(policy, dict) and "Statement" in policy
+            for statement in statements(policy)
+            if "sts:AssumeRole" in as_list(statement["Action"])
+            for pattern in as_list(statement["Resource"])
+        ]
+        assert any(fnmatchcase(role_arn, pattern) for pattern in assumable), logical_id
+
+
+@pytest.mark.parametrize(
+    ("region", "primary", "creates_role"),
+    [
+        ("us-east-1", None, True),
+        ("eu-west-1", None, False),
+        ("eu-west-1", "eu-west-1", True),
+        ("us-east-1", "eu-west-1", False),
+    ],
+)
+def test_global_role_only_in_the_primary_region(
+    spoke: Template,
+    hub_account: str,
+    hub_region: str,
+    region: str,
+    primary: str | None,
+    creates_role: bool,
+) -> None:
+    extra = {"PrimaryRegion": primary} if primary else {}
+    context = spoke_context(
+        spoke, hub_account=hub_account, hub_region=hub_region, region=region, **extra
+    )
+    assert ("RemediationRole" in deployed(spoke, context)) is creates_role
+    output_condition = spoke["Outputs"]["RemediationRoleArn"]["Condition"]
+    assert context.condition(output_condition) is creates_role
+
+
+# --------------------------------------------------------------------------- forwarding
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"])
+def test_iam_events_forwarded_from_us_east_1_only(
+    spoke: Template, hub_account: str, hub_region: str, region: str
+) -> None:
+    resources = deployed(
+        spoke, spoke_context(spoke, hub_account=hub_account, hub_region=hub_region, region=region)
+    )
+    assert ("IamEventsForwardRule" in resources) is (region == "us-east-1")
+    assert "PolicyEventsForwardRule" in resources
+    assert "EventForwardingRole" in resources
+
+
+def test_hub_account_does_not_forward_to_its_own_bus_twice(
+    spoke: Template, hub_account: str, hub_region: str
+) -> None:
+    """In the hub's own region, the hub stack's default-bus rules already deliver."""
+    at_home = deployed(
+        spoke,
+        spoke_context(
+            spoke,
+            hub_account=hub_account,
+            hub_region=hub_region,
+            account=hub_account,
+            region=hub_region,
+        ),
+    )
+    assert not {"EventForwardingRole", *FORWARDING_RULES} & set(at_home)
+    elsewhere = deployed(
+        spoke,
+        spoke_context(
+            spoke,
+            hub_account=hub_account,
+            hub_region=hub_region,
+            account=hub_account,
+            region="ap-southeast-2" if hub_region != "ap-southeast-2" else "eu-west-1",
+        ),
+    )
+    assert {"EventForwardingRole", "PolicyEventsForwardRule"} <= set(elsewhere)
+
+
+def test_forwarding_rules_target_the_hub_bus(
+    template: Template,
+    context: ResolveContext,
+    spoke: Template,
+    member: dict[str, dict[str, Any]],
+) -> None:
+    hub_bus_arn = context.attributes["HubEventBus"]["Arn"]
+    assert (
+        default(spoke, "HubEventBusName")
+        == template["Resources"]["HubEventBus"]["Properties"]["Name"]
+    )
+
+    forwarding = member["EventForwardingRole"]["Properties"]
+    assert "RoleName" not in forwarding  # one per regional stack instance, no name clash
+    (trust,) = statements(forwarding["AssumeRolePolicyDocument"])
+    assert trust["Principal"] == {"Service": "events.amazonaws.com"}
+    assert as_list(trust["Action"]) == ["sts:AssumeRole"]
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": MEMBER}
+    granted = inline_statements(member["EventForwardingRole"])
+    assert [(s["Effect"], as_list(s["Action"]), as_list(s["Resource"])) for s in granted] == [
+        ("Allow", ["events:PutEvents"], [hub_bus_arn])
+    ]
+    assert not forwarding.get("ManagedPolicyArns")
+
+    forwarding_role_arn = f"arn:aws:iam::{MEMBER}:role/driftguard-EventForwardingRole"
+    for name in FORWARDING_RULES:
+        rule = member[name]["Properties"]
+        # CloudTrail events arrive on the default bus only; write events need no more than ENABLED.
+        assert rule.get("EventBusName", "default") == "default", name
+        assert rule["State"] == "ENABLED", name
+        (target,) = rule["Targets"]
+        assert target["Arn"] == hub_bus_arn, name
+        assert target["RoleArn"] == forwarding_role_arn, name
+
+
+def covers(wide: Mapping[str, Any], narrow: Mapping[str, Any], path: str = "") -> list[str]:
+    """Why some event matching pattern `narrow` would not match `wide` (empty: none).
+
+    `wide` may only constrain fields that `narrow` constrains at least as much:
+    string lists must be supersets, anything else (e.g. `{"exists": false}`) equal.
+    Extra constraints in `narrow` (its `$or`, more fields) only narrow it further.
+    """
+    problems: list[str] = []
+    for key, wide_value in wide.items():
+        where = f"{path}.{key}" if path else key
+        if key.startswith("$"):
+            problems.append(f"{where}: operator not supported by this check")
+        elif key not in narrow:
+            problems.append(f"{where}: forwarding filters a field the hub does not")
+        elif isinstance(wide_value, Mapping):
+            if isinstance(narrow[key], Mapping):
+                problems += covers(wide_value, narrow[key], where)
+            else:
+                problems.append(f"{where}: object in one pattern, list in the other")
+        else:
+            wide_items, narrow_items = as_list(wide_value), as_list(narrow[key])
+            wide_strings = {v for v in wide_items if isinstance(v, str)}
+            narrow_strings = {v for v in narrow_items if isinstance(v, str)}
+            if missing := narrow_strings - wide_strings:
+                problems.append(f"{where}: not forwarded {sorted(missing)}")
+            wide_rest = [v for v in wide_items if not isinstance(v, str)]
+            narrow_rest = [v for v in narrow_items if not isinstance(v, str)]
+            if wide_rest != narrow_rest:
+                problems.append(f"{where}: {wide_rest} differs from the hub's {narrow_rest}")
+    return problems
+
+
+@pytest.mark.parametrize("function", ["IamEventsFunction", "PolicyEventsFunction"])
+def test_forwarding_rules_cover_the_hub_patterns(
+    specs: dict[str, FunctionSpec], member: dict[str, dict[str, Any]], function: str
+) -> None:
+    forwarded = {name: member[name]["Properties"]["EventPattern"] for name in FORWARDING_RULES}
+    for pattern in forwarded.values():
+        assert pattern["detail"]["errorCode"] == [{"exists": False}]
+    hub_rules = [rule for rule in specs[function].event_rules if rule.bus == "hub"]
+    assert hub_rules, f"{function} has no rule on the hub bus"
+    for rule in hub_rules:
+        gaps = {name: covers(pattern, rule.pattern) for name, pattern in forwarded.items()}
+        assert any(not problems for problems in gaps.values()), (
+            f"no forwarding rule sends everything {function}'s {rule.name} accepts: {gaps}"
+        )
+
+
+def test_every_kind_is_forwarded(member: dict[str, dict[str, Any]]) -> None:
+    pattern = member["PolicyEventsForwardRule"]["Properties"]["EventPattern"]
+    for kind in kinds.all_kinds():
+        assert f"aws.{kind.service}" in pattern["source"], kind.name
+        assert kind.event_source in pattern["detail"]["eventSource"], kind.name
+        assert kind.policy_event_names <= set(pattern["detail"]["eventName"]), kind.name
+
+
+# --------------------------------------------------------------------------- sample events
+
+
+def sample_events(*folders: str) -> list[Path]:
+    return sorted(path for folder in folders for path in (EVENTS / folder).glob("*.json"))
+
+
+def spoke_rules_matching(
+    spoke: Template, hub_account: str, hub_region: str, event: dict[str, Any]
+) -> list[str]:
+    """The spoke rules in the event's own account and region that forward it."""
+    detail = event["detail"]
+    resources = deployed(
+        spoke,
+        spoke_context(
+            spoke,
+            hub_account=hub_account,
+            hub_region=hub_region,
+            account=detail["recipientAccountId"],
+            region=detail["awsRegion"],
+        ),
+    )
+    return [
+        name
+        for name in FORWARDING_RULES
+        if name in resources
+        and EventPattern.load(
+            json.dumps(resources[name]["Properties"]["EventPattern"])
+        ).matches_event(event)
+    ]
+
+
+def hub_rules_matching(spec: FunctionSpec, bus: str, event: dict[str, Any]) -> list[str]:
+    return [
+        rule.name
+        for rule in spec.event_rules
+        if rule.bus == bus and EventPattern.load(json.dumps(rule.pattern)).matches_event(event)
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    sample_events("IamEventsFunction", "PolicyEventsFunction"),
+    ids=lambda path: f"{path.parent.name}/{path.name}",
+)
+def test_sample_events_reach_their_function_once(
+    spoke: Template,
+    specs: dict[str, FunctionSpec],
+    hub_account: str,
+    hub_region: str,
+    path: Path,
+) -> None:
+    event = json.loads(path.read_text())
+    spec = specs[path.parent.name]
+    forwarded_by = spoke_rules_matching(spoke, hub_account, hub_region, event)
+    detail = event["detail"]
+    if (detail["recipientAccountId"], detail["awsRegion"]) == (hub_account, hub_region):
+        # The hub's own account and region: its default-bus rules, and no forwarding.
+        assert forwarded_by == []
+        assert len(hub_rules_matching(spec, "default", event)) == 1
+    else:
+        assert len(forwarded_by) == 1, forwarded_by
+        assert len(hub_rules_matching(spec, "hub", event)) == 1
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in sample_events("ignored") if "failed" in p.name], ids=lambda p: p.name
+)
+def test_failed_calls_are_not_forwarded(
+    spoke: Template, hub_account: str, hub_region: str, path: Path
+) -> None:
+    event = json.loads(path.read_text())
+    assert "errorCode" in event["detail"]
+    # Wherever the failed call happened, no spoke rule forwards it.
+    for account in (event["detail"]["recipientAccountId"], MEMBER):
+        event["detail"]["recipientAccountId"] = account
+        assert spoke_rules_matching(spoke, hub_account, hub_region, event) == []
