@@ -22,12 +22,11 @@ def runtime() -> Runtime:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        detail = parse_cloudtrail(event)
+        result = runtime().remediator.on_policy_event(parse_cloudtrail(event))
     except InvalidEventError as exc:
         logger.error("event rejected and parked on the dead-letter queue", reason=str(exc))
         runtime().park(event, exc)
         return {"status": "rejected", "reason": str(exc)}
-    result = runtime().remediator.on_policy_event(detail)
     count_outcomes([result])
     logger.info("policy event handled", **result.as_dict())
     return {"status": "ok", "results": [result.as_dict()]}
