@@ -5,8 +5,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Template checkers pin older boto3/pydantic than driftguard: a venv of their own.
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed-stamp
+CHECKOV_VERSION := 3.3.30
+SAM_TRANSLATOR_VERSION := 1.115.0
 
-.PHONY: install demo test lint unit functional clean
+.PHONY: install tools browser demo test lint unit functional clean
 
 $(STAMP): pyproject.toml layers/driftguard/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +19,18 @@ $(STAMP): pyproject.toml layers/driftguard/requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(TOOLS_STAMP): Makefile
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check \
+		"checkov==$(CHECKOV_VERSION)" "aws-sam-translator==$(SAM_TRANSLATOR_VERSION)"
+	touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP)
+
+# Headless Chromium (Debian's package) renders the HTML report in the report tests.
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 demo: install
 	$(BIN)/driftguard demo
@@ -23,7 +40,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint tools browser
 	$(BIN)/pytest
 
 unit: install
@@ -33,4 +50,4 @@ functional: install
 	$(BIN)/pytest tests/functional
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts

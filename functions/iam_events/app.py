@@ -21,6 +21,11 @@ def runtime() -> Runtime:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A redelivered CloudTrail event (same eventID) gets the first answer.
+    return runtime().once_per_event(event, context, handle)
+
+
+def handle(event: dict[str, Any]) -> dict[str, Any]:
     remediator = runtime().remediator
     try:
         detail = parse_cloudtrail(event)

@@ -17,6 +17,7 @@ from driftguard.sandbox.template import (
     Template,
     function_specs,
     load_template,
+    operator_parameters,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,8 +34,13 @@ def template() -> Template:
 
 @pytest.fixture(scope="session")
 def context(template: Template) -> ResolveContext:
-    """Default parameters, deterministic physical names (as the sandbox deploys them)."""
-    return ResolveContext.for_template(template, account_id=HUB, region=REGION)
+    """Default and operator parameters; physical names as the sandbox deploys them."""
+    return ResolveContext.for_template(
+        template,
+        account_id=HUB,
+        region=REGION,
+        parameters=operator_parameters(HUB, REGION),
+    )
 
 
 @pytest.fixture(scope="session")

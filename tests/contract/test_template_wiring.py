@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import re
 import sys
 import tomllib
 import uuid
@@ -102,17 +103,30 @@ def test_every_function_uses_the_layer(template: Template) -> None:
         assert {"Ref": layer_id} in used, f"{logical_id} does not use the {layer_id} layer"
 
 
+# Package dependencies the Lambda layer does not ship: only the `driftguard` CLI uses them.
+CLI_ONLY = frozenset({"rich"})
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.split(r"[\[=<>!~;\s]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
 def test_layer_requirements_are_the_package_pins(template: Template) -> None:
-    """An editable install (tests, CLI) must run what the layer ships."""
+    """An editable install (tests, CLI) must run what the layer ships: every layer pin
+    is a package dependency, same version; anything extra is a CLI-only dependency."""
     (layer,) = resources_of(template, "AWS::Serverless::LayerVersion").values()
     requirements = ROOT / str(layer["Properties"]["ContentUri"]) / "requirements.txt"
     shipped = {
-        line.strip()
+        line.split("#", 1)[0].strip()
         for line in requirements.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     }
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert shipped == set(pyproject["project"]["dependencies"])
+    declared = set(pyproject["project"]["dependencies"])
+    assert shipped <= declared, f"layer pins not in pyproject: {sorted(shipped - declared)}"
+    extra = {_requirement_name(r) for r in declared - shipped}
+    assert extra <= CLI_ONLY, f"package dependencies neither in the layer nor CLI-only: {extra}"
+    assert not {_requirement_name(r) for r in shipped} & CLI_ONLY, "CLI-only but shipped"
 
 
 # --------------------------------------------------------------------------- environment

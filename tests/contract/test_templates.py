@@ -246,8 +246,8 @@ def test_remediation_role_is_the_one_the_hub_assumes(
         if resource["Type"] == "AWS::Serverless::Function"
     }
     assert functions
-    for logical_id, resource in functions.items():
-        assumable = [
+    assumable = {
+        logical_id: [
             pattern
             for policy in resolve(resource["Properties"].get("Policies", []), context)
             if isinstance(policy, dict) and "Statement" in policy
@@ -255,7 +255,19 @@ def test_remediation_role_is_the_one_the_hub_assumes(
             if "sts:AssumeRole" in as_list(statement["Action"])
             for pattern in as_list(statement["Resource"])
         ]
-        assert any(fnmatchcase(role_arn, pattern) for pattern in assumable), logical_id
+        for logical_id, resource in functions.items()
+    }
+    # The functions that remediate assume the remediation role and nothing else;
+    # the notifier assumes nothing.
+    assert {lid for lid, patterns in assumable.items() if patterns} == {
+        "IamEventsFunction",
+        "PolicyEventsFunction",
+        "ReconcilerFunction",
+    }
+    for logical_id, patterns in assumable.items():
+        assert all(fnmatchcase(role_arn, pattern) for pattern in patterns), logical_id
+        name = remediation_role["Properties"]["RoleName"]
+        assert all(pattern.endswith(f":role/{name}") for pattern in patterns), logical_id
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from driftguard.sandbox.template import (
     function_specs,
     globals_environment,
     load_template,
+    operator_parameters,
     resolve,
 )
 
@@ -126,7 +127,12 @@ def test_parameters_and_conditions(small: Path) -> None:
 
 def test_the_real_template_routes_remediation_out() -> None:
     template = load_template(find_template())
-    context = ResolveContext.for_template(template, account_id="333333333333", region="us-east-1")
+    context = ResolveContext.for_template(
+        template,
+        account_id="333333333333",
+        region="us-east-1",
+        parameters=operator_parameters("333333333333", "us-east-1"),
+    )
     specs = {spec.logical_id: spec for spec in function_specs(template, context)}
     policy_rules = {rule.name: rule for rule in specs["PolicyEventsFunction"].event_rules}
     assert policy_rules["HubBusPolicyCalls"].bus == "hub"

@@ -245,22 +245,39 @@ class Narrator:
         return code
 
 
+class SlackTail:
+    """The Slack messages the notifier posted to the local receiver, as a terminal shows them."""
+
+    def __init__(self, slack: Any) -> None:
+        self._slack = slack
+
+    def drain(self, n: Narrator) -> None:
+        from driftguard.notify import render_terminal
+
+        for message in self._slack.take():
+            n.say("  SLACK " + render_terminal(message).replace("\n", "\n        "))
+
+
 def run_demo(out: TextIO) -> int:
-    from driftguard.sandbox import Sandbox
+    from driftguard.sandbox import LocalSlack, Sandbox
 
     n = Narrator(out)
     function_logs = io.StringIO()  # the functions' CloudWatch Logs; shown on failure
     n.say("driftguard demo: cross-account secret access that survives a deleted role.")
-    with Sandbox.start(
-        hub_account=SECURITY,
-        member_accounts=(WORKLOAD, DATA),
-        region=REGION,
-        propagation_delay=PROPAGATION_DELAY_SECONDS,
-        # Quiet function logs so the story reads well; a short propagation budget.
-        parameters={"LogLevel": "WARNING", "PropagationTimeoutSeconds": "30"},
-        function_logs=function_logs,
-    ) as sandbox:
-        alerts = AlertTail(sandbox)
+    with (
+        LocalSlack() as slack,
+        Sandbox.start(
+            hub_account=SECURITY,
+            member_accounts=(WORKLOAD, DATA),
+            region=REGION,
+            propagation_delay=PROPAGATION_DELAY_SECONDS,
+            # Quiet function logs so the story reads well; a short propagation budget.
+            parameters={"LogLevel": "WARNING", "PropagationTimeoutSeconds": "30"},
+            function_logs=function_logs,
+            slack=slack,  # the notifier posts here, as it would to Slack's webhook
+        ) as sandbox,
+    ):
+        alerts = SlackTail(slack)
         n.say(
             f"Local AWS (moto) on {sandbox.endpoint_url}: {WORKLOAD} runs the EKS workload, "
             f"{DATA} holds the secret, {SECURITY} is the security account (key + driftguard)."

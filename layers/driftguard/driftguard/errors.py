@@ -45,3 +45,16 @@ class PrincipalNotReadyError(DriftguardError):
 
 class RemediationError(DriftguardError):
     """Restoring the declared policy failed for a reason retrying will not fix."""
+
+
+class SlackDeliveryError(DriftguardError):
+    """Slack did not accept an alert after the client's retries.
+
+    Raised by the notifier so that Lambda retries the invocation and then keeps the
+    alert on the notifier's dead-letter queue. The message never contains the
+    webhook URL (it is a credential)."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, body: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body

@@ -26,6 +26,7 @@ from driftguard.config import Config, Mode
 from driftguard.errors import (
     DriftguardError,
     InvalidEventError,
+    LeaseBusyError,
     PolicyParseError,
     PrincipalNotReadyError,
     RemediationError,
@@ -120,9 +121,7 @@ class Remediator:
             raise InvalidEventError(f"DeleteRole event {detail.event_id} has no roleName")
         deleted = role_arn(_partition(detail), detail.recipient_account_id, name)
         trigger = trigger_from(detail)
-        results = self._check_all(self.store.resources_naming(deleted), trigger)
-        self._alert(results, trigger, role=deleted)
-        return results
+        return self._fan_out(self.store.resources_naming(deleted), trigger, role=deleted)
 
     def on_role_created(self, detail: CloudTrailDetail) -> list[ResourceResult]:
         if reason := self.ignore_reason(detail):
@@ -135,16 +134,17 @@ class Remediator:
             )
         self.store.record_unique_id(role_id, created, source="CreateRole")
         trigger = trigger_from(detail)
-        results = self._check_all(self.store.resources_naming(created), trigger)
-        self._alert(results, trigger, role=created)
-        return results
+        return self._fan_out(self.store.resources_naming(created), trigger, role=created)
 
     def sweep(self) -> list[ResourceResult]:
         """The reconciler: every declared resource, one alert per new incident."""
         trigger = Trigger(source="reconciler")
         results = []
         for record in list(self.store.iter_statuses()):
-            result = self._check_guarded(record.arn, trigger)
+            try:
+                result = self._check_guarded(record.arn, trigger)
+            except LeaseBusyError:
+                continue  # an event is handling it right now
             self._alert([result], trigger)
             results.append(result)
         return results
@@ -174,13 +174,27 @@ class Remediator:
         finally:
             self.store.release_lease(arn, owner)
 
-    def _check_all(self, arns: Iterable[str], trigger: Trigger) -> list[ResourceResult]:
-        return [self._check_guarded(arn, trigger) for arn in arns]
+    def _fan_out(self, arns: Iterable[str], trigger: Trigger, *, role: str) -> list[ResourceResult]:
+        """Every resource naming the role, then one alert. A resource another
+        invocation holds is retried with the whole event: the ones done now are
+        in sync or the same incident by then, so the retry alerts nothing twice."""
+        results, busy = [], []
+        for arn in arns:
+            try:
+                results.append(self._check_guarded(arn, trigger))
+            except LeaseBusyError:
+                busy.append(arn)
+        self._alert(results, trigger, role=role)
+        if busy:
+            raise LeaseBusyError(f"retry later, held by another invocation: {', '.join(busy)}")
+        return results
 
     def _check_guarded(self, arn: str, trigger: Trigger) -> ResourceResult:
         """One resource's failure must not stop the others (fan-out, sweep)."""
         try:
             return self.check(arn, trigger)
+        except LeaseBusyError:
+            raise
         except DriftguardError as exc:
             return ResourceResult(arn=arn, outcome=Outcome.FAILED, reason=str(exc))
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
 from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from driftguard.alerts import AlertPublisher
@@ -40,6 +48,45 @@ class Runtime:
         )
         publisher = AlertPublisher(clients.hub("sns"), config.alert_topic_arn)
         return cls(config, clients, store, Remediator(config, clients, store, publisher))
+
+    @cached_property
+    def _idempotency(self) -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
+        # Same table, own partition (pk IDEMPOTENCY#<function>), same TTL attribute.
+        function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
+        persistence = DynamoDBPersistenceLayer(
+            table_name=self.config.table_name,
+            key_attr="pk",
+            sort_key_attr="sk",
+            static_pk_value=f"IDEMPOTENCY#{function}",
+            expiry_attr="expires_at",
+            boto3_client=self.clients.hub("dynamodb"),
+        )
+        config = IdempotencyConfig(
+            # A CloudTrail record keeps its eventID through forwarding and retries.
+            event_key_jmespath="detail.eventID",
+            raise_on_no_idempotency_key=False,  # malformed events are parked, not cached
+            expires_after_seconds=24 * 3600,
+        )
+        return persistence, config
+
+    def once_per_event(
+        self,
+        event: dict[str, Any],
+        context: LambdaContext,
+        work: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Run `work` once per CloudTrail event: a redelivered event gets the first answer."""
+        persistence, config = self._idempotency
+        config.register_lambda_context(context)
+
+        @idempotent_function(  # type: ignore[untyped-decorator]
+            data_keyword_argument="event", persistence_store=persistence, config=config
+        )
+        def handle(event: dict[str, Any]) -> dict[str, Any]:
+            return work(event)
+
+        result: dict[str, Any] = handle(event=event)
+        return result
 
     def park(self, event: Any, error: Exception) -> None:
         """Keep an event driftguard cannot use on the dead-letter queue, with why."""

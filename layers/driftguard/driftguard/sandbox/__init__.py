@@ -6,6 +6,16 @@ behaviours moto lacks all live in `driftguard.sandbox.aws_gaps`.
 
 from driftguard.sandbox.router import Delivery
 from driftguard.sandbox.sandbox import HubStack, Sandbox
+from driftguard.sandbox.slack import LocalSlack, SlackPost, SlackReply
 from driftguard.sandbox.template import FunctionSpec, RuleSpec
 
-__all__ = ["Delivery", "FunctionSpec", "HubStack", "RuleSpec", "Sandbox"]
+__all__ = [
+    "Delivery",
+    "FunctionSpec",
+    "HubStack",
+    "LocalSlack",
+    "RuleSpec",
+    "Sandbox",
+    "SlackPost",
+    "SlackReply",
+]

@@ -21,6 +21,11 @@ Section numbers refer to /work/shared/reference/aws-facts.md.
 5. CloudTrail via EventBridge: every mutating IAM, KMS and Secrets Manager call,
    successful or failed, yields the "AWS API Call via CloudTrail" event AWS would
    deliver (§1a shapes, §1b failed calls carry `errorCode`; moto emits none, §2.8).
+6. SNS to Lambda: a message published to a topic is handed to `on_publish` as
+   the notification SNS gives every subscription (`SnsPublish`), which knows the
+   event a subscribed Lambda function is invoked with (moto invokes Lambda
+   subscribers only through its own Docker-based Lambda, which the sandbox does
+   not use). Who is subscribed is the router's business (template.yaml).
 
 Messages not confirmed by a source (marked UNVERIFIED below) are the sandbox's
 best guess and only used for documents that are not JSON at all.
@@ -60,7 +65,7 @@ from driftguard.sandbox.wire import (
     xml_error,
 )
 
-__all__ = ["AwsGaps", "Caller", "identify", "rewrite_principal"]
+__all__ = ["AwsGaps", "Caller", "SnsPublish", "identify", "rewrite_principal"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +84,7 @@ SECRETS_INVALID_PRINCIPAL: Final = "This resource policy contains an unsupported
 SECRETS_SYNTAX: Final = "The resource policy has syntax errors."  # API reference text
 IAM_SYNTAX: Final = "This policy contains invalid Json"
 
+_XML_MESSAGE_ID = re.compile(r"<MessageId>([^<]+)</MessageId>")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROOT_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:root$")
 _ASSUMED_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:sts::\d{12}:assumed-role/.+$")
@@ -337,6 +343,88 @@ class _Problem:
     value: str = ""
 
 
+# --------------------------------------------------------------------------- SNS
+
+
+@dataclass(frozen=True)
+class SnsPublish:
+    """Behaviour 6: one message SNS accepted for a topic (`Publish`)."""
+
+    topic_arn: str
+    message_id: str
+    message: str
+    subject: str | None
+    # name -> {"Type": DataType, "Value": string or base64}, as subscribers see them
+    attributes: dict[str, dict[str, str]]
+    timestamp: datetime
+
+    @property
+    def region(self) -> str:
+        return self.topic_arn.split(":")[3]
+
+    def lambda_event(self, subscription_arn: str) -> Event:
+        """The event SNS invokes a subscribed function with: always one record.
+
+        The signature fields have their real shape but sign nothing (nobody
+        verifies a Lambda event's signature; SNS checked the publisher)."""
+        endpoint = f"https://sns.{self.region}.amazonaws.com"
+        digest = hashlib.sha256(f"{self.message_id}{self.message}".encode()).digest()
+        moment = self.timestamp.astimezone(UTC)
+        millis = moment.microsecond // 1000
+        return {
+            "Records": [
+                {
+                    "EventSource": "aws:sns",
+                    "EventVersion": "1.0",
+                    "EventSubscriptionArn": subscription_arn,
+                    "Sns": {
+                        "Type": "Notification",
+                        "MessageId": self.message_id,
+                        "TopicArn": self.topic_arn,
+                        "Subject": self.subject,
+                        "Message": self.message,
+                        "Timestamp": f"{moment:%Y-%m-%dT%H:%M:%S}.{millis:03d}Z",
+                        "SignatureVersion": "1",
+                        "Signature": base64.b64encode(digest).decode(),
+                        "SigningCertUrl": f"{endpoint}/SimpleNotificationService-sandbox.pem",
+                        "UnsubscribeUrl": (
+                            f"{endpoint}/?Action=Unsubscribe&SubscriptionArn={subscription_arn}"
+                        ),
+                        "MessageAttributes": self.attributes,
+                    },
+                }
+            ]
+        }
+
+
+def _sns_publish(request: ApiRequest, response: Response) -> SnsPublish | None:
+    """What a successful `Publish` to a topic handed SNS (not SMS or endpoint targets)."""
+    params = request.params
+    topic_arn = params.get("TopicArn")
+    found = _XML_MESSAGE_ID.search(response.body.decode("utf-8", errors="replace"))
+    if not isinstance(topic_arn, str) or found is None:
+        return None
+    attributes: dict[str, dict[str, str]] = {}
+    entries = (params.get("MessageAttributes") or {}).get("entry") or []
+    for entry in entries if isinstance(entries, list) else []:
+        value = entry.get("Value") or {}
+        data_type = str(value.get("DataType", "String"))
+        text = value.get("BinaryValue") if data_type.startswith("Binary") else None
+        attributes[str(entry.get("Name"))] = {
+            "Type": data_type,
+            "Value": str(text if text is not None else value.get("StringValue", "")),
+        }
+    subject = params.get("Subject")
+    return SnsPublish(
+        topic_arn=topic_arn,
+        message_id=found.group(1),
+        message=str(params.get("Message", "")),
+        subject=subject if isinstance(subject, str) else None,
+        attributes=attributes,
+        timestamp=datetime.now(UTC),
+    )
+
+
 # --------------------------------------------------------------------------- middleware
 
 
@@ -348,9 +436,17 @@ class AwsGaps:
     the router after a call never misses the event its call produced.
     """
 
-    def __init__(self, app: WsgiApp, *, on_event: Callable[[Event], object] | None = None) -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        *,
+        on_event: Callable[[Event], object] | None = None,
+        on_publish: Callable[[SnsPublish], object] | None = None,
+    ) -> None:
         self.app = app
         self.on_event = on_event
+        # Like `on_event`: called before the Publish response goes back.
+        self.on_publish = on_publish
         self.propagation_delay = 0.0
         self._lock = threading.Lock()
         self._pause_depth = 0
@@ -386,6 +482,8 @@ class AwsGaps:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("PATH_INFO", "").startswith("/moto-api"):
             return self.app(environ, start_response)
+        if signing_service(environ) == "sns" and self.on_publish is not None:
+            return self._sns(environ, start_response)
         if signing_service(environ) not in WATCHED_SERVICES:
             return self.app(environ, start_response)  # body untouched (e.g. S3 streams)
         request = read_request(environ)
@@ -405,6 +503,21 @@ class AwsGaps:
                 self.on_event(self._cloudtrail_event(request, caller, response))
             except Exception:  # a routing bug must not turn into an AWS error
                 logger.exception("CloudTrail event for %s failed", request.action)
+        start_response(response.status, response.headers)
+        return [response.body]
+
+    def _sns(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """6: SNS as moto does it, then the message to `on_publish` (no CloudTrail:
+        Publish is a data event, never sent to EventBridge)."""
+        request = read_request(environ)
+        response = self._forward(environ)
+        if request is not None and request.action == "Publish" and response.ok:
+            published = _sns_publish(request, response)
+            if published is not None and self.on_publish is not None:
+                try:
+                    self.on_publish(published)
+                except Exception:  # a routing bug must not turn into an AWS error
+                    logger.exception("SNS delivery of %s failed", published.message_id)
         start_response(response.status, response.headers)
         return [response.body]
 

@@ -5,11 +5,16 @@ matcher. Events from the hub account are matched against the rules on the hub's
 default bus; events from any other account against the rules on the hub custom
 bus (where the spoke stacks forward them).
 
-Delivery mimics EventBridge -> Lambda asynchronous invocation: one worker thread
-takes (function, event) off a queue, calls the invoker, retries a failing
-invocation twice more, then sends the event to the rule's dead-letter queue and
-records the failure. Whatever happens, a `Delivery` is recorded, so a missing or
-broken handler shows up as a recorded error instead of a silent drop.
+SNS messages are routed too: a message published to a topic that a function's
+`Events` (Type SNS) subscribe it to is delivered to that function, as the
+one-record SNS event (`publish_notification`).
+
+Delivery mimics asynchronous Lambda invocation: one worker thread takes
+(function, event) off a queue, calls the invoker, retries a failing invocation
+twice more, then sends the event to its dead-letter queue (the rule's
+`DeadLetterConfig` for EventBridge, the function's `DeadLetterQueue` for SNS)
+and records the failure. Whatever happens, a `Delivery` is recorded, so a
+missing or broken handler shows up as a recorded error instead of a silent drop.
 """
 
 from __future__ import annotations
@@ -19,26 +24,40 @@ import queue
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from moto.events.models import EventPattern
 
 from driftguard.sandbox.template import FunctionSpec, RuleSpec
 
-__all__ = ["DeadLetterSink", "Delivery", "Invoker", "Router"]
+__all__ = [
+    "DeadLetterSink",
+    "Delivery",
+    "FunctionDeadLetterSink",
+    "Invoker",
+    "Router",
+    "Subscription",
+]
 
 Event = dict[str, Any]
 Invoker = Callable[[FunctionSpec, Event], Any]
 DeadLetterSink = Callable[[FunctionSpec, RuleSpec, Event, str], None]
+# (function, event, error): Lambda's own dead-letter queue for a failed async invocation.
+FunctionDeadLetterSink = Callable[[FunctionSpec, Event, str], None]
 
 ASYNC_ATTEMPTS = 3  # Lambda asynchronous invocation: 1 try + 2 retries
 
 
 @dataclass
 class Delivery:
-    """One event delivered to one function through one rule, and how it ended."""
+    """One event delivered to one function, and how it ended.
+
+    `rule` names what delivered it: the EventBridge rule (the function's
+    `Events` entry), or `sns:<topic name>` for an SNS subscription."""
 
     function: str
     rule: str
@@ -60,6 +79,34 @@ class _Route:
     pattern: EventPattern
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """A function subscribed to an SNS topic (an `Events` entry of Type SNS)."""
+
+    topic_arn: str
+    function: FunctionSpec
+
+    @property
+    def name(self) -> str:
+        return f"sns:{self.topic_arn.rpartition(':')[2]}"
+
+    @property
+    def arn(self) -> str:
+        """Stable per (topic, function), shaped like SNS's `<topic arn>:<uuid>`."""
+        key = f"{self.topic_arn}|{self.function.logical_id}"
+        return f"{self.topic_arn}:{uuid.uuid5(uuid.NAMESPACE_URL, key)}"
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One queued delivery; `dead_letter(error)` keeps the event when every attempt failed."""
+
+    function: FunctionSpec
+    source: str
+    event: Event
+    dead_letter: Callable[[str], None] | None
+
+
 class Router:
     """Matches events to functions and delivers them on a single worker thread."""
 
@@ -70,11 +117,14 @@ class Router:
         hub_account: str,
         invoker: Invoker,
         dead_letter: DeadLetterSink | None = None,
+        function_dead_letter: FunctionDeadLetterSink | None = None,
+        subscriptions: Sequence[Subscription] = (),
         attempts: int = ASYNC_ATTEMPTS,
     ) -> None:
         self.hub_account = hub_account
         self.invoker = invoker
         self.dead_letter = dead_letter
+        self.function_dead_letter = function_dead_letter
         self.attempts = attempts
         self.specs = {spec.logical_id: spec for spec in specs}
         self.events: list[Event] = []
@@ -84,7 +134,9 @@ class Router:
             for spec in specs
             for rule in spec.event_rules
         ]
-        self._queue: queue.Queue[tuple[_Route, Event] | None] = queue.Queue()
+        # From the specs' `sns_topics`, resolved to topic ARNs by whoever deployed them.
+        self.subscriptions = list(subscriptions)
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._pending = 0
         self._idle = threading.Condition()
         self._worker = threading.Thread(target=self._work, name="sandbox-router", daemon=True)
@@ -109,22 +161,64 @@ class Router:
     def publish(self, event: Event) -> int:
         """Record `event` and queue one delivery per matching rule; returns how many."""
         routes = self._matching_routes(event)
+        jobs = [
+            _Job(
+                route.function,
+                route.rule.name,
+                event,
+                partial(self.dead_letter, route.function, route.rule, event)
+                if self.dead_letter is not None and route.rule.dead_letter_arn
+                else None,
+            )
+            for route in routes
+        ]
         with self._idle:
             self.events.append(event)
-            self._pending += len(routes)
-        for route in routes:
-            self._queue.put((route, event))
-        return len(routes)
+        self._enqueue(jobs)
+        return len(jobs)
+
+    def subscribers(self, topic_arn: str) -> list[Subscription]:
+        return [s for s in self.subscriptions if s.topic_arn == topic_arn]
+
+    def publish_notification(
+        self, topic_arn: str, event_for: Callable[[Subscription], Event]
+    ) -> int:
+        """Queue one delivery per function subscribed to `topic_arn`; returns how many.
+
+        `event_for(subscription)` builds each function's event (SNS puts the
+        subscription's ARN in it). Not recorded in `events` (CloudTrail's list)."""
+        jobs = []
+        for subscription in self.subscribers(topic_arn):
+            event = event_for(subscription)
+            sink = self.function_dead_letter
+            jobs.append(
+                _Job(
+                    subscription.function,
+                    subscription.name,
+                    event,
+                    partial(sink, subscription.function, event)
+                    if sink is not None and subscription.function.dead_letter_arn
+                    else None,
+                )
+            )
+        self._enqueue(jobs)
+        return len(jobs)
+
+    def _enqueue(self, jobs: list[_Job]) -> None:
+        # Counted before queued, so `wait_idle` right after the triggering call sees them.
+        with self._idle:
+            self._pending += len(jobs)
+        for job in jobs:
+            self._queue.put(job)
 
     # -- worker ---------------------------------------------------------------
     def _work(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is None:
+            job = self._queue.get()
+            if job is None:
                 return
-            route, event = item
             try:
-                delivery = self._deliver(route, event)
+                delivery = self._deliver(job)
                 with self._idle:
                     self.deliveries.append(delivery)
             except BaseException:  # the worker must survive anything
@@ -134,19 +228,19 @@ class Router:
                     self._pending -= 1
                     self._idle.notify_all()
 
-    def _deliver(self, route: _Route, event: Event) -> Delivery:
-        delivery = Delivery(function=route.function.logical_id, rule=route.rule.name, event=event)
+    def _deliver(self, job: _Job) -> Delivery:
+        delivery = Delivery(function=job.function.logical_id, rule=job.source, event=job.event)
         for attempt in range(1, self.attempts + 1):
             delivery.attempts = attempt
             try:
-                delivery.result = self.invoker(route.function, event)
+                delivery.result = self.invoker(job.function, job.event)
                 delivery.error = None
                 return delivery
             except Exception as error:
                 delivery.error = f"{type(error).__name__}: {error}"
-        if self.dead_letter is not None and route.rule.dead_letter_arn:
+        if job.dead_letter is not None:
             try:
-                self.dead_letter(route.function, route.rule, event, delivery.error or "")
+                job.dead_letter(delivery.error or "")
                 delivery.dead_lettered = True
             except Exception as error:
                 delivery.error = f"{delivery.error}; dead-letter failed: {error}"

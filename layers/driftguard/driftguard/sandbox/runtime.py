@@ -133,9 +133,10 @@ class LambdaRuntime:
             handler = self.load(spec)
             return handler(event, context)
 
-    def reset(self) -> None:
-        """Drop every loaded module: the next invocation is a cold start."""
+    def reset(self, *logical_ids: str) -> None:
+        """Drop the loaded modules of these functions (default: all): their next
+        invocation is a cold start."""
         with self._lock:
-            for logical_id in self._modules:
+            for logical_id in logical_ids or tuple(self._modules):
                 sys.modules.pop(f"driftguard_fn_{logical_id}", None)
-            self._modules.clear()
+                self._modules.pop(logical_id, None)

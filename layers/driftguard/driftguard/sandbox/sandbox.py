@@ -27,10 +27,13 @@ from typing import Any, Final, TextIO
 import boto3
 from botocore.exceptions import ClientError
 
-from driftguard.sandbox.router import Delivery, Event, Invoker, Router
+from driftguard.sandbox.aws_gaps import SnsPublish
+from driftguard.sandbox.router import Delivery, Event, Invoker, Router, Subscription
 from driftguard.sandbox.runtime import LambdaRuntime
 from driftguard.sandbox.server import MotoServer
+from driftguard.sandbox.slack import LocalSlack
 from driftguard.sandbox.template import (
+    SLACK_WEBHOOK_SECRET_NAME,
     FunctionSpec,
     ResolveContext,
     RuleSpec,
@@ -39,6 +42,7 @@ from driftguard.sandbox.template import (
     function_specs,
     globals_environment,
     load_template,
+    operator_parameters,
     resolve,
 )
 
@@ -48,6 +52,7 @@ FUNCTIONS_ROLE: Final = "driftguard-functions"
 FUNCTIONS_SESSION: Final = "driftguard"
 BOOTSTRAP_KEY: Final = "sandbox-bootstrap"  # unknown to moto: only used to call AssumeRole
 SESSION_SECONDS: Final = 43200
+NO_SLACK_RECEIVER: Final = "http://127.0.0.1:9/no-slack-receiver"
 LAMBDA_TRUST: Final = json.dumps(
     {
         "Version": "2012-10-17",
@@ -141,6 +146,11 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.template_path = template_path
         self.template: Template = load_template(template_path)
         self.parameters = dict(parameters)
+        self._webhook_secret_given = "SlackWebhookSecretArn" in self.parameters
+        # Where the notifier posts; nothing listens there unless a test or the
+        # demo starts a local receiver and sets it.
+        self.slack_webhook_url = NO_SLACK_RECEIVER
+        self.slack: LocalSlack | None = None  # see `use_slack`
         self.env_overrides = dict(env_overrides or {})
         self._initial_delay = propagation_delay
         self.server = MotoServer()
@@ -167,13 +177,15 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         parameters: Mapping[str, Any] | None = None,
         env_overrides: Mapping[str, str] | None = None,
         function_logs: TextIO | None = None,
+        slack: LocalSlack | None = None,
     ) -> Sandbox:
         """Start the server, deploy the hub and point this process at it.
 
         `parameters` are template parameter values; `env_overrides` replace
         variables of every function's environment (and of this process), e.g. a
         shorter PROPAGATION_TIMEOUT_SECONDS for the demo; `function_logs` takes
-        what the functions print (their CloudWatch Logs).
+        what the functions print (their CloudWatch Logs); `slack`, a started
+        receiver, is where the notifier posts alerts (`use_slack`).
         """
         sandbox = cls(
             hub_account=hub_account,
@@ -187,6 +199,8 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         )
         try:
             sandbox._boot()
+            if slack is not None:
+                sandbox.use_slack(slack)
         except BaseException:
             sandbox.stop()
             raise
@@ -216,8 +230,15 @@ class Sandbox(AbstractContextManager["Sandbox"]):
             hub_account=self.hub_account,
             invoker=self.runtime.invoke,
             dead_letter=self._dead_letter,
+            function_dead_letter=self._function_dead_letter,
+            subscriptions=[
+                Subscription(self.hub.physical_ids.get(topic, topic), spec)
+                for spec in specs
+                for topic in spec.sns_topics
+            ],
         )
         self.server.gaps.on_event = self.router.publish
+        self.server.gaps.on_publish = self._on_publish
         boto3.DEFAULT_SESSION = None  # rebuilt from the environment set above
 
     def stop(self) -> None:
@@ -225,6 +246,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         if self.router is not None:
             self.router.stop()
         self.server.gaps.on_event = None
+        self.server.gaps.on_publish = None
         self.server.stop()
         self._env.restore()
         boto3.DEFAULT_SESSION = None
@@ -240,7 +262,8 @@ class Sandbox(AbstractContextManager["Sandbox"]):
     def reset(self) -> None:
         """A clean world: empty moto, clear state and records, redeploy hub and roles.
 
-        STS sessions (and so the process credentials) stay valid across it.
+        STS sessions (and so the process credentials) stay valid across it. The
+        Slack receiver is forgotten (not stopped: its owner stops it).
         """
         router = self._require_router()
         router.drain()
@@ -248,6 +271,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.propagation_delay = self._initial_delay
         router.clear(self.runtime.invoke)
         self.runtime.reset()
+        self.slack, self.slack_webhook_url = None, NO_SLACK_RECEIVER
         self.stack = self.deploy_hub()
 
     # -- environment ----------------------------------------------------------
@@ -338,6 +362,25 @@ class Sandbox(AbstractContextManager["Sandbox"]):
             attributes=stack.attributes if stack else None,
         )
 
+    def _deploy_prerequisites(self, deployer: boto3.Session) -> None:
+        """What an operator creates before deploying the hub: the Slack webhook secret.
+
+        Its ARN is kept stable across resets (a partial ARN, which Secrets Manager
+        resolves), so the functions' environment stays valid."""
+        if self._webhook_secret_given:
+            return
+        client = self._client(deployer, "secretsmanager")
+        with self.events_paused():
+            _tolerate_exists(
+                lambda: client.create_secret(
+                    Name=SLACK_WEBHOOK_SECRET_NAME, SecretString=self.slack_webhook_url
+                )
+            )
+            client.put_secret_value(
+                SecretId=SLACK_WEBHOOK_SECRET_NAME, SecretString=self.slack_webhook_url
+            )
+        self.parameters.update(operator_parameters(self.hub_account, self.region))
+
     def deploy_hub(self) -> HubStack:
         """Create the hub's tables, topics, queues and buses from the template.
 
@@ -345,13 +388,14 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         resource gives itself). Other resource types are skipped and listed.
         Also creates the functions' role and the remediation role in every account.
         """
+        deployer = self.session(self.hub_account, "Admin", "cloudformation")
+        self._deploy_prerequisites(deployer)
         context = ResolveContext.for_template(
             self.template,
             account_id=self.hub_account,
             region=self.region,
             parameters=self.parameters,
         )
-        deployer = self.session(self.hub_account, "Admin", "cloudformation")
         refs, attrs = dict(context.physical_ids), dict(context.attributes)
         skipped: list[str] = []
         with self.events_paused():
@@ -549,6 +593,65 @@ class Sandbox(AbstractContextManager["Sandbox"]):
             "detail": {},
         }
         return self.invoke(logical_id, event)
+
+    # -- Slack ----------------------------------------------------------------
+    def use_slack(self, receiver: LocalSlack | None) -> None:
+        """Point the notifier at `receiver` (a started `LocalSlack`), or at nothing.
+
+        Puts the receiver's URL in the webhook secret and cold-starts the
+        functions that read that secret, so the next alert goes there.
+
+        While no receiver is set (the default, and again after `reset()`), SNS
+        messages are not delivered to the notifier at all: tests that do not look
+        at Slack stay quiet and fast instead of failing to post, retrying and
+        filling the notifier's dead-letter queue.
+        """
+        self.slack = receiver
+        self.slack_webhook_url = receiver.url if receiver is not None else NO_SLACK_RECEIVER
+        client = self._client(
+            self.session(self.hub_account, "Admin", "cloudformation"), "secretsmanager"
+        )
+        secret_arn = str(self.resolve_context().parameters["SlackWebhookSecretArn"])
+        with self.events_paused():
+            client.put_secret_value(SecretId=secret_arn, SecretString=self.slack_webhook_url)
+        self.runtime.reset(
+            *(
+                spec.logical_id
+                for spec in self.specs.values()
+                if spec.environment.get("SLACK_WEBHOOK_SECRET_ARN") == secret_arn
+            )
+        )
+
+    def _on_publish(self, published: SnsPublish) -> None:
+        """SNS -> Lambda, for topics template.yaml subscribes functions to, as an
+        asynchronous invocation (retries, then the function's dead-letter queue).
+        Only while a Slack receiver is set: see `use_slack`."""
+        if self.slack is None or self.router is None:
+            return
+        self.router.publish_notification(
+            published.topic_arn, lambda subscription: published.lambda_event(subscription.arn)
+        )
+
+    def _function_dead_letter(self, spec: FunctionSpec, event: Event, error: str) -> None:
+        """Where Lambda puts an asynchronous invocation that failed every attempt
+        (the function's `DeadLetterQueue`): the event as is, and why, in the
+        attributes Lambda sets (RequestID, ErrorCode, ErrorMessage)."""
+        target = spec.dead_letter_arn or ""
+        if ":sqs:" not in target:
+            raise TemplateError(f"{spec.logical_id}: dead-letter target {target!r} is not SQS")
+        *_, account, queue_name = target.split(":")
+        sqs = self._client(self.hub_session(), "sqs")
+        url = sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
+                # The HTTP status of the invoke: 200 when the function itself failed.
+                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                "ErrorMessage": {"DataType": "String", "StringValue": error[:1024] or "-"},
+            },
+        )
 
     def _dead_letter(self, spec: FunctionSpec, rule: RuleSpec, event: Event, error: str) -> None:
         """Where a delivery that failed every attempt ends (the rule's DLQ)."""

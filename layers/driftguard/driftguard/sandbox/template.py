@@ -438,7 +438,13 @@ class RuleSpec:
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """What the sandbox needs to run one function as Lambda would."""
+    """What the sandbox needs to run one function as Lambda would.
+
+    `sns_topics` are the topics its `Events` of Type SNS subscribe it to: the
+    logical id for a `!Ref` to a template resource, else the resolved ARN.
+    `dead_letter_arn` is its own `DeadLetterQueue.TargetArn` (Globals merged),
+    where Lambda puts an asynchronous invocation that failed every attempt.
+    """
 
     logical_id: str
     code_uri: Path
@@ -450,6 +456,7 @@ class FunctionSpec:
     function_name: str = ""
     memory_size: int = 128
     timeout: int = 3
+    dead_letter_arn: str | None = None
 
     @property
     def handler_file(self) -> Path:
@@ -536,6 +543,26 @@ def function_specs(template: Mapping[str, Any], context: ResolveContext) -> list
                 function_name=function_name,
                 memory_size=int(resolve(props.get("MemorySize", 128), context)),
                 timeout=int(resolve(props.get("Timeout", 3), context)),
+                dead_letter_arn=resolve(
+                    (props.get("DeadLetterQueue") or {}).get("TargetArn"), context
+                ),
             )
         )
     return specs
+
+
+SLACK_WEBHOOK_SECRET_NAME = "driftguard/slack-webhook"
+
+
+def operator_parameters(account_id: str, region: str, partition: str = "aws") -> dict[str, str]:
+    """The parameters template.yaml has no default for, as the sandbox gives them.
+
+    An operator creates the Slack webhook secret before deploying the hub; the
+    sandbox does the same and passes its partial ARN (Secrets Manager resolves a
+    name without the random suffix)."""
+    return {
+        "SlackWebhookSecretArn": (
+            f"arn:{partition}:secretsmanager:{region}:{account_id}:secret:"
+            f"{SLACK_WEBHOOK_SECRET_NAME}"
+        )
+    }

@@ -1,0 +1,227 @@
+"""What the CLI answers, as plain data: built by pure functions, shown by
+`driftguard.render` (terminal) or as JSON (`--json`). Nothing here does I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from driftguard.classify import Classification
+from driftguard.model import Declared, StatusRecord
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+# --------------------------------------------------------------------------- drift
+
+
+@dataclass(frozen=True)
+class DriftAnswer:
+    """`driftguard drift`: the live policy of one resource against its declaration."""
+
+    arn: str
+    kind: str
+    account: str
+    mode: str
+    version: int
+    declared_by: str
+    declared_at: datetime
+    recorded_status: str | None  # what the state table says now (may be older than live)
+    in_sync: bool
+    live_missing: bool
+    findings: tuple[str, ...]
+    severity: str
+    # Unique IDs in the live policy and the role each belonged to (None: unknown).
+    orphaned: tuple[tuple[str, str | None], ...]
+    changes: tuple[str, ...]  # PolicyDiff.summary_lines(): "+" only live, "-" only declared
+    added_statements: tuple[dict[str, Any], ...]
+    removed_statements: tuple[dict[str, Any], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "arn": self.arn,
+            "kind": self.kind,
+            "account": self.account,
+            "mode": self.mode,
+            "version": self.version,
+            "declared_by": self.declared_by,
+            "declared_at": _iso(self.declared_at),
+            "recorded_status": self.recorded_status,
+            "in_sync": self.in_sync,
+            "live_missing": self.live_missing,
+            "findings": list(self.findings),
+            "severity": self.severity,
+            "orphaned_ids": {uid: role for uid, role in self.orphaned},
+            "changes": list(self.changes),
+            "added_statements": list(self.added_statements),
+            "removed_statements": list(self.removed_statements),
+        }
+
+
+def drift_answer(
+    declared: Declared,
+    record: StatusRecord | None,
+    classification: Classification,
+    owners: Mapping[str, str | None],
+) -> DriftAnswer:
+    """`owners` maps each orphaned unique ID to the role it was (whois)."""
+    diff = classification.diff
+    return DriftAnswer(
+        arn=declared.arn,
+        kind=declared.kind,
+        account=declared.account,
+        mode=declared.mode.value,
+        version=declared.version,
+        declared_by=declared.declared_by,
+        declared_at=declared.declared_at,
+        recorded_status=record.status.value if record else None,
+        in_sync=classification.in_sync,
+        live_missing=diff is None,
+        findings=tuple(sorted(f.value for f in classification.findings)),
+        severity=classification.severity,
+        orphaned=tuple((uid, owners.get(uid)) for uid in sorted(classification.orphaned_ids)),
+        changes=diff.summary_lines() if diff else (),
+        added_statements=diff.added_statements if diff else (),
+        removed_statements=diff.removed_statements if diff else (),
+    )
+
+
+# --------------------------------------------------------------------------- principals
+
+
+@dataclass(frozen=True)
+class NamedResource:
+    """A declared resource whose policy names a principal, and its recorded status."""
+
+    arn: str
+    status: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"arn": self.arn, "status": self.status}
+
+
+@dataclass(frozen=True)
+class PrincipalAnswer:
+    """`driftguard principals`: what driftguard knows about one role."""
+
+    role_arn: str
+    resources: tuple[NamedResource, ...]
+    unique_ids: tuple[str, ...]  # every unique ID the role is known to have had
+    exists: bool | None  # None: could not look (no access to the account)
+    current_id: str | None = None  # its unique ID now, when it exists
+    lookup_error: str | None = None
+
+    @property
+    def known(self) -> bool:
+        """Anything at all is known about this role."""
+        return bool(self.resources or self.unique_ids or self.exists)
+
+    @property
+    def orphaning_ids(self) -> tuple[str, ...]:
+        """Earlier unique IDs: those that show up in policies once the role was deleted."""
+        return tuple(uid for uid in self.unique_ids if uid != self.current_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "role_arn": self.role_arn,
+            "exists": self.exists,
+            "current_unique_id": self.current_id,
+            "lookup_error": self.lookup_error,
+            "unique_ids": list(self.unique_ids),
+            "previous_unique_ids": list(self.orphaning_ids),
+            "resources": [r.to_json() for r in self.resources],
+        }
+
+
+def named_resources(
+    arns: Iterable[str], statuses: Mapping[str, str | None]
+) -> tuple[NamedResource, ...]:
+    return tuple(NamedResource(arn, statuses.get(arn)) for arn in sorted(set(arns)))
+
+
+@dataclass(frozen=True)
+class WhoisAnswer:
+    """`driftguard whois`: the role a unique ID belonged to."""
+
+    unique_id: str
+    role_arn: str
+    other_ids: tuple[str, ...]
+    resources: tuple[NamedResource, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "unique_id": self.unique_id,
+            "role_arn": self.role_arn,
+            "other_unique_ids": list(self.other_ids),
+            "resources": [r.to_json() for r in self.resources],
+        }
+
+
+# --------------------------------------------------------------------------- scan
+
+
+@dataclass(frozen=True)
+class ScanRow:
+    """One resource of `driftguard scan`: its live policy against the declaration."""
+
+    arn: str
+    account: str
+    kind: str
+    status: str  # in-sync, drifted, orphaned-principal; "error" when it could not be read
+    findings: tuple[str, ...] = ()
+    severity: str = "none"
+    error: str | None = None
+
+    @property
+    def drifted(self) -> bool:
+        return self.error is not None or self.status != "in-sync"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "arn": self.arn,
+            "account": self.account,
+            "kind": self.kind,
+            "status": self.status,
+            "findings": list(self.findings),
+            "severity": self.severity,
+            "error": self.error,
+        }
+
+
+# --------------------------------------------------------------------------- dead-letter queue
+
+
+@dataclass(frozen=True)
+class ReplayRow:
+    """One message of the events dead-letter queue and what replaying it did."""
+
+    message_id: str
+    event_name: str | None  # None when the message is not a CloudTrail event
+    event_id: str | None
+    actor: str | None
+    why_parked: str  # the parking function's reason, or EventBridge's delivery error
+    result: str  # listed | replayed | invalid | failed
+    detail: str = ""
+    outcomes: tuple[str, ...] = ()  # "outcome arn" per resource the replay handled
+
+    @property
+    def kept(self) -> bool:
+        """Still on the queue after this run."""
+        return self.result in ("listed", "invalid", "failed")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "event_name": self.event_name,
+            "event_id": self.event_id,
+            "actor": self.actor,
+            "why_parked": self.why_parked,
+            "result": self.result,
+            "detail": self.detail,
+            "outcomes": list(self.outcomes),
+            "kept_on_queue": self.kept,
+        }

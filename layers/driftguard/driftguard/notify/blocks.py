@@ -1,0 +1,568 @@
+"""Block Kit messages for driftguard alerts: one layout per alert type. Pure.
+
+`build_message(alert)` turns one `Alert` (one incident) into one Slack message.
+The payload is modelled with pydantic because it crosses an edge (Slack's API);
+the models also enforce Slack's documented limits, so a builder bug that would
+make Slack answer `invalid_blocks` fails here, loudly, instead:
+
+- 50 blocks per message;
+- 3000 characters in a section's text, 2000 in each of at most 10 fields;
+- 150 characters in a header (plain text);
+- 10 elements in a context block.
+
+The builders stay inside those limits by construction: a long list is cut and
+says how many items it left out ("and 12 more resources").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from driftguard.alerts import Alert, AlertResource, AlertType, Severity, readable_changes
+
+__all__ = [
+    "MAX_BLOCKS",
+    "MAX_FIELDS",
+    "MAX_FIELD_TEXT",
+    "MAX_HEADER_TEXT",
+    "MAX_SECTION_TEXT",
+    "SEVERITY_STYLES",
+    "ContextBlock",
+    "DividerBlock",
+    "HeaderBlock",
+    "SectionBlock",
+    "SeverityStyle",
+    "SlackMessage",
+    "Text",
+    "build_message",
+    "render_terminal",
+]
+
+MAX_BLOCKS: Final = 50
+MAX_SECTION_TEXT: Final = 3000
+MAX_FIELDS: Final = 10
+MAX_FIELD_TEXT: Final = 2000
+MAX_HEADER_TEXT: Final = 150
+MAX_CONTEXT_ELEMENTS: Final = 10
+MAX_CONTEXT_TEXT: Final = 2000  # per element; Slack does not publish one, stay modest
+# The notification text (push, sidebar, screen readers). Slack cuts at 40,000
+# characters, but past a few lines nobody reads a notification.
+MAX_FALLBACK_TEXT: Final = 1000
+# Up to this many resources each get a section of their own with every detail;
+# beyond it, one line each, packed into sections, so a role named by 30 policies
+# still fits in one message.
+DETAILED_RESOURCES: Final = 10
+MAX_CHANGE_LINES: Final = 12  # per resource
+# The one-line listing stops here: Slack cuts a message at 40,000 characters, and
+# a list longer than a few screens is better read with `driftguard status`.
+MAX_LISTING_TEXT: Final = 12_000
+ELLIPSIS: Final = "…"
+
+
+# --------------------------------------------------------------------------- payload model
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Text(_Model):
+    """A Block Kit text object."""
+
+    type: Literal["plain_text", "mrkdwn"]
+    text: str = Field(min_length=1)
+    emoji: bool | None = None
+
+    @classmethod
+    def plain(cls, text: str) -> Text:
+        return cls(type="plain_text", text=text, emoji=True)
+
+    @classmethod
+    def md(cls, text: str) -> Text:
+        return cls(type="mrkdwn", text=text)
+
+
+class HeaderBlock(_Model):
+    type: Literal["header"] = "header"
+    text: Text
+
+    @model_validator(mode="after")
+    def _slack_limits(self) -> HeaderBlock:
+        if self.text.type != "plain_text" or len(self.text.text) > MAX_HEADER_TEXT:
+            raise ValueError(f"a header is plain_text of at most {MAX_HEADER_TEXT} characters")
+        return self
+
+
+class SectionBlock(_Model):
+    type: Literal["section"] = "section"
+    text: Text | None = None
+    fields: list[Text] | None = Field(default=None, min_length=1, max_length=MAX_FIELDS)
+
+    @model_validator(mode="after")
+    def _slack_limits(self) -> SectionBlock:
+        if self.text is None and not self.fields:
+            raise ValueError("a section needs text or fields")
+        if self.text is not None and len(self.text.text) > MAX_SECTION_TEXT:
+            raise ValueError(f"section text longer than {MAX_SECTION_TEXT} characters")
+        if any(len(field.text) > MAX_FIELD_TEXT for field in self.fields or ()):
+            raise ValueError(f"section field longer than {MAX_FIELD_TEXT} characters")
+        return self
+
+
+class ContextBlock(_Model):
+    type: Literal["context"] = "context"
+    elements: list[Text] = Field(min_length=1, max_length=MAX_CONTEXT_ELEMENTS)
+
+    @model_validator(mode="after")
+    def _slack_limits(self) -> ContextBlock:
+        if any(len(element.text) > MAX_CONTEXT_TEXT for element in self.elements):
+            raise ValueError(f"context element longer than {MAX_CONTEXT_TEXT} characters")
+        return self
+
+
+class DividerBlock(_Model):
+    type: Literal["divider"] = "divider"
+
+
+AnyBlock = HeaderBlock | SectionBlock | ContextBlock | DividerBlock
+Block = Annotated[AnyBlock, Field(discriminator="type")]
+
+
+class SlackMessage(_Model):
+    """What the notifier posts to the incoming webhook: `text` is the fallback
+    (notifications, screen readers), `blocks` the message people read."""
+
+    text: str = Field(min_length=1, max_length=MAX_FALLBACK_TEXT)
+    blocks: list[Block] = Field(min_length=1, max_length=MAX_BLOCKS)
+    unfurl_links: bool = False  # console links must not expand into previews
+    unfurl_media: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON body for the webhook."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+# --------------------------------------------------------------------------- severity
+
+
+@dataclass(frozen=True)
+class SeverityStyle:
+    emoji: str
+    label: str
+    meaning: str
+
+
+# Widened (critical) must look worse than narrowed (medium) at a glance.
+SEVERITY_STYLES: Final[Mapping[Severity, SeverityStyle]] = {
+    Severity.CRITICAL: SeverityStyle(
+        ":red_circle:", "CRITICAL", "access wider than declared, or no longer guarded"
+    ),
+    Severity.HIGH: SeverityStyle(
+        ":large_orange_circle:", "HIGH", "access broken, or driftguard could not fix it"
+    ),
+    Severity.MEDIUM: SeverityStyle(
+        ":large_yellow_circle:", "MEDIUM", "access narrower than declared"
+    ),
+    Severity.INFO: SeverityStyle(":large_green_circle:", "INFO", "back to the declared state"),
+}
+
+_FINDING_MARKERS: Final = {
+    "widened": ":arrow_up: *widened*",
+    "narrowed": ":arrow_down: narrowed",
+    "missing": ":x: policy missing",
+    "orphaned-principal": ":ghost: orphaned principal",
+}
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn needs only these three escaped (also inside code spans)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
+
+
+def code(text: str) -> str:
+    quoted = escape(text.replace("`", "'"))  # a backtick would end the code span
+    return f"`{quoted}`"
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link; the label alone when there is no usable URL."""
+    if not url.startswith("https://") or any(c in url for c in "|<> "):
+        return escape(label)
+    return f"<{url}|{escape(label.replace('|', '/'))}>"
+
+
+def slack_date(moment: datetime) -> str:
+    """Shown in each reader's own time zone; the ISO text is the fallback."""
+    fallback = moment.isoformat(timespec="seconds")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time_secs}}|{fallback}>"
+
+
+def duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def fit_lines(lines: Sequence[str], limit: int, more: Callable[[int], str]) -> str:
+    """As many whole lines as fit in `limit` characters, then `more(left out)`.
+
+    A first line longer than the limit is clipped rather than dropped, so the
+    reader always sees something."""
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        left_after = len(lines) - index - 1
+        reserve = len(more(left_after)) + 1 if left_after else 0
+        if len("\n".join([*kept, line])) + reserve <= limit:
+            kept.append(line)
+            continue
+        if not kept:
+            kept.append(clip(line, limit - reserve))
+        break
+    left = len(lines) - len(kept)
+    return "\n".join([*kept, more(left)] if left else kept)
+
+
+def _more_changes(count: int) -> str:
+    return f"… and {plural(count, 'more change')}"
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+def _facts(pairs: Iterable[tuple[str, str | None]]) -> SectionBlock | None:
+    """Label/value pairs as section fields; empty values are left out."""
+    fields = [
+        Text.md(clip(f"*{label}*\n{value}", MAX_FIELD_TEXT)) for label, value in pairs if value
+    ][:MAX_FIELDS]
+    return SectionBlock(fields=fields) if fields else None
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=Text.md(clip(text, MAX_SECTION_TEXT)))
+
+
+def _changed_by(alert: Alert) -> str | None:
+    return escape(alert.actor) if alert.actor else None
+
+
+def _call(alert: Alert) -> str:
+    if not alert.event_name:
+        return "the scheduled sweep"
+    return code(alert.event_name) + (f" (event {code(alert.event_id)})" if alert.event_id else "")
+
+
+def _when(moment: datetime | None) -> str | None:
+    return slack_date(moment) if moment else None
+
+
+def _resource_label(resource: AlertResource) -> str:
+    """The part of the ARN a person recognises: `key/1234…`, `secret:name-AbCdEf`."""
+    resource_part = resource.arn.split(":", 5)[-1]
+    return resource_part or resource.arn
+
+
+def _resource_heading(resource: AlertResource) -> str:
+    markers = [_FINDING_MARKERS[f] for f in resource.findings if f in _FINDING_MARKERS]
+    where = f"{code(resource.kind or 'resource')} in {resource.account} / {resource.region}"
+    status = f"status {code(resource.status)}" + (f" · {' · '.join(markers)}" if markers else "")
+    return (
+        f"*{link(resource.console_url, _resource_label(resource))}* · {where}\n"
+        f"{code(resource.arn)}\n{status}"
+    )
+
+
+def _change_block(resource: AlertResource) -> str | None:
+    changes = [clip(line, 300) for line in readable_changes(resource.diff)]
+    if not changes:
+        return None
+    shown = changes[:MAX_CHANGE_LINES]
+    body = "\n".join(escape(line.replace("```", "'''")) for line in shown)
+    more = f"\n{_more_changes(len(changes) - len(shown))}" if len(changes) > len(shown) else ""
+    return f"```\n{body}\n```{more}"
+
+
+# --------------------------------------------------------------------------- layouts
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What differs between alert types."""
+
+    facts: Callable[[Alert], list[tuple[str, str | None]]]
+    details: Callable[[AlertResource], list[str]]
+    next_heading: str
+
+
+def _orphaned_facts(alert: Alert) -> list[tuple[str, str | None]]:
+    ids = [
+        f"{code(uid)} (was {code(arn)})" if arn else code(uid)
+        for uid, arn in alert.unique_ids.items()
+    ] or [code(uid) for r in alert.resources for uid in r.orphaned_ids]
+    return [
+        ("Deleted role", code(alert.role_arn) if alert.role_arn else None),
+        ("Unique ID now in the policies", "\n".join(dict.fromkeys(ids)) or None),
+        ("Deleted by", _changed_by(alert)),
+        ("When", _when(alert.changed_at)),
+    ]
+
+
+def _orphaned_details(resource: AlertResource) -> list[str]:
+    if not resource.orphaned_ids:
+        return [f"_{escape(resource.reason)}_"] if resource.reason else []
+    ids = ", ".join(code(uid) for uid in resource.orphaned_ids)
+    return [f"names {ids} instead of the role"]
+
+
+def _drift_facts(alert: Alert) -> list[tuple[str, str | None]]:
+    return [
+        ("Changed by", _changed_by(alert) or "unknown (found by the sweep)"),
+        ("Call", _call(alert)),
+        ("When", _when(alert.changed_at)),
+        ("Mode", "detect: recorded, not restored"),
+    ]
+
+
+def _drift_details(resource: AlertResource) -> list[str]:
+    changes = _change_block(resource)
+    if not changes:
+        return []
+    return [f"*Live vs declared* (`+` added by the change, `-` removed):\n{changes}"]
+
+
+def _restored_facts(alert: Alert) -> list[tuple[str, str | None]]:
+    fixed = alert.time_to_fix_seconds
+    return [
+        ("Changed by", _changed_by(alert) or "unknown (found by the sweep)"),
+        ("Call", _call(alert)),
+        ("Changed at", _when(alert.changed_at)),
+        ("Fixed after", duration(fixed) if fixed is not None else None),
+    ]
+
+
+def _restored_details(resource: AlertResource) -> list[str]:
+    changes = _change_block(resource)
+    before = (
+        f"*Before* (the change; `+` added, `-` removed):\n{changes}"
+        if changes
+        else "*Before:* " + ", ".join(resource.findings or ["changed"])
+    )
+    return [before, "*After:* the declared policy, put back and verified by reading it again"]
+
+
+def _why_facts(alert: Alert) -> list[tuple[str, str | None]]:
+    return [
+        ("Triggered by", _call(alert)),
+        ("Changed by", _changed_by(alert)),
+        ("When", _when(alert.changed_at)),
+    ]
+
+
+def _why_details(resource: AlertResource) -> list[str]:
+    return [f"*Why:* {escape(resource.reason)}"] if resource.reason else []
+
+
+def _quarantine_facts(alert: Alert) -> list[tuple[str, str | None]]:
+    return [
+        ("Keeps changing it", _changed_by(alert) or "unknown"),
+        ("Last call", _call(alert)),
+        ("When", _when(alert.changed_at)),
+    ]
+
+
+def _quarantine_details(resource: AlertResource) -> list[str]:
+    lines = _why_details(resource)
+    if changes := _change_block(resource):
+        lines.append(f"*Latest change* (`+` added, `-` removed):\n{changes}")
+    return lines
+
+
+LAYOUTS: Final[Mapping[AlertType, _Layout]] = {
+    AlertType.ORPHANED_PRINCIPAL: _Layout(
+        _orphaned_facts, _orphaned_details, ":hourglass_flowing_sand: What happens next"
+    ),
+    AlertType.DRIFT_DETECTED: _Layout(_drift_facts, _drift_details, ":mag: What to do"),
+    AlertType.RESTORED: _Layout(
+        _restored_facts, _restored_details, ":white_check_mark: Anything to do?"
+    ),
+    AlertType.RESTORE_FAILED: _Layout(_why_facts, _why_details, ":wrench: What to do"),
+    AlertType.PENDING_PRINCIPAL: _Layout(_why_facts, _why_details, ":wrench: What to do"),
+    AlertType.INVALID_DECLARATION: _Layout(_why_facts, _why_details, ":wrench: What to do"),
+    AlertType.QUARANTINED: _Layout(_quarantine_facts, _quarantine_details, ":no_entry: What to do"),
+}
+
+
+def _more_resources(count: int, alert: Alert) -> ContextBlock:
+    statuses = sorted({r.status for r in alert.resources})
+    hint = " · ".join(f"`driftguard status --state {s}`" for s in statuses[:3])
+    return ContextBlock(
+        elements=[Text.md(f"… and {plural(count, 'more resource')} not shown: {hint}")]
+    )
+
+
+def _resource_blocks(
+    alert: Alert, layout: _Layout, budget: int
+) -> list[SectionBlock | ContextBlock]:
+    """The resources in at most `budget` blocks, trimmed with a count."""
+    resources = alert.resources
+    if len(resources) <= min(DETAILED_RESOURCES, budget):
+        return [
+            _section(
+                fit_lines(
+                    [_resource_heading(r), *layout.details(r)],
+                    MAX_SECTION_TEXT,
+                    lambda n: f"… {plural(n, 'more detail')} cut",
+                )
+            )
+            for r in resources
+        ]
+    # One line each, packed into sections of at most MAX_SECTION_TEXT characters.
+    packed: list[list[str]] = [[]]
+    for resource in resources:
+        line = clip(
+            f"• *{link(resource.console_url, _resource_label(resource))}* "
+            f"{code(resource.kind or 'resource')} {resource.account} / {resource.region} · "
+            f"{code(resource.status)}",
+            MAX_SECTION_TEXT,
+        )
+        if packed[-1] and len("\n".join([*packed[-1], line])) > MAX_SECTION_TEXT:
+            packed.append([])
+        packed[-1].append(line)
+    sections = len(packed)
+    if sections > budget or sum(len(line) for p in packed for line in p) > MAX_LISTING_TEXT:
+        # Keep whole sections while they fit, and one block for "and N more".
+        kept, used = 0, 0
+        while kept < min(sections, budget - 1):
+            used += sum(len(line) for line in packed[kept])
+            if used > MAX_LISTING_TEXT:
+                break
+            kept += 1
+        packed = packed[: max(kept, 1)]
+    blocks: list[SectionBlock | ContextBlock] = [_section("\n".join(p)) for p in packed]
+    left = len(resources) - sum(len(p) for p in packed)
+    if left:
+        blocks.append(_more_resources(left, alert))
+    return blocks
+
+
+def build_message(alert: Alert) -> SlackMessage:
+    """One Slack message for one alert (one incident, however many resources)."""
+    style = SEVERITY_STYLES[alert.severity]
+    layout = LAYOUTS[alert.type]
+    header = HeaderBlock(
+        text=Text.plain(clip(f"{style.emoji} {style.label} · {alert.title}", MAX_HEADER_TEXT))
+    )
+    context = ContextBlock(
+        elements=[
+            Text.md(f"*{style.label}*: {style.meaning}"),
+            Text.md(f"{code(alert.type.value)} · {plural(len(alert.resources), 'resource')}"),
+            Text.md(f"detected {slack_date(alert.detected_at)}"),
+        ]
+    )
+    head: list[AnyBlock] = [header, context, _section(escape(alert.summary))]
+    if facts := _facts(layout.facts(alert)):
+        head.append(facts)
+    head.append(DividerBlock())
+    tail: list[AnyBlock] = []
+    if alert.next_steps:
+        tail.append(_section(f"*{layout.next_heading}*\n{escape(alert.next_steps)}"))
+    tail.append(_footer(alert))
+    budget = MAX_BLOCKS - len(head) - len(tail)
+    blocks = [*head, *_resource_blocks(alert, layout, budget), *tail]
+    return SlackMessage(text=fallback_text(alert), blocks=blocks)
+
+
+def _footer(alert: Alert) -> ContextBlock:
+    elements = ["driftguard"]
+    if len(alert.resources) == 1:
+        elements.append(f"`driftguard history {escape(alert.resources[0].arn)}`")
+    else:
+        elements.append(f"`driftguard status --state {escape(alert.resources[0].status)}`")
+    return ContextBlock(elements=[Text.md(clip(e, MAX_CONTEXT_TEXT)) for e in elements])
+
+
+def fallback_text(alert: Alert) -> str:
+    """The notification line: severity, title, how many resources."""
+    style = SEVERITY_STYLES[alert.severity]
+    count = len(alert.resources)
+    text = f"{style.label}: {alert.title}" + (f" ({count} resources)" if count > 1 else "")
+    return clip(text, MAX_FALLBACK_TEXT)
+
+
+# --------------------------------------------------------------------------- terminal view
+
+
+def render_terminal(payload: Mapping[str, Any]) -> str:
+    """A posted message as plain lines, for the demo and for test failure output.
+
+    Links show their label, Slack dates their fallback text."""
+    message = SlackMessage.model_validate(payload)
+    lines: list[str] = []
+    for block in message.blocks:
+        if isinstance(block, HeaderBlock):
+            lines.append(_emoji(block.text.text))
+        elif isinstance(block, SectionBlock):
+            if block.text is not None:
+                lines.append(_plain(block.text.text))
+            for field in block.fields or ():
+                label, _, value = _plain(field.text).partition("\n")
+                lines.append(f"{label}: {value.replace(chr(10), '; ')}")
+        elif isinstance(block, ContextBlock):
+            lines.append(" | ".join(_plain(e.text) for e in block.elements))
+        else:
+            lines.append("-" * 40)
+    return "\n".join(lines)
+
+
+# The shortcodes these layouts use, as a terminal shows them.
+_EMOJI: Final = {
+    ":red_circle:": "\N{LARGE RED CIRCLE}",
+    ":large_orange_circle:": "\N{LARGE ORANGE CIRCLE}",
+    ":large_yellow_circle:": "\N{LARGE YELLOW CIRCLE}",
+    ":large_green_circle:": "\N{LARGE GREEN CIRCLE}",
+    ":arrow_up:": "\N{UPWARDS BLACK ARROW}",
+    ":arrow_down:": "\N{DOWNWARDS BLACK ARROW}",
+    ":x:": "\N{CROSS MARK}",
+    ":ghost:": "\N{GHOST}",
+    ":hourglass_flowing_sand:": "\N{HOURGLASS WITH FLOWING SAND}",
+    ":mag:": "\N{LEFT-POINTING MAGNIFYING GLASS}",
+    ":white_check_mark:": "\N{WHITE HEAVY CHECK MARK}",
+    ":wrench:": "\N{WRENCH}",
+    ":no_entry:": "\N{NO ENTRY}",
+}
+_EMOJI_CODE: Final = re.compile(r":[a-z_]+:")
+
+
+def _emoji(text: str) -> str:
+    return _EMOJI_CODE.sub(lambda m: _EMOJI.get(m.group(0), m.group(0)), text)
+
+
+def _plain(text: str) -> str:
+    text = re.sub(r"<!date\^\d+\^[^|>]*\|([^>]*)>", r"\1", text)
+    text = re.sub(r"<[^|>]+\|([^>]*)>", r"\1", text)
+    text = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"\1", text)  # *bold*
+    text = _emoji(text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

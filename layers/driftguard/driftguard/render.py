@@ -1,0 +1,339 @@
+"""Terminal views of the CLI's answers: pure functions from data to rich renderables.
+
+Every value that comes from AWS or the state table goes into a `Text` object,
+never into console markup, so a `[` in an actor name or a reason is shown as is.
+Colour is decided by the console the caller prints to (no colour when the output
+is not a terminal, or with NO_COLOR / `--color never`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from driftguard.alerts import readable_changes
+from driftguard.answers import DriftAnswer, PrincipalAnswer, ReplayRow, ScanRow, WhoisAnswer
+from driftguard.model import AuditEntry, Status, StatusRecord
+
+STATUS_STYLES: Final[Mapping[str, str]] = {
+    Status.IN_SYNC.value: "green",
+    Status.REMEDIATED.value: "cyan",
+    Status.DRIFTED.value: "yellow",
+    Status.ORPHANED_PRINCIPAL.value: "bold red",
+    Status.PENDING_PRINCIPAL.value: "magenta",
+    Status.QUARANTINED.value: "bold white on red",
+    Status.ERROR.value: "red",
+}
+
+SEVERITY_STYLES: Final[Mapping[str, str]] = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "none": "green",
+}
+
+# Audit actions by what they mean on a timeline (see AuditEntry.action).
+ACTION_STYLES: Final[Mapping[str, str]] = {
+    "declared": "blue",
+    "observed-undeclared": "dim",
+    "restored": "green",
+    "resolved": "green",
+    "restore-failed": "bold red",
+    "error": "red",
+}
+
+RESULT_STYLES: Final[Mapping[str, str]] = {
+    "replayed": "green",
+    "listed": "cyan",
+    "invalid": "yellow",
+    "failed": "bold red",
+}
+
+ADDED_STYLE: Final = "red"  # only in live: access nobody declared
+REMOVED_STYLE: Final = "yellow"  # only in declared: access that is gone
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=STATUS_STYLES.get(status, ""))
+
+
+def _table(*headers: str) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for header in headers:
+        table.add_column(header, no_wrap=True)
+    return table
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S}"
+
+
+# --------------------------------------------------------------------------- status
+
+
+def status_view(records: Sequence[StatusRecord]) -> RenderableType:
+    """`driftguard status`: one row per resource coloured by status, then why for
+    the problems."""
+    if not records:
+        return Text("no declared resources match")
+    table = _table("STATUS", "KIND", "ACCOUNT", "MODE", "UPDATED (UTC)", "RESOURCE")
+    for r in records:
+        table.add_row(
+            status_text(r.status.value),
+            Text(r.kind),
+            Text(r.account),
+            Text(r.mode.value),
+            Text(_when(r.updated_at)),
+            Text(r.arn),
+        )
+    parts: list[RenderableType] = [table, status_summary(records)]
+    for r in records:
+        if r.status.is_problem and (r.reason or r.orphaned_ids):
+            line = Text("  ")
+            line.append(r.arn)
+            line.append(": ")
+            line.append(r.reason or "unique ids in policy", style=STATUS_STYLES[r.status.value])
+            if r.orphaned_ids:
+                line.append(f" ({', '.join(r.orphaned_ids)})")
+            parts.append(line)
+    return Group(*parts)
+
+
+def status_summary(records: Iterable[StatusRecord]) -> Text:
+    counts = Counter(r.status.value for r in records)
+    total = sum(counts.values())
+    text = Text(f"{total} resource{'s' if total != 1 else ''}")
+    for status in Status:
+        if counts[status.value]:
+            text.append(" · ")
+            text.append(f"{counts[status.value]} {status.value}", style=STATUS_STYLES[status])
+    return text
+
+
+# --------------------------------------------------------------------------- drift
+
+
+def change_lines(lines: Iterable[str], indent: str = "  ") -> list[Text]:
+    """PolicyDiff summary lines, "+" (only live) and "-" (only declared) coloured."""
+    out = []
+    for line in lines:
+        style = ADDED_STYLE if line.startswith("+") else REMOVED_STYLE if line[:1] == "-" else ""
+        out.append(Text(indent + line, style=style))
+    return out
+
+
+def _statement_lines(sign: str, statement: Mapping[str, Any], style: str) -> list[Text]:
+    body = json.dumps(statement, indent=2, sort_keys=True).splitlines()
+    return [Text(f"  {sign} {line}", style=style) for line in body]
+
+
+def drift_view(answer: DriftAnswer) -> RenderableType:
+    """`driftguard drift`: verdict, orphaned unique IDs, semantic changes, statements."""
+    parts: list[RenderableType] = []
+    head = Text()
+    head.append(answer.arn, style="bold")
+    head.append(f"\n{answer.kind} in {answer.account}, {answer.mode} mode, declared version ")
+    head.append(f"{answer.version} by {answer.declared_by} at {_when(answer.declared_at)} UTC")
+    if answer.recorded_status:
+        head.append("\nrecorded status: ")
+        head.append_text(status_text(answer.recorded_status))
+    parts.append(head)
+    if answer.in_sync:
+        parts.append(Text("in sync: the live policy grants what was declared", style="green"))
+        return Group(*parts)
+    verdict = Text("DRIFTED", style="bold red")
+    verdict.append(f": {', '.join(answer.findings)} (severity ", style="")
+    verdict.append(answer.severity, style=SEVERITY_STYLES.get(answer.severity, ""))
+    verdict.append(")")
+    parts.append(verdict)
+    if answer.live_missing:
+        parts.append(Text("  the resource has no policy at all", style=ADDED_STYLE))
+    for uid, role in answer.orphaned:
+        line = Text("  unique id ")
+        line.append(uid, style="bold red")
+        line.append(f" was {role}" if role else " belonged to a role driftguard never saw")
+        parts.append(line)
+    if answer.changes:
+        parts.append(Text("changes (+ only in live, - only declared):", style="bold"))
+        parts.extend(change_lines(readable_changes({"summary": list(answer.changes)})))
+    if answer.added_statements or answer.removed_statements:
+        parts.append(Text("statements:", style="bold"))
+        for statement in answer.added_statements:
+            parts.extend(_statement_lines("+", statement, ADDED_STYLE))
+        for statement in answer.removed_statements:
+            parts.extend(_statement_lines("-", statement, REMOVED_STYLE))
+    return Group(*parts)
+
+
+# --------------------------------------------------------------------------- history
+
+
+def _action_style(entry: AuditEntry) -> str:
+    return ACTION_STYLES.get(entry.action) or STATUS_STYLES.get(entry.status, "")
+
+
+def _gap(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"+{delta.total_seconds():.1f}s"
+    if seconds < 3600:
+        return f"+{seconds // 60}m{seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"+{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"+{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def _who(entry: AuditEntry) -> str:
+    """ "by <actor> (<event>)", without repeating the actor the trigger names too."""
+    trigger = entry.trigger or ""
+    if entry.actor and trigger.endswith(f" by {entry.actor}"):
+        trigger = trigger.removesuffix(f" by {entry.actor}")
+    words = [f"by {entry.actor}"] if entry.actor else []
+    if trigger and trigger not in (entry.actor, "cli"):
+        words.append(f"({trigger})")
+    return " ".join(words)
+
+
+def history_view(arn: str, entries: Sequence[AuditEntry]) -> RenderableType:
+    """`driftguard history`: one block per day; per entry the time, the gap since the
+    one before, what happened (coloured), who and why, and what changed."""
+    parts: list[RenderableType] = [Text(arn, style="bold")]
+    day = None
+    previous: AuditEntry | None = None
+    for entry in entries:
+        if entry.at.date() != day:
+            day = entry.at.date()
+            parts.append(Text(f"{day:%Y-%m-%d} (UTC)", style="bold underline"))
+        line = Text(f"  {entry.at:%H:%M:%S} ")
+        gap = _gap(entry.at - previous.at) if previous else ""
+        line.append(f"{gap:>9} ", style="dim")
+        line.append(f"● {entry.action:<20}", style=_action_style(entry))
+        line.append(" ")
+        line.append_text(status_text(entry.status))
+        parts.append(line)
+        if who := _who(entry):
+            parts.append(Text(" " * 14 + who, style="dim"))
+        if entry.message:
+            parts.append(Text(" " * 14 + entry.message))
+        parts.extend(change_lines(readable_changes(entry.diff), indent=" " * 16))
+        previous = entry
+    return Group(*parts)
+
+
+# --------------------------------------------------------------------------- principals
+
+
+def _resources_table(answer_resources: Sequence[Any]) -> RenderableType:
+    if not answer_resources:
+        return Text("  no declared policy names it", style="dim")
+    table = _table("STATUS", "RESOURCE")
+    for resource in answer_resources:
+        table.add_row(status_text(resource.status or "unknown"), Text(resource.arn))
+    return table
+
+
+def principals_view(answer: PrincipalAnswer) -> RenderableType:
+    head = Text(answer.role_arn, style="bold")
+    head.append("\nexists now: ")
+    if answer.exists is True:
+        head.append("yes", style="green")
+        if answer.current_id:
+            head.append(f" (unique id {answer.current_id})")
+    elif answer.exists is False:
+        head.append("no", style="bold red")
+        head.append(" (deleted, or never created)")
+    else:
+        head.append("unknown", style="yellow")
+        head.append(f" ({answer.lookup_error or 'could not look'})")
+    ids = Text("unique ids known: ")
+    if not answer.unique_ids:
+        ids.append("none", style="dim")
+    for i, uid in enumerate(answer.unique_ids):
+        ids.append(", " if i else "")
+        current = uid == answer.current_id
+        ids.append(uid, style="green" if current else "red")
+        ids.append(" (current)" if current else " (earlier: orphans policies)")
+    heading = Text(f"declared policies naming it ({len(answer.resources)}):", style="bold")
+    return Group(head, ids, heading, _resources_table(answer.resources))
+
+
+def whois_view(answer: WhoisAnswer) -> RenderableType:
+    head = Text()
+    head.append(answer.unique_id, style="bold")
+    head.append(" belonged to ")
+    head.append(answer.role_arn, style="bold")
+    parts: list[RenderableType] = [head]
+    if answer.other_ids:
+        parts.append(Text(f"the role's other unique ids: {', '.join(answer.other_ids)}"))
+    parts.append(Text(f"declared policies naming it ({len(answer.resources)}):", style="bold"))
+    parts.append(_resources_table(answer.resources))
+    return Group(*parts)
+
+
+# --------------------------------------------------------------------------- scan, replay
+
+
+def scan_view(rows: Sequence[ScanRow]) -> RenderableType:
+    if not rows:
+        return Text("no declared resources")
+    table = _table("RESULT", "SEVERITY", "FINDINGS", "ACCOUNT", "KIND", "RESOURCE")
+    for row in rows:
+        table.add_row(
+            status_text(row.status),
+            Text(row.severity, style=SEVERITY_STYLES.get(row.severity, "")),
+            Text(", ".join(row.findings) or "-"),
+            Text(row.account),
+            Text(row.kind),
+            Text(row.arn),
+        )
+    drifted = sum(1 for r in rows if r.drifted)
+    summary = Text(f"{len(rows)} resources scanned, ")
+    summary.append(f"{drifted} not in sync", style="bold red" if drifted else "green")
+    parts: list[RenderableType] = [table, summary]
+    for row in rows:
+        if row.error:
+            line = Text(f"  {row.arn}: ")
+            line.append(row.error, style="red")
+            parts.append(line)
+    return Group(*parts)
+
+
+def sweep_view(results: Sequence[tuple[str, str, str]]) -> RenderableType:
+    """`scan --remediate`: (outcome, status, arn) per resource."""
+    if not results:
+        return Text("no declared resources")
+    table = _table("OUTCOME", "STATUS", "RESOURCE")
+    for outcome, status, arn in results:
+        table.add_row(Text(outcome), status_text(status), Text(arn))
+    return table
+
+
+def replay_view(rows: Sequence[ReplayRow], *, dry_run: bool) -> RenderableType:
+    if not rows:
+        return Text("the dead-letter queue is empty", style="green")
+    table = _table("RESULT", "EVENT", "ACTOR", "WHY IT WAS PARKED", "DETAIL")
+    for row in rows:
+        table.add_row(
+            Text(row.result, style=RESULT_STYLES.get(row.result, "")),
+            Text(row.event_name or "(not a CloudTrail event)"),
+            Text(row.actor or "-"),
+            Text(row.why_parked),
+            Text("\n".join([row.detail, *row.outcomes]).strip() or "-"),
+        )
+    counts = Counter(row.result for row in rows)
+    summary = Text(f"{len(rows)} message{'s' if len(rows) != 1 else ''}: ")
+    summary.append(", ".join(f"{n} {result}" for result, n in sorted(counts.items())))
+    kept = sum(1 for row in rows if row.kept)
+    if dry_run:
+        summary.append(" (dry run: nothing replayed or deleted)")
+    else:
+        summary.append(f"; {len(rows) - kept} deleted, {kept} left on the queue")
+    return Group(table, summary)

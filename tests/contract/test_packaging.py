@@ -1,0 +1,123 @@
+"""The layer and the functions package the way `sam build` would, import with only
+the layer's requirements, and their sizes are reported (test-artifacts/)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from driftguard.sandbox.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYER = ROOT / "layers" / "driftguard"
+ARTIFACTS = ROOT / "test-artifacts"
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+
+
+def build_layer(target: Path, *, for_lambda: bool) -> Path:
+    """`sam build`'s makefile build of DriftguardLayer, into target/python."""
+    args = ["make", "-s", "-C", str(LAYER), "build-DriftguardLayer", f"ARTIFACTS_DIR={target}"]
+    args.append(f"PYTHON={sys.executable}")
+    if not for_lambda:
+        args.append("PIP_TARGET_ARGS=")
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    return target / "python"
+
+
+def zipped_size(source: Path, archive: Path) -> int:
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(source.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                zf.write(
+                    path, path.relative_to(source.parent if source.name == "python" else source)
+                )
+    return archive.stat().st_size
+
+
+def tree_size(source: Path) -> int:
+    return sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
+
+
+def functions() -> dict[str, tuple[Path, str]]:
+    template = load_template(ROOT / "template.yaml")
+    return {
+        logical_id: (ROOT / resource["Properties"]["CodeUri"], resource["Properties"]["Handler"])
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+@pytest.fixture(scope="module")
+def lambda_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_layer(tmp_path_factory.mktemp("lambda-layer"), for_lambda=True)
+
+
+@pytest.fixture(scope="module")
+def local_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_layer(tmp_path_factory.mktemp("local-layer"), for_lambda=False)
+
+
+def test_layer_is_built_for_the_lambda_runtime_without_workstation_code(
+    lambda_layer: Path,
+) -> None:
+    assert (lambda_layer / "driftguard" / "__init__.py").is_file()
+    assert not (lambda_layer / "driftguard" / "sandbox").exists()
+    assert not (lambda_layer / "driftguard" / "demo.py").exists()
+    assert not (lambda_layer / "moto").exists()
+    compiled = [p.name for p in lambda_layer.rglob("_pydantic_core*.so")]
+    assert compiled and all("313" in n and "aarch64" in n for n in compiled), compiled
+
+
+def test_functions_import_with_only_the_layer(local_layer: Path, tmp_path: Path) -> None:
+    """A clean interpreter (no site-packages) sees what Lambda gives it: the
+    function's code and the layer's python/ directory, nothing else."""
+    venv = tmp_path / "clean"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    for logical_id, (code, handler) in functions().items():
+        module, function = handler.split(".")
+        probe = (
+            f"import {module}, sys; "
+            f"assert callable({module}.{function}); "
+            "assert 'moto' not in sys.modules and 'driftguard.sandbox' not in sys.modules"
+        )
+        done = subprocess.run(
+            [str(venv / "bin" / "python"), "-s", "-c", probe],
+            cwd=code,
+            env={"PATH": os.environ["PATH"], "PYTHONPATH": f"{code}:{local_layer}"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, f"{logical_id}: {done.stderr}"
+
+
+def test_sizes_are_reported_and_within_lambda_limits(lambda_layer: Path, tmp_path: Path) -> None:
+    sizes: dict[str, dict[str, int]] = {
+        "DriftguardLayer": {
+            "zipped": zipped_size(lambda_layer, tmp_path / "layer.zip"),
+            "unzipped": tree_size(lambda_layer),
+        }
+    }
+    for logical_id, (code, _) in functions().items():
+        sizes[logical_id] = {
+            "zipped": zipped_size(code, tmp_path / f"{logical_id}.zip"),
+            "unzipped": tree_size(code),
+        }
+        assert sizes[logical_id]["unzipped"] + sizes["DriftguardLayer"]["unzipped"] < (
+            LAMBDA_UNZIPPED_LIMIT
+        )
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "package-sizes.json").write_text(json.dumps(sizes, indent=2) + "\n")
+    for name, size in sizes.items():
+        print(f"{name}: {size['zipped'] / 1e6:.2f} MB zipped, {size['unzipped'] / 1e6:.2f} MB")
+    assert sizes["DriftguardLayer"]["zipped"] > 1_000_000  # it really holds the dependencies
+    shutil.rmtree(tmp_path, ignore_errors=True)

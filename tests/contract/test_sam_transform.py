@@ -1,0 +1,116 @@
+"""template.yaml through SAM's own translator (what `sam validate` checks), offline,
+and the least privilege of what it generates."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from driftguard.sandbox.template import operator_parameters
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS_PYTHON = ROOT / ".venv-tools" / "bin" / "python"  # `make tools`
+REMEDIATING = ("IamEventsFunction", "PolicyEventsFunction", "ReconcilerFunction")
+TABLE_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:Query",
+}
+BASIC_MANAGED = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+}
+
+
+@pytest.fixture(scope="module")
+def resources() -> dict[str, Any]:
+    assert TOOLS_PYTHON.exists(), "run `make tools` (part of `make test`)"
+    done = subprocess.run(
+        [
+            str(TOOLS_PYTHON),
+            str(Path(__file__).with_name("sam_transform.py")),
+            str(ROOT / "template.yaml"),
+            json.dumps(operator_parameters("333333333333", "us-east-1")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    resources: dict[str, Any] = json.loads(done.stdout)["Resources"]
+    return resources
+
+
+def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in role["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def actions(role: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for statement in statements(role):
+        value = statement["Action"]
+        found |= set(value if isinstance(value, list) else [value])
+    return found
+
+
+def test_functions_are_arm64_python313_traced_with_the_layer_and_a_dlq(
+    resources: dict[str, Any],
+) -> None:
+    functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
+    assert set(functions) == {*REMEDIATING, "NotifierFunction"}
+    for logical_id, function in functions.items():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.13", logical_id
+        assert props["Architectures"] == ["arm64"], logical_id
+        assert props["TracingConfig"] == {"Mode": "Active"}, logical_id
+        assert len(props["Layers"]) == 1, logical_id
+        assert "TargetArn" in props["DeadLetterConfig"], logical_id
+
+
+def test_remediating_functions_get_exactly_what_they_call(resources: dict[str, Any]) -> None:
+    for logical_id in REMEDIATING:
+        role = resources[f"{logical_id}Role"]
+        assert set(role["Properties"]["ManagedPolicyArns"]) == BASIC_MANAGED
+        assert actions(role) == TABLE_ACTIONS | {"sns:Publish", "sqs:SendMessage", "sts:AssumeRole"}
+        for statement in statements(role):
+            if "sts:AssumeRole" in str(statement["Action"]):
+                resource = json.dumps(statement["Resource"])
+                assert ":role/${RemediationRoleName}" in resource or (
+                    ":role/driftguard-remediation" in resource
+                ), resource
+
+
+def test_table_actions_are_on_the_table_and_its_indexes_only(resources: dict[str, Any]) -> None:
+    for logical_id in REMEDIATING:
+        for statement in statements(resources[f"{logical_id}Role"]):
+            if "dynamodb:Query" in statement["Action"]:
+                assert json.dumps(statement["Resource"]).count("StateTable") == 2
+
+
+def test_notifier_only_reads_the_webhook_secret(resources: dict[str, Any]) -> None:
+    role = resources["NotifierFunctionRole"]
+    assert actions(role) == {"secretsmanager:GetSecretValue", "sqs:SendMessage"}
+    (secret,) = [s for s in statements(role) if s["Action"] == "secretsmanager:GetSecretValue"]
+    assert secret["Resource"] == {"Ref": "SlackWebhookSecretArn"}
+
+
+def test_no_statement_allows_every_action(resources: dict[str, Any]) -> None:
+    roles = [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"]
+    assert roles
+    for role in roles:
+        for action in actions(role):
+            assert not fnmatchcase("iam:PassRole", action), action
+            assert action != "*" and not action.endswith(":*"), action

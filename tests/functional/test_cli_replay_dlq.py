@@ -1,0 +1,172 @@
+"""`driftguard replay-dlq` against the sandbox's events dead-letter queue.
+
+Events get there the two ways they do in AWS: EventBridge gives up delivering one
+(the sandbox's router dead-letters after the invocation failed every attempt), or a
+function rejects one and parks it (`Runtime.park`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from driftguard import cli
+from driftguard.demo import AlertTail, Story
+from driftguard.model import Status
+from driftguard.sandbox import FunctionSpec, Sandbox
+from driftguard.state import StateStore
+
+INVALID_EVENT = (
+    Path(__file__).resolve().parents[2] / "events/invalid/kms-put-key-policy-malformed.json"
+)
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def throttled(spec: FunctionSpec, event: dict[str, Any]) -> Any:
+    raise RuntimeError("Rate Exceeded.")
+
+
+@pytest.fixture
+def story(sandbox: Sandbox) -> Story:
+    story = Story.create(sandbox)
+    for arn in (story.key_arn, story.secret_arn):
+        assert run("adopt", arn, "--mode", "enforce")[0] == cli.EXIT_OK
+    sandbox.wait_idle()
+    return story
+
+
+@pytest.fixture
+def store(sandbox: Sandbox) -> StateStore:
+    assert sandbox.stack is not None
+    return StateStore.for_table(sandbox.hub_session(), sandbox.stack.table_name)
+
+
+def lose_deliveries(sandbox: Sandbox) -> Any:
+    """From now on every delivery fails (Lambda throttled); returns the real invoker."""
+    real = sandbox.invoker
+    sandbox.invoker = throttled
+    return real
+
+
+def park_an_invalid_event(sandbox: Sandbox) -> None:
+    result = sandbox.invoke("PolicyEventsFunction", json.loads(INVALID_EVENT.read_text()))
+    assert result["status"] == "rejected"
+
+
+def listed(sandbox: Sandbox) -> list[dict[str, Any]]:
+    code, out, _ = run("replay-dlq", "--dry-run", "--json")
+    assert code == cli.EXIT_OK
+    rows: list[dict[str, Any]] = json.loads(out)
+    return rows
+
+
+def test_dry_run_lists_parked_events_and_changes_nothing(sandbox: Sandbox, story: Story) -> None:
+    real = lose_deliveries(sandbox)
+    story.widen_key_policy()
+    sandbox.wait_idle()
+    sandbox.invoker = real
+    park_an_invalid_event(sandbox)
+
+    rows = listed(sandbox)
+    by_result = {r["result"]: r for r in rows}
+    assert sorted(by_result) == ["invalid", "listed"]
+    lost = by_result["listed"]
+    assert lost["event_name"] == "PutKeyPolicy" and "mallory" in lost["actor"]
+    assert lost["why_parked"].startswith("not delivered: RuntimeError")
+    assert by_result["invalid"]["why_parked"].startswith("rejected: InvalidEventError")
+    assert all(r["kept_on_queue"] for r in rows)
+    assert not story.restored()
+    # Listing released them: a second look sees the same two.
+    assert sorted(r["message_id"] for r in listed(sandbox)) == sorted(r["message_id"] for r in rows)
+
+    code, out, _ = run("replay-dlq", "--dry-run")
+    assert code == cli.EXIT_OK
+    assert "2 messages: 1 invalid, 1 listed (dry run: nothing replayed or deleted)" in out
+
+
+def test_replay_restores_a_lost_policy_change_and_keeps_what_is_still_invalid(
+    sandbox: Sandbox, story: Story, store: StateStore
+) -> None:
+    real = lose_deliveries(sandbox)
+    story.widen_key_policy()
+    sandbox.wait_idle()
+    sandbox.invoker = real
+    park_an_invalid_event(sandbox)
+    assert not story.restored()
+
+    code, out, _ = run("replay-dlq", "--json")
+    assert code == cli.EXIT_DRIFT  # a message stays on the queue
+    rows = {r["result"]: r for r in json.loads(out)}
+    assert sorted(rows) == ["invalid", "replayed"]
+    assert rows["replayed"]["outcomes"] == [f"remediated {story.key_arn}"]
+    assert rows["invalid"]["kept_on_queue"] is True
+
+    assert story.restored()
+    record = store.get_status(story.key_arn)
+    assert record is not None and record.status is Status.REMEDIATED
+    last = store.history(story.key_arn)[-1]
+    assert last.action == "restored" and "mallory" in (last.actor or "")  # the event's actor
+    # Only the invalid event is left, and replaying it again changes nothing.
+    assert [r["result"] for r in listed(sandbox)] == ["invalid"]
+    code, out, _ = run("replay-dlq")
+    assert code == cli.EXIT_DRIFT
+    assert "1 message: 1 invalid; 0 deleted, 1 left on the queue" in out
+
+
+def test_replayed_delete_role_orphans_every_policy_with_one_alert(
+    sandbox: Sandbox, story: Story, store: StateStore
+) -> None:
+    alerts = AlertTail(sandbox)
+    real = lose_deliveries(sandbox)
+    old_id = story.pod_role_id
+    story.delete_pod_role()
+    sandbox.wait_idle()
+    sandbox.invoker = real
+    assert [r["event_name"] for r in listed(sandbox)] == ["DeleteRole"]
+    record = store.get_status(story.key_arn)
+    assert record is not None and record.status is Status.IN_SYNC  # nobody noticed
+
+    code, out, _ = run("replay-dlq")
+    assert code == cli.EXIT_OK
+    assert "1 message: 1 replayed; 1 deleted, 0 left on the queue" in out
+    for arn in (story.key_arn, story.secret_arn):
+        record = store.get_status(arn)
+        assert record is not None and record.status is Status.ORPHANED_PRINCIPAL
+        assert record.orphaned_ids == (old_id,)
+    (alert,) = alerts.read()
+    assert sorted(r.arn for r in alert.resources) == sorted([story.key_arn, story.secret_arn])
+    assert listed(sandbox) == []
+    assert run("replay-dlq")[0] == cli.EXIT_OK  # nothing left
+
+
+def test_queue_url_comes_from_the_flag_or_the_environment(
+    sandbox: Sandbox, story: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = sandbox.hub.dlq_url
+    monkeypatch.delenv("DEAD_LETTER_QUEUE_URL")
+    code, _, err = run("replay-dlq", "--dry-run")
+    assert code == cli.EXIT_USAGE and "DEAD_LETTER_QUEUE_URL" in err
+    park_an_invalid_event_directly(sandbox, url)
+    code, out, _ = run("replay-dlq", "--dry-run", "--queue-url", url, "--json")
+    assert code == cli.EXIT_OK and [r["result"] for r in json.loads(out)] == ["invalid"]
+
+
+def park_an_invalid_event_directly(sandbox: Sandbox, url: str) -> None:
+    """What Runtime.park sends, without the function (its environment is unset here)."""
+    sandbox.hub_session().client("sqs").send_message(
+        QueueUrl=url,
+        MessageBody="not json",
+        MessageAttributes={
+            "error": {"DataType": "String", "StringValue": "InvalidEventError"},
+            "reason": {"DataType": "String", "StringValue": "garbled"},
+        },
+    )

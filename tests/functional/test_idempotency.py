@@ -1,0 +1,33 @@
+"""A CloudTrail event delivered twice (same eventID) is handled once."""
+
+from __future__ import annotations
+
+import io
+
+from driftguard import cli
+from driftguard.demo import Story
+from driftguard.sandbox import Sandbox
+
+
+def test_a_redelivered_event_gets_the_first_answer(sandbox: Sandbox) -> None:
+    story = Story.create(sandbox)
+    assert cli.main(["adopt", story.key_arn], out=io.StringIO()) == cli.EXIT_OK
+    story.widen_key_policy()
+    sandbox.wait_idle()
+    assert story.restored()
+    (widening,) = [
+        d for d in sandbox.deliveries if d.event["detail"]["eventName"] == "PutKeyPolicy"
+    ]
+
+    # Widened again without a new event, then the old event arrives a second time.
+    with sandbox.events_paused():
+        story.widen_key_policy()
+    sandbox.emit(widening.event)
+    sandbox.wait_idle()
+
+    redelivered = sandbox.deliveries[-1]
+    assert redelivered.event["detail"]["eventID"] == widening.event["detail"]["eventID"]
+    assert redelivered.result == widening.result  # the stored answer, not a second run
+    assert not story.restored()  # only the sweep may act on the second, silent change
+    sandbox.run_schedule("ReconcilerFunction")
+    assert story.restored()

@@ -1,0 +1,354 @@
+"""Block Kit layouts: one per alert type, inside Slack's limits, severity at a glance."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from driftguard.alerts import Alert, AlertResource, AlertType, Severity
+from driftguard.notify.blocks import (
+    MAX_BLOCKS,
+    MAX_FIELD_TEXT,
+    MAX_HEADER_TEXT,
+    MAX_SECTION_TEXT,
+    SEVERITY_STYLES,
+    build_message,
+    render_terminal,
+)
+from driftguard.sandbox.slack import slack_rejects
+
+ROLE = "arn:aws:iam::111111111111:role/pod-role"
+UID = "AROAEXAMPLEEXAMPLE12"
+MALLORY = "arn:aws:sts::333333333333:assumed-role/Developer/mallory"
+CHANGED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def key(n: int = 1, **changes: Any) -> AlertResource:
+    key_id = f"{n:08d}-1111-2222-3333-444455556666"
+    fields: dict[str, Any] = {
+        "arn": f"arn:aws:kms:us-east-1:333333333333:key/{key_id}",
+        "kind": "kms-key",
+        "account": "333333333333",
+        "region": "us-east-1",
+        "status": "orphaned-principal",
+        "console_url": (
+            f"https://us-east-1.console.aws.amazon.com/kms/home?region=us-east-1#/kms/keys/{key_id}"
+        ),
+    }
+    return AlertResource(**{**fields, **changes})
+
+
+def secret(**changes: Any) -> AlertResource:
+    fields: dict[str, Any] = {
+        "arn": "arn:aws:secretsmanager:us-east-1:222222222222:secret:testsecret-AbCdEf",
+        "kind": "secret",
+        "account": "222222222222",
+        "region": "us-east-1",
+        "status": "orphaned-principal",
+        "console_url": (
+            "https://us-east-1.console.aws.amazon.com/secretsmanager/secret"
+            "?name=testsecret&region=us-east-1"
+        ),
+    }
+    return AlertResource(**{**fields, **changes})
+
+
+WIDENED_DIFF = {
+    "added_principals": ["arn:aws:iam::444455556666:root"],
+    "removed_principals": [],
+    "summary": [
+        "+ principal arn:aws:iam::444455556666:root",
+        "+ grant Allow arn:aws:iam::444455556666:root kms:decrypt on *",
+    ],
+}
+NARROWED_DIFF = {"summary": ["- action kms:decrypt"]}
+
+
+def alert(alert_type: AlertType, severity: Severity, **changes: Any) -> Alert:
+    fields: dict[str, Any] = {
+        "type": alert_type,
+        "severity": severity,
+        "title": f"Title for {alert_type.value}",
+        "summary": f"Summary for {alert_type.value}.",
+        "resources": [key(), secret()],
+        "next_steps": f"Next steps for {alert_type.value}.",
+        "actor": MALLORY,
+        "event_name": "PutKeyPolicy",
+        "event_id": "0f0e0d0c-aaaa-bbbb-cccc-000000000001",
+        "changed_at": CHANGED,
+        "detected_at": CHANGED + timedelta(seconds=3),
+    }
+    return Alert(**{**fields, **changes})
+
+
+def orphaned() -> Alert:
+    return alert(
+        AlertType.ORPHANED_PRINCIPAL,
+        Severity.HIGH,
+        title=f"Orphaned principal: {ROLE}",
+        role_arn=ROLE,
+        unique_ids={UID: ROLE},
+        event_name="DeleteRole",
+        actor="arn:aws:sts::111111111111:assumed-role/PlatformAdmin/platform-admin",
+        resources=[key(orphaned_ids=[UID]), secret(orphaned_ids=[UID])],
+        next_steps="driftguard restores the declared policies as soon as the role exists again.",
+    )
+
+
+def drifted(diff: dict[str, Any], severity: Severity) -> Alert:
+    finding = "widened" if severity is Severity.CRITICAL else "narrowed"
+    return alert(
+        AlertType.DRIFT_DETECTED,
+        severity,
+        resources=[key(status="drifted", findings=[finding], diff=diff)],
+    )
+
+
+def restored() -> Alert:
+    return alert(
+        AlertType.RESTORED,
+        Severity.CRITICAL,
+        resources=[key(status="remediated", findings=["widened"], diff=WIDENED_DIFF)],
+        time_to_fix_seconds=4.25,
+    )
+
+
+def why(alert_type: AlertType, status: str) -> Alert:
+    reason = f"because of {alert_type.value}: AWS said MalformedPolicyDocumentException"
+    return alert(alert_type, Severity.HIGH, resources=[key(status=status, reason=reason)])
+
+
+def quarantined() -> Alert:
+    reason = "changed back 3 times within 3600s (last by mallory); driftguard stopped restoring it"
+    return alert(
+        AlertType.QUARANTINED,
+        Severity.CRITICAL,
+        resources=[key(status="quarantined", reason=reason, diff=WIDENED_DIFF)],
+    )
+
+
+EVERY_TYPE = {
+    AlertType.ORPHANED_PRINCIPAL: orphaned(),
+    AlertType.DRIFT_DETECTED: drifted(WIDENED_DIFF, Severity.CRITICAL),
+    AlertType.RESTORED: restored(),
+    AlertType.RESTORE_FAILED: why(AlertType.RESTORE_FAILED, "error"),
+    AlertType.PENDING_PRINCIPAL: why(AlertType.PENDING_PRINCIPAL, "pending-principal"),
+    AlertType.INVALID_DECLARATION: why(AlertType.INVALID_DECLARATION, "error"),
+    AlertType.QUARANTINED: quarantined(),
+}
+
+
+def payload_of(subject: Alert) -> dict[str, Any]:
+    return build_message(subject).payload()
+
+
+def texts(payload: dict[str, Any]) -> list[str]:
+    """Every text in the blocks, in order."""
+    found: list[str] = []
+    for block in payload["blocks"]:
+        if "text" in block:
+            found.append(block["text"]["text"])
+        found += [field["text"] for field in block.get("fields", [])]
+        found += [element["text"] for element in block.get("elements", [])]
+    return found
+
+
+def all_text(payload: dict[str, Any]) -> str:
+    return "\n".join(texts(payload))
+
+
+def sections(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for b in payload["blocks"] if b["type"] == "section"]
+
+
+def test_every_alert_type_has_a_layout() -> None:
+    assert set(EVERY_TYPE) == set(AlertType)
+
+
+@pytest.mark.parametrize("alert_type", list(AlertType), ids=str)
+def test_common_structure(alert_type: AlertType) -> None:
+    subject = EVERY_TYPE[alert_type]
+    payload = payload_of(subject)
+    types = [b["type"] for b in payload["blocks"]]
+    assert types[:3] == ["header", "context", "section"]
+    assert types[-1] == "context"  # footer
+    assert "divider" in types
+    header = payload["blocks"][0]["text"]
+    assert header["type"] == "plain_text" and header["emoji"] is True
+    style = SEVERITY_STYLES[subject.severity]
+    assert header["text"] == f"{style.emoji} {style.label} · {subject.title}"
+    assert subject.summary in all_text(payload)
+    assert subject.next_steps in all_text(payload)
+    assert f"`{alert_type.value}`" in all_text(payload)
+    # The fallback text names severity and title (push notifications, screen readers).
+    assert payload["text"].startswith(f"{style.label}: {subject.title}")
+    assert payload["unfurl_links"] is False
+    assert slack_rejects(json.dumps(payload).encode()) is None
+
+
+@pytest.mark.parametrize("alert_type", list(AlertType), ids=str)
+def test_every_resource_and_its_console_link_appear(alert_type: AlertType) -> None:
+    subject = EVERY_TYPE[alert_type]
+    text = all_text(payload_of(subject))
+    for resource in subject.resources:
+        assert f"`{resource.arn}`" in text
+        assert f"<{resource.console_url}|" in text
+        assert f"`{resource.status}`" in text
+
+
+def test_orphaned_principal_names_role_unique_id_resources_and_next() -> None:
+    payload = payload_of(orphaned())
+    text = all_text(payload)
+    facts = next(b for b in payload["blocks"] if "fields" in b)["fields"]
+    labels = [f["text"].split("\n")[0] for f in facts]
+    assert labels[:3] == ["*Deleted role*", "*Unique ID now in the policies*", "*Deleted by*"]
+    assert f"`{ROLE}`" in facts[0]["text"]
+    assert f"`{UID}` (was `{ROLE}`)" in facts[1]["text"]
+    assert "platform-admin" in facts[2]["text"]
+    assert text.count(f"names `{UID}` instead of the role") == 2
+    assert "*:hourglass_flowing_sand: What happens next*" in text
+
+
+def test_drift_detected_shows_a_readable_diff_and_who() -> None:
+    text = all_text(payload_of(drifted(WIDENED_DIFF, Severity.CRITICAL)))
+    assert "+ principal arn:aws:iam::444455556666:root" in text
+    # readable_changes: the grant lines only when nothing shorter shows the change.
+    assert "+ grant" not in text
+    assert MALLORY in text
+    assert "`PutKeyPolicy`" in text
+    assert "detect: recorded, not restored" in text
+    assert ":arrow_up: *widened*" in text
+
+
+def test_restored_shows_before_after_and_time_to_fix() -> None:
+    text = all_text(payload_of(restored()))
+    assert "*Before* (the change" in text and "+ principal arn:aws:iam::444455556666:root" in text
+    assert "*After:* the declared policy, put back and verified" in text
+    assert "*Fixed after*\n4.2 s" in text
+    assert "*Changed by*\n" + MALLORY in text
+    assert f"<!date^{int(CHANGED.timestamp())}^" in text
+
+
+FAILURES = [AlertType.RESTORE_FAILED, AlertType.PENDING_PRINCIPAL, AlertType.INVALID_DECLARATION]
+
+
+@pytest.mark.parametrize("alert_type", FAILURES, ids=str)
+def test_failures_say_why_and_what_to_do(alert_type: AlertType) -> None:
+    subject = EVERY_TYPE[alert_type]
+    text = all_text(payload_of(subject))
+    assert f"*Why:* {subject.resources[0].reason}" in text
+    assert "*:wrench: What to do*\n" + subject.next_steps in text
+
+
+def test_quarantined_says_who_keeps_changing_it() -> None:
+    payload = payload_of(quarantined())
+    facts = next(b for b in payload["blocks"] if "fields" in b)["fields"]
+    assert facts[0]["text"] == f"*Keeps changing it*\n{MALLORY}"
+    assert "*Why:* changed back 3 times" in all_text(payload)
+    assert "*:no_entry: What to do*" in all_text(payload)
+
+
+def test_widened_looks_worse_than_narrowed() -> None:
+    widened = payload_of(drifted(WIDENED_DIFF, Severity.CRITICAL))
+    narrowed = payload_of(drifted(NARROWED_DIFF, Severity.MEDIUM))
+    assert widened["blocks"][0]["text"]["text"].startswith(":red_circle: CRITICAL")
+    assert narrowed["blocks"][0]["text"]["text"].startswith(":large_yellow_circle: MEDIUM")
+    assert ":arrow_down: narrowed" in all_text(narrowed)
+    assert "- action kms:decrypt" in all_text(narrowed)
+    # Every severity has its own marker.
+    assert len({style.emoji for style in SEVERITY_STYLES.values()}) == len(Severity)
+
+
+def test_one_message_lists_30_resources() -> None:
+    subject = orphaned().model_copy(update={"resources": [key(n) for n in range(30)]})
+    payload = payload_of(subject)
+    text = all_text(payload)
+    assert len(payload["blocks"]) <= MAX_BLOCKS
+    for resource in subject.resources:
+        assert f"<{resource.console_url}|" in text
+    assert "more resource" not in text
+    assert "(30 resources)" in payload["text"]
+
+
+@pytest.mark.parametrize("count", [120, 1000])
+def test_past_slacks_limits_the_list_is_trimmed_with_a_count(count: int) -> None:
+    subject = orphaned().model_copy(update={"resources": [key(n) for n in range(count)]})
+    payload = payload_of(subject)
+    text = all_text(payload)
+    shown = sum(1 for r in subject.resources if f"<{r.console_url}|" in text)
+    assert 30 <= shown < count
+    assert f"… and {count - shown} more resources not shown" in text
+    assert "`driftguard status --state orphaned-principal`" in text
+    assert len(payload["blocks"]) <= MAX_BLOCKS
+    assert all(len(s["text"]["text"]) <= MAX_SECTION_TEXT for s in sections(payload) if "text" in s)
+    assert slack_rejects(json.dumps(payload).encode()) is None
+    # The footer is still there after the trimmed list.
+    assert payload["blocks"][-1]["type"] == "context"
+
+
+def test_long_texts_are_clipped_to_slacks_limits() -> None:
+    subject = alert(
+        AlertType.RESTORE_FAILED,
+        Severity.HIGH,
+        title="T" * 400,
+        actor="A" * 5000,
+        resources=[key(status="error", reason="R" * 10_000)],
+        next_steps="N" * 10_000,
+        summary="S" * 10_000,
+    )
+    payload = payload_of(subject)
+    assert len(payload["blocks"][0]["text"]["text"]) == MAX_HEADER_TEXT
+    assert payload["blocks"][0]["text"]["text"].endswith("…")
+    for section in sections(payload):
+        if "text" in section:
+            assert len(section["text"]["text"]) <= MAX_SECTION_TEXT
+        for field in section.get("fields", []):
+            assert len(field["text"]) <= MAX_FIELD_TEXT
+    assert slack_rejects(json.dumps(payload).encode()) is None
+
+
+def test_many_changes_are_cut_with_a_count() -> None:
+    diff = {"summary": [f"+ action kms:action{n}" for n in range(40)]}
+    text = all_text(payload_of(drifted(diff, Severity.CRITICAL)))
+    assert "+ action kms:action11" in text and "+ action kms:action12" not in text
+    assert "… and 28 more changes" in text
+
+
+def test_mrkdwn_is_escaped() -> None:
+    subject = alert(
+        AlertType.RESTORE_FAILED,
+        Severity.HIGH,
+        resources=[key(status="error", reason="<!channel> & <https://evil.example|click>")],
+    )
+    text = all_text(payload_of(subject))
+    assert "<!channel>" not in text and "&lt;!channel&gt; &amp; &lt;https://evil" in text
+
+
+def test_a_resource_without_console_url_is_listed_without_a_link() -> None:
+    subject = alert(AlertType.RESTORE_FAILED, Severity.HIGH, resources=[key(console_url="")])
+    text = all_text(payload_of(subject))
+    assert "*key/00000001-1111-2222-3333-444455556666*" in text
+
+
+def test_the_sweep_is_named_when_no_event_caused_it() -> None:
+    subject = alert(AlertType.RESTORED, Severity.INFO, actor=None, event_name=None, event_id=None)
+    text = all_text(payload_of(subject))
+    assert "the scheduled sweep" in text and "unknown (found by the sweep)" in text
+
+
+def test_no_webhook_url_in_any_message() -> None:
+    for subject in EVERY_TYPE.values():
+        dumped = json.dumps(payload_of(subject))
+        assert "hooks.slack.com" not in dumped and "/services/" not in dumped
+
+
+def test_terminal_view_reads_like_the_message() -> None:
+    view = render_terminal(payload_of(orphaned()))
+    lines = view.splitlines()
+    assert lines[0] == f"\N{LARGE ORANGE CIRCLE} HIGH · Orphaned principal: {ROLE}"
+    assert f"Deleted role: `{ROLE}`" in lines
+    assert "key/00000001-1111-2222-3333-444455556666 · `kms-key`" in view
+    assert "<https://" not in view and "<!date" not in view
