@@ -53,24 +53,6 @@ def store_of(sandbox: Sandbox) -> StateStore:
     return StateStore.for_table(sandbox.hub_session(), sandbox.hub.table_name)
 
 
-def dead_letters(sandbox: Sandbox) -> list[dict[str, Any]]:
-    """Everything on the hub's dead-letter queue (consumed)."""
-    sqs = sandbox.hub_session().client("sqs")
-    messages: list[dict[str, Any]] = []
-    while True:
-        batch = sqs.receive_message(
-            QueueUrl=sandbox.hub.dlq_url,
-            MaxNumberOfMessages=10,
-            MessageAttributeNames=["All"],
-            WaitTimeSeconds=0,
-        ).get("Messages", [])
-        if not batch:
-            return messages
-        for message in batch:
-            messages.append(message)
-            sqs.delete_message(QueueUrl=sandbox.hub.dlq_url, ReceiptHandle=message["ReceiptHandle"])
-
-
 def event_arn(event: dict[str, Any]) -> str:
     (resource,) = event["detail"]["resources"]
     return str(resource["ARN"])
@@ -101,7 +83,7 @@ def test_invalid_event_is_rejected_and_parked_on_the_dead_letter_queue(
 
 def assert_parked(sandbox: Sandbox, event: dict[str, Any], reason: str) -> None:
     """The raw event waits on the dead-letter queue, with why."""
-    messages = dead_letters(sandbox)
+    messages = sandbox.drain_queue(sandbox.hub.dlq_url)
     assert len(messages) == 1, f"expected the event on the dead-letter queue, found {messages}"
     (message,) = messages
     assert json.loads(message["Body"]) == event
@@ -160,7 +142,7 @@ def test_ignored_event_invoked_directly_is_still_ignored(sandbox: Sandbox, path:
         assert all(error_code in r["reason"] for r in result["results"]), result
     for resource in event["detail"].get("resources") or []:
         assert store_of(sandbox).history(resource["ARN"]) == []
-    assert dead_letters(sandbox) == []
+    assert sandbox.drain_queue(sandbox.hub.dlq_url) == []
 
 
 def test_driftguards_own_put_key_policy_is_ignored_as_its_own(sandbox: Sandbox) -> None:
@@ -180,7 +162,7 @@ def test_every_function_event_is_accepted_by_its_handler(sandbox: Sandbox, path:
     result = sandbox.invoke(path.parent.name, event)
     assert result["status"] == "ok", result
     assert all(r["outcome"] != "failed" for r in result["results"]), result
-    assert dead_letters(sandbox) == []
+    assert sandbox.drain_queue(sandbox.hub.dlq_url) == []
 
 
 def test_put_key_policy_for_an_undeclared_key_is_observed_not_acted_on(

@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser import parse
@@ -74,16 +73,6 @@ def publish(sandbox: Sandbox, alert: Alert) -> str:
 
 def notifier_deliveries(sandbox: Sandbox) -> list[Delivery]:
     return [d for d in sandbox.deliveries if d.function == NOTIFIER]
-
-
-def dead_letters(sandbox: Sandbox) -> list[dict[str, Any]]:
-    sqs = sandbox.hub_session().client("sqs")
-    url = sandbox.hub.physical_ids["NotifierDeadLetterQueue"]
-    return list(
-        sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-        ).get("Messages", [])
-    )
 
 
 def statuses(slack: LocalSlack) -> list[int]:
@@ -154,7 +143,7 @@ def test_a_server_error_is_retried(sandbox: Sandbox, slack: LocalSlack) -> None:
     assert statuses(slack) == [500, 503, 200]
     assert len(slack.messages) == 1
     assert notifier_deliveries(sandbox)[0].ok
-    assert dead_letters(sandbox) == []
+    assert sandbox.drain_queue("NotifierDeadLetterQueue") == []
 
 
 def test_persistent_server_errors_end_on_the_notifier_dlq(
@@ -170,7 +159,7 @@ def test_persistent_server_errors_end_on_the_notifier_dlq(
     # 3 Lambda attempts x (1 try + 2 client retries): nothing was silently dropped.
     assert statuses(slack) == [500] * 9
     assert slack.messages == []
-    (kept,) = dead_letters(sandbox)
+    (kept,) = sandbox.drain_queue("NotifierDeadLetterQueue")
     event = json.loads(kept["Body"])
     assert event == delivery.event  # the SNS event as is, so it can be replayed
     assert Alert.model_validate_json(event["Records"][0]["Sns"]["Message"]) == alert
@@ -191,7 +180,7 @@ def test_a_timeout_ends_on_the_notifier_dlq(sandbox: Sandbox, slack: LocalSlack)
     # A read timeout is not retried by the client (Slack may have posted it): one
     # post per Lambda attempt.
     assert len(slack.posts) == 3
-    assert len(dead_letters(sandbox)) == 1
+    assert len(sandbox.drain_queue("NotifierDeadLetterQueue")) == 1
 
 
 def test_a_revoked_webhook_ends_on_the_notifier_dlq(sandbox: Sandbox, slack: LocalSlack) -> None:
@@ -201,7 +190,7 @@ def test_a_revoked_webhook_ends_on_the_notifier_dlq(sandbox: Sandbox, slack: Loc
     (delivery,) = notifier_deliveries(sandbox)
     assert delivery.error == "SlackDeliveryError: Slack answered 404 'no_service'"
     assert statuses(slack) == [404] * 3  # a 404 is not retried by the client
-    assert len(dead_letters(sandbox)) == 1
+    assert len(sandbox.drain_queue("NotifierDeadLetterQueue")) == 1
 
 
 def test_a_message_that_is_not_an_alert_ends_on_the_dlq_with_a_clear_error(
@@ -216,7 +205,7 @@ def test_a_message_that_is_not_an_alert_ends_on_the_dlq_with_a_clear_error(
     assert delivery.error is not None
     assert delivery.error.startswith("InvalidEventError: SNS message ")
     assert "is not a driftguard alert: type: Field required" in delivery.error
-    assert len(dead_letters(sandbox)) == 1
+    assert len(sandbox.drain_queue("NotifierDeadLetterQueue")) == 1
     assert slack.posts == []
     # (A record reaches caplog once per logger it passes; count each once.)
     rejected = list(
@@ -251,7 +240,7 @@ def test_the_webhook_url_never_appears_in_logs_errors_or_dlq(
     assert "alert posted to Slack" in logged and "Slack answered 500" in logged
     out, err = capsys.readouterr()
     recorded = json.dumps([(d.error, d.result) for d in sandbox.deliveries], default=str)
-    dlq = json.dumps(dead_letters(sandbox))
+    dlq = json.dumps(sandbox.drain_queue("NotifierDeadLetterQueue"))
     for place in (logged, caplog.text, out, err, recorded, dlq):
         assert token not in place
         assert slack.url not in place
@@ -262,7 +251,7 @@ def test_without_a_receiver_alerts_do_not_reach_the_notifier(sandbox: Sandbox) -
 
     assert sandbox.slack is None
     assert notifier_deliveries(sandbox) == []
-    assert dead_letters(sandbox) == []
+    assert sandbox.drain_queue("NotifierDeadLetterQueue") == []
 
 
 class captured_function_logs:

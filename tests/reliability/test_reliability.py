@@ -45,23 +45,6 @@ def load(path: Path) -> dict[str, Any]:
     return event
 
 
-def dead_letters(sandbox: Sandbox) -> list[dict[str, Any]]:
-    sqs = sandbox.hub_session().client("sqs")
-    messages: list[dict[str, Any]] = []
-    while True:
-        batch = sqs.receive_message(
-            QueueUrl=sandbox.hub.dlq_url,
-            MaxNumberOfMessages=10,
-            MessageAttributeNames=["All"],
-            WaitTimeSeconds=0,
-        ).get("Messages", [])
-        if not batch:
-            return messages
-        for message in batch:
-            messages.append(message)
-            sqs.delete_message(QueueUrl=sandbox.hub.dlq_url, ReceiptHandle=message["ReceiptHandle"])
-
-
 def set_declared(sandbox: Sandbox, arn: str, **attributes: str) -> None:
     """Overwrite attributes of the DECLARED item directly, as no driftguard code would."""
     names = {f"#a{i}": name for i, name in enumerate(attributes)}
@@ -132,7 +115,9 @@ def test_a_crashing_handler_is_retried_then_dead_lettered(
     assert attempts == [event["id"]] * ASYNC_ATTEMPTS
     (delivery,) = sandbox.deliveries
     assert (delivery.attempts, delivery.dead_lettered, delivery.ok) == (ASYNC_ATTEMPTS, True, False)
-    (message,) = dead_letters(sandbox)  # nothing lost: the event itself waits there
+    (message,) = sandbox.drain_queue(
+        sandbox.hub.dlq_url
+    )  # nothing lost: the event itself waits there
     assert json.loads(message["Body"]) == event
     attributes = {name: a["StringValue"] for name, a in message["MessageAttributes"].items()}
     assert attributes["ERROR_CODE"] == "RuntimeError"

@@ -653,6 +653,20 @@ class Sandbox(AbstractContextManager["Sandbox"]):
             },
         )
 
+    def drain_queue(self, queue: str) -> list[dict[str, Any]]:
+        """Every message on a hub queue (a URL, or the template's logical id), taken off it
+        with its attributes: what a person inspecting a dead-letter queue would see."""
+        url = self.hub.physical_ids.get(queue, queue)
+        sqs = self._client(self.hub_session(), "sqs")
+        messages: list[dict[str, Any]] = []
+        while batch := sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", []):
+            for message in batch:
+                messages.append(message)
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return messages
+
     def _dead_letter(self, spec: FunctionSpec, rule: RuleSpec, event: Event, error: str) -> None:
         """Where a delivery that failed every attempt ends (the rule's DLQ)."""
         if not rule.dead_letter_arn:
