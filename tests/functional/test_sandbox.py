@@ -626,7 +626,8 @@ def test_failing_handler_is_retried_then_dead_lettered(sandbox: Sandbox) -> None
         QueueUrl=sandbox.stack.dlq_url, MessageAttributeNames=["All"], MaxNumberOfMessages=10
     )["Messages"]
     assert [json.loads(m["Body"])["id"] for m in messages] == [delivery.event["id"]]
-    assert messages[0]["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "RuntimeError"
+    # EventBridge invokes Lambda asynchronously: the function's DLQ keeps the event.
+    assert messages[0]["MessageAttributes"]["ErrorMessage"]["StringValue"] == "RuntimeError: boom"
 
 
 def test_wait_idle_times_out_while_a_handler_runs(sandbox: Sandbox) -> None:

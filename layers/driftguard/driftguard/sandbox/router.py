@@ -162,20 +162,24 @@ class Router:
         """Record `event` and queue one delivery per matching rule; returns how many."""
         routes = self._matching_routes(event)
         jobs = [
-            _Job(
-                route.function,
-                route.rule.name,
-                event,
-                partial(self.dead_letter, route.function, route.rule, event)
-                if self.dead_letter is not None and route.rule.dead_letter_arn
-                else None,
-            )
+            _Job(route.function, route.rule.name, event, self._keeper(route, event))
             for route in routes
         ]
         with self._idle:
             self.events.append(event)
         self._enqueue(jobs)
         return len(jobs)
+
+    def _keeper(self, route: _Route, event: Event) -> Callable[[str], None] | None:
+        """Where an event whose handler failed every attempt is kept. EventBridge
+        invokes Lambda asynchronously, so that is the function's own dead-letter
+        queue; the rule's is for events EventBridge could not hand over at all,
+        which cannot happen here, so it is only the fallback."""
+        if self.function_dead_letter is not None and route.function.dead_letter_arn:
+            return partial(self.function_dead_letter, route.function, event)
+        if self.dead_letter is not None and route.rule.dead_letter_arn:
+            return partial(self.dead_letter, route.function, route.rule, event)
+        return None
 
     def subscribers(self, topic_arn: str) -> list[Subscription]:
         return [s for s in self.subscriptions if s.topic_arn == topic_arn]
