@@ -81,7 +81,7 @@ def test_dry_run_lists_parked_events_and_changes_nothing(sandbox: Sandbox, story
     assert sorted(by_result) == ["invalid", "listed"]
     lost = by_result["listed"]
     assert lost["event_name"] == "PutKeyPolicy" and "mallory" in lost["actor"]
-    assert lost["why_parked"].startswith("not delivered: RuntimeError")
+    assert lost["why_parked"].startswith("failed every attempt: RuntimeError")
     assert by_result["invalid"]["why_parked"].startswith("rejected: InvalidEventError")
     assert all(r["kept_on_queue"] for r in rows)
     assert not story.restored()

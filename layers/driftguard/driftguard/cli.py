@@ -615,10 +615,14 @@ def _sweep(ctx: _Context) -> int:
 
     runtime = Runtime.from_env(session=ctx.session, environ=ctx.environ)
     with _progress(ctx) as progress:
-        if progress is not None:
-            count = sum(1 for _ in ctx.store.iter_statuses())
-            progress.add_task(f"sweeping {count} declared resources", total=None)
-        results = runtime.remediator.sweep()
+        count = sum(1 for _ in ctx.store.iter_statuses()) if progress is not None else 0
+        task = progress.add_task("sweeping declared resources", total=count) if progress else None
+
+        def advance(_result: object) -> None:
+            if progress is not None and task is not None:
+                progress.advance(task)
+
+        results = runtime.remediator.sweep(on_result=advance)
     if ctx.args.json:
         ctx.dump([r.as_dict() for r in results])
     else:

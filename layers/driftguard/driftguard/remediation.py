@@ -136,8 +136,11 @@ class Remediator:
         trigger = trigger_from(detail)
         return self._fan_out(self.store.resources_naming(created), trigger, role=created)
 
-    def sweep(self) -> list[ResourceResult]:
-        """The reconciler: every declared resource, one alert per new incident."""
+    def sweep(
+        self, on_result: Callable[[ResourceResult], None] | None = None
+    ) -> list[ResourceResult]:
+        """The reconciler: every declared resource, one alert per new incident.
+        `on_result` sees each result as it comes (the CLI's progress bar)."""
         trigger = Trigger(source="reconciler")
         results = []
         for record in list(self.store.iter_statuses()):
@@ -147,6 +150,8 @@ class Remediator:
                 continue  # an event is handling it right now
             self._alert([result], trigger)
             results.append(result)
+            if on_result is not None:
+                on_result(result)
         return results
 
     # -- one resource ---------------------------------------------------------------

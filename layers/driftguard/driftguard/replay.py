@@ -3,6 +3,8 @@
 Two things land on that queue, both as the original EventBridge event:
 
 * events a function rejected (`Runtime.park`: message attributes `error`, `reason`);
+* events whose function failed every attempt (Lambda's asynchronous dead letter:
+  attributes `RequestID`, `ErrorCode`, `ErrorMessage`);
 * events EventBridge could not deliver after its retries (attributes `ERROR_CODE`,
   `ERROR_MESSAGE`, `RULE_ARN`, `TARGET_ARN`).
 
@@ -48,6 +50,8 @@ class ParkedMessage:
         a = self.attributes
         if "reason" in a or "error" in a:
             return f"rejected: {a.get('error', '?')}: {a.get('reason', '-')}"
+        if "ErrorMessage" in a:
+            return f"failed every attempt: {a['ErrorMessage']}"
         if "ERROR_CODE" in a:
             return f"not delivered: {a['ERROR_CODE']}: {a.get('ERROR_MESSAGE', '-')}"
         return "-"
