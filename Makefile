@@ -5,11 +5,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# Template checkers pin older boto3/pydantic than driftguard: a venv of their own.
+# Template checkers pin other boto3/pydantic versions than driftguard (and than each
+# other): each gets a venv of its own.
 TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed-stamp
 CHECKOV_VERSION := 3.3.30
-SAM_TRANSLATOR_VERSION := 1.115.0
+SAM := .venv-sam
+SAM_STAMP := $(SAM)/.installed-stamp
+SAM_CLI_VERSION := 1.170.0
 
 .PHONY: install tools browser demo test lint unit functional clean
 
@@ -22,11 +25,15 @@ install: $(STAMP)
 
 $(TOOLS_STAMP): Makefile
 	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check \
-		"checkov==$(CHECKOV_VERSION)" "aws-sam-translator==$(SAM_TRANSLATOR_VERSION)"
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "checkov==$(CHECKOV_VERSION)"
 	touch $(TOOLS_STAMP)
 
-tools: $(TOOLS_STAMP)
+$(SAM_STAMP): Makefile
+	$(PYTHON) -m venv $(SAM)
+	$(SAM)/bin/python -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$(SAM_CLI_VERSION)"
+	touch $(SAM_STAMP)
+
+tools: $(TOOLS_STAMP) $(SAM_STAMP)
 
 # Headless Chromium (Debian's package) renders the HTML report in the report tests.
 browser:
@@ -50,4 +57,4 @@ functional: install
 	$(BIN)/pytest tests/functional
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) $(TOOLS) $(SAM) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts

@@ -1,4 +1,4 @@
-"""Run by the tools venv (see Makefile): SAM's own translator, offline.
+"""Run by SAM CLI's venv (see Makefile): SAM's own translator, offline.
 
 Prints the CloudFormation that `sam deploy` would submit for a SAM template, or
 exits non-zero with SAM's error. It is what `sam validate` checks, without the

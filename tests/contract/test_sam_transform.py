@@ -14,7 +14,7 @@ import pytest
 from driftguard.sandbox.template import operator_parameters
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOLS_PYTHON = ROOT / ".venv-tools" / "bin" / "python"  # `make tools`
+TOOLS_PYTHON = ROOT / ".venv-sam" / "bin" / "python"  # SAM CLI's venv (`make tools`)
 REMEDIATING = ("IamEventsFunction", "PolicyEventsFunction", "ReconcilerFunction")
 TABLE_ACTIONS = {
     "dynamodb:GetItem",
