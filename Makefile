@@ -37,7 +37,7 @@ tools: $(TOOLS_STAMP) $(SAM_STAMP)
 
 # Headless Chromium (Debian's package) renders the HTML report in the report tests.
 browser:
-	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 demo: install
 	$(BIN)/driftguard demo
