@@ -17,7 +17,7 @@ from driftguard.config import Mode
 from driftguard.errors import DeclarationError, PolicyParseError, RemediationError
 from driftguard.model import AuditEntry, Declared, Status, StatusRecord, sha256
 from driftguard.policy import Policy
-from driftguard.principals import principal_exists
+from driftguard.principals import PrincipalLookup
 from driftguard.state import StateStore
 
 
@@ -95,8 +95,8 @@ class Declarations:
             principals=tuple(sorted(policy.principal_arns())),
         )
         inspection = self.inspect(declared)
-        for principal in sorted(policy.principal_arns()):
-            principal_exists(self._clients, self._store, principal)  # records unique ids
+        # Looking the principals up records their unique ids while they exist.
+        PrincipalLookup(self._clients, self._store).missing(policy.principal_arns())
         at = self._clock()
         status = StatusRecord(
             arn=declared.arn,

@@ -36,7 +36,7 @@ from driftguard.events import CloudTrailDetail
 from driftguard.model import AuditEntry, Declared, Status, StatusRecord, Trigger, sha256
 from driftguard.outcomes import Outcome, ResourceResult
 from driftguard.policy import Policy
-from driftguard.principals import principal_exists
+from driftguard.principals import PrincipalLookup
 from driftguard.state import StateStore
 
 _MAX_BACKOFF_SECONDS = 16.0
@@ -142,10 +142,11 @@ class Remediator:
         """The reconciler: every declared resource, one alert per new incident.
         `on_result` sees each result as it comes (the CLI's progress bar)."""
         trigger = Trigger(source="reconciler")
+        lookup = PrincipalLookup(self.clients, self.store)
         results = []
         for record in list(self.store.iter_statuses()):
             try:
-                result = self._check_guarded(record.arn, trigger)
+                result = self._check_guarded(record.arn, trigger, lookup)
             except LeaseBusyError:
                 continue  # an event is handling it right now
             self._alert([result], trigger)
@@ -156,7 +157,9 @@ class Remediator:
 
     # -- one resource ---------------------------------------------------------------
 
-    def check(self, arn: str, trigger: Trigger) -> ResourceResult:
+    def check(
+        self, arn: str, trigger: Trigger, lookup: PrincipalLookup | None = None
+    ) -> ResourceResult:
         declared = self.store.get_declared(arn)
         if declared is None:
             if trigger.source == "event":
@@ -175,7 +178,9 @@ class Remediator:
             return ResourceResult(arn=arn, outcome=Outcome.UNDECLARED, reason="not declared")
         owner = self.store.acquire_lease(arn, self.config.lease_seconds)
         try:
-            return self._check_leased(declared, trigger)
+            return self._check_leased(
+                declared, trigger, lookup or PrincipalLookup(self.clients, self.store)
+            )
         finally:
             self.store.release_lease(arn, owner)
 
@@ -183,10 +188,11 @@ class Remediator:
         """Every resource naming the role, then one alert. A resource another
         invocation holds is retried with the whole event: the ones done now are
         in sync or the same incident by then, so the retry alerts nothing twice."""
+        lookup = PrincipalLookup(self.clients, self.store)
         results, busy = [], []
         for arn in arns:
             try:
-                results.append(self._check_guarded(arn, trigger))
+                results.append(self._check_guarded(arn, trigger, lookup))
             except LeaseBusyError:
                 busy.append(arn)
         self._alert(results, trigger, role=role)
@@ -194,16 +200,18 @@ class Remediator:
             raise LeaseBusyError(f"retry later, held by another invocation: {', '.join(busy)}")
         return results
 
-    def _check_guarded(self, arn: str, trigger: Trigger) -> ResourceResult:
+    def _check_guarded(self, arn: str, trigger: Trigger, lookup: PrincipalLookup) -> ResourceResult:
         """One resource's failure must not stop the others (fan-out, sweep)."""
         try:
-            return self.check(arn, trigger)
+            return self.check(arn, trigger, lookup)
         except LeaseBusyError:
             raise
         except DriftguardError as exc:
             return ResourceResult(arn=arn, outcome=Outcome.FAILED, reason=str(exc))
 
-    def _check_leased(self, declared: Declared, trigger: Trigger) -> ResourceResult:
+    def _check_leased(
+        self, declared: Declared, trigger: Trigger, lookup: PrincipalLookup
+    ) -> ResourceResult:
         arn = Arn.parse(declared.arn)
         previous = self.store.get_status(declared.arn)
         base = _Check(declared, arn, previous, None, None)
@@ -279,7 +287,7 @@ class Remediator:
             status = Status.ORPHANED_PRINCIPAL if orphaned else Status.DRIFTED
             outcome = Outcome.ORPHANED if orphaned else Outcome.DETECTED
             return self._record(found, status, outcome, trigger, reason="detect mode: not restored")
-        missing = self._missing_principals(wanted)
+        missing = lookup.missing(wanted.principal_arns())
         if missing:
             status = Status.ORPHANED_PRINCIPAL if orphaned else Status.PENDING_PRINCIPAL
             return self._record(
@@ -319,15 +327,6 @@ class Remediator:
             trigger,
             restores=restores,
             after_digest=declared.digest,
-        )
-
-    def _missing_principals(self, policy: Policy) -> tuple[str, ...]:
-        return tuple(
-            sorted(
-                p
-                for p in policy.principal_arns()
-                if not principal_exists(self.clients, self.store, p)
-            )
         )
 
     def _recent_restores(self, previous: StatusRecord | None) -> tuple[datetime, ...]:
