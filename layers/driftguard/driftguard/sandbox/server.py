@@ -12,7 +12,6 @@ handler's clients) would otherwise silently fall back to moto's default account.
 
 from __future__ import annotations
 
-import threading
 import urllib.request
 from typing import Any
 
@@ -23,13 +22,13 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 from moto.sts.models import sts_backends
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import make_server
 
 from driftguard.sandbox.aws_gaps import AwsGaps
+from driftguard.sandbox.background import HOST, BackgroundServer
 
 __all__ = ["MotoServer"]
 
-HOST = "127.0.0.1"
 # Never route sandbox traffic through a proxy from the environment.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -46,32 +45,24 @@ class MotoServer:
 
     def __init__(self) -> None:
         self.gaps = AwsGaps(DomainDispatcherApplication(create_backend_app))
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._background: BackgroundServer | None = None
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if self._background is None:
             raise RuntimeError("server not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._background.url
 
     def start(self) -> None:
-        self._server = make_server(
+        server = make_server(
             HOST, 0, self.gaps, threaded=True, request_handler=_QuietRequestHandler
         )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sandbox-moto", daemon=True
-        )
-        self._thread.start()
+        self._background = BackgroundServer(server, "sandbox-moto")
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+        if self._background is not None:
+            self._background.stop()
+        self._background = None
 
     def reset(self) -> None:
         """Empty every moto backend over HTTP, keeping STS sessions usable."""

@@ -30,9 +30,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Final
 
+from driftguard.sandbox.background import HOST, BackgroundServer
+
 __all__ = ["LocalSlack", "SlackPost", "SlackReply"]
 
-HOST: Final = "127.0.0.1"
 # Slack's documented Block Kit limits (what `invalid_blocks` answers).
 _MAX_BLOCKS: Final = 50
 _LIMITS: Final = {"header": 150, "section": 3000, "field": 2000}
@@ -113,33 +114,25 @@ class LocalSlack:
         self._taken = 0
         self._lock = threading.Condition()
         self._release = threading.Event()  # ends every pending hang at stop()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._background: BackgroundServer | None = None
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> LocalSlack:
         server = ThreadingHTTPServer((HOST, 0), _handler_for(self))
         server.daemon_threads = True
         server.block_on_close = False  # a hanging answer must not hold up stop()
-        self._server = server
         self._release.clear()
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name="sandbox-slack", daemon=True
-        )
-        self._thread.start()
+        self._background = BackgroundServer(server, "sandbox-slack", poll=0.05)
         return self
 
     def stop(self) -> None:
         self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+        if self._background is not None:
+            self._background.stop()
+        self._background = None
 
     def __enter__(self) -> LocalSlack:
-        return self.start() if self._server is None else self
+        return self.start() if self._background is None else self
 
     def __exit__(
         self,
@@ -152,10 +145,9 @@ class LocalSlack:
     @property
     def url(self) -> str:
         """The webhook URL (a credential in real life: tests check it is never logged)."""
-        if self._server is None:
+        if self._background is None:
             raise RuntimeError("LocalSlack not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{self.path}"
+        return f"{self._background.url}{self.path}"
 
     # -- behaviour ------------------------------------------------------------
     def script(self, *replies: SlackReply) -> None:
