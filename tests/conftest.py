@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from pytest_socket import enable_socket, socket_allow_hosts
 
-from driftguard.sandbox import Sandbox
+from driftguard_sandbox import Sandbox
 
 HUB = "333333333333"
 WORKLOAD = "111111111111"

@@ -1,4 +1,4 @@
-"""Scheduled sweep: the same algorithm over every declared resource."""
+"""Scheduled sweep: the same check over every declared resource."""
 
 from __future__ import annotations
 

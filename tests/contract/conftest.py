@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from driftguard.sandbox.template import (
+from driftguard_sandbox.template import (
     FunctionSpec,
     ResolveContext,
     Template,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from driftguard.sandbox.template import load_template
+from driftguard_sandbox.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = [ROOT / "template.yaml", ROOT / "spoke-template.yaml"]

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
-from driftguard.sandbox.template import FunctionSpec, ResolveContext, RuleSpec
+from driftguard_sandbox.template import FunctionSpec, ResolveContext, RuleSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from driftguard.sandbox.template import load_template
+from driftguard_sandbox.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "driftguard"
@@ -69,8 +69,8 @@ def test_layer_is_built_for_the_lambda_runtime_without_workstation_code(
     lambda_layer: Path,
 ) -> None:
     assert (lambda_layer / "driftguard" / "__init__.py").is_file()
-    assert not (lambda_layer / "driftguard" / "sandbox").exists()
-    assert not (lambda_layer / "driftguard" / "demo.py").exists()
+    assert not (lambda_layer / "driftguard_cli").exists()
+    assert not (lambda_layer / "driftguard_sandbox").exists()
     assert not (lambda_layer / "moto").exists()
     compiled = [p.name for p in lambda_layer.rglob("_pydantic_core*.so")]
     assert compiled and all("313" in n and "aarch64" in n for n in compiled), compiled
@@ -86,7 +86,7 @@ def test_functions_import_with_only_the_layer(local_layer: Path, tmp_path: Path)
         probe = (
             f"import {module}, sys; "
             f"assert callable({module}.{function}); "
-            "assert 'moto' not in sys.modules and 'driftguard.sandbox' not in sys.modules"
+            "assert 'moto' not in sys.modules and 'driftguard_sandbox' not in sys.modules"
         )
         done = subprocess.run(
             [str(venv / "bin" / "python"), "-s", "-c", probe],

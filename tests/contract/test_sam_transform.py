@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from driftguard.sandbox.template import operator_parameters
+from driftguard_sandbox.template import operator_parameters
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS_PYTHON = ROOT / ".venv-sam" / "bin" / "python"  # SAM CLI's venv (`make tools`)

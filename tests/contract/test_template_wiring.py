@@ -20,7 +20,7 @@ from boto3.dynamodb.conditions import ConditionBase, Key
 from driftguard import kinds
 from driftguard.config import Config, Mode
 from driftguard.model import AuditEntry, Status, StatusRecord
-from driftguard.sandbox.template import (
+from driftguard_sandbox.template import (
     FunctionSpec,
     ResolveContext,
     Template,
@@ -104,7 +104,7 @@ def test_every_function_uses_the_layer(template: Template) -> None:
 
 
 # Package dependencies the Lambda layer does not ship: only the `driftguard` CLI uses them.
-CLI_ONLY = frozenset({"rich"})
+CLI_ONLY = frozenset({"rich", "jinja2"})
 
 
 def _requirement_name(requirement: str) -> str:

@@ -24,7 +24,7 @@ from moto.events.models import EventPattern
 from pytest_socket import enable_socket, socket_allow_hosts
 
 from driftguard import kinds
-from driftguard.sandbox.template import (
+from driftguard_sandbox.template import (
     FunctionSpec,
     ResolveContext,
     Template,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from driftguard.sandbox import FunctionSpec, Sandbox
+from driftguard_sandbox import FunctionSpec, Sandbox
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from driftguard import cli
-from driftguard.demo import Story, key_policy
-from driftguard.sandbox import Sandbox
+from driftguard_cli import main as cli
+from driftguard_sandbox.story import Story, key_policy
+from driftguard_sandbox import Sandbox
 
 
 def run(*argv: str) -> tuple[int, str]:

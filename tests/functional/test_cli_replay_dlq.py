@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from driftguard import cli
-from driftguard.demo import AlertTail, Story
+from driftguard_cli import main as cli
+from driftguard_sandbox.story import AlertTail, Story
 from driftguard.model import Status
-from driftguard.sandbox import FunctionSpec, Sandbox
+from driftguard_sandbox import FunctionSpec, Sandbox
 from driftguard.state import StateStore
 
 INVALID_EVENT = (

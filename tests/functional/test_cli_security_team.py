@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from driftguard import cli
-from driftguard.demo import POD_ROLE_ARN, Story
-from driftguard.sandbox import Sandbox
+from driftguard_cli import main as cli
+from driftguard_sandbox.story import POD_ROLE_ARN, Story
+from driftguard_sandbox import Sandbox
 
 COMMANDS = ("declare", "adopt", "status", "drift", "history", "principals", "whois", "scan")
 COMMANDS += ("replay-dlq", "report", "demo")

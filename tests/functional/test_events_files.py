@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from driftguard.sandbox import Sandbox
+from driftguard_sandbox import Sandbox
 from driftguard.state import StateStore
 
 pytestmark = pytest.mark.sandbox

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
-from driftguard import cli
-from driftguard.demo import Story
-from driftguard.sandbox import Sandbox
+from driftguard_cli import main as cli
+from driftguard_sandbox.story import Story
+from driftguard_sandbox import Sandbox
 
 
 def test_a_redelivered_event_gets_the_first_answer(sandbox: Sandbox) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from driftguard import cli
-from driftguard.demo import Story
-from driftguard.sandbox import Sandbox
+from driftguard_cli import main as cli
+from driftguard_sandbox.story import Story
+from driftguard_sandbox import Sandbox
 
 
 def emitted(output: str) -> list[dict[str, Any]]:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from driftguard.sandbox import LocalSlack, Sandbox, SlackReply
-from driftguard.sandbox.sandbox import NO_SLACK_RECEIVER
+from driftguard_sandbox import LocalSlack, Sandbox, SlackReply
+from driftguard_sandbox.sandbox import NO_SLACK_RECEIVER
 
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

@@ -25,10 +25,10 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from botocore import xform_name
 
-from driftguard import cli
-from driftguard.demo import POD_ROLE_ARN, Story
+from driftguard_cli import main as cli
+from driftguard_sandbox.story import POD_ROLE_ARN, Story
 from driftguard.model import AuditEntry, Declared, Status, StatusRecord
-from driftguard.sandbox import Sandbox
+from driftguard_sandbox import Sandbox
 from driftguard.state import StateStore, UniqueIdItem
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "queries.md"

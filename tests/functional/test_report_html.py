@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from driftguard import cli
-from driftguard.demo import POD_ROLE_ARN, Story
-from driftguard.sandbox import Sandbox
+from driftguard_cli import main as cli
+from driftguard_sandbox.story import POD_ROLE_ARN, Story
+from driftguard_sandbox import Sandbox
 from driftguard.state import StateStore
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from driftguard.sandbox import FunctionSpec, RuleSpec
-from driftguard.sandbox.router import Router
-from driftguard.sandbox.runtime import LambdaRuntime
+from driftguard_sandbox import FunctionSpec, RuleSpec
+from driftguard_sandbox.router import Router
+from driftguard_sandbox.runtime import LambdaRuntime
 
 HANDLER = textwrap.dedent(
     """

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from driftguard.sandbox.sandbox import find_template
-from driftguard.sandbox.template import (
+from driftguard_sandbox.sandbox import find_template
+from driftguard_sandbox.template import (
     ResolveContext,
     TemplateError,
     function_specs,

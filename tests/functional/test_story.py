@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from driftguard import cli
+from driftguard_cli import main as cli
 from driftguard.alerts import AlertType, Severity
-from driftguard.demo import POD_ROLE_ARN, AlertTail, Story, key_policy, secret_policy
+from driftguard_sandbox.story import POD_ROLE_ARN, AlertTail, Story, key_policy, secret_policy
 from driftguard.model import Status
 from driftguard.policy import Policy
-from driftguard.sandbox import Sandbox
+from driftguard_sandbox import Sandbox
 from driftguard.state import StateStore
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from driftguard import cli
+from driftguard_cli import main as cli
 from driftguard.alerts import AlertType
-from driftguard.demo import POD_ROLE_ARN, AlertTail, Story
+from driftguard_sandbox.story import POD_ROLE_ARN, AlertTail, Story
 from driftguard.errors import LeaseBusyError
 from driftguard.model import Status
 from driftguard.runtime import Runtime, parse_cloudtrail
-from driftguard.sandbox import Sandbox
+from driftguard_sandbox import Sandbox
 
 DELETE_ROLE = Path(__file__).resolve().parents[2] / "events/IamEventsFunction/iam-delete-role.json"
 

@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from driftguard import cli
+from driftguard_cli import main as cli
 from driftguard.alerts import AlertType
-from driftguard.demo import POD_ROLE_ARN, WORKLOAD, AlertTail, Story, key_policy
+from driftguard_sandbox.story import POD_ROLE_ARN, WORKLOAD, AlertTail, Story, key_policy
 from driftguard.errors import LeaseBusyError
 from driftguard.model import Status, Trigger
 from driftguard.outcomes import Outcome
 from driftguard.policy import Policy
 from driftguard.runtime import Runtime
-from driftguard.sandbox import FunctionSpec, Sandbox
+from driftguard_sandbox import FunctionSpec, Sandbox
 from driftguard.state import StateStore
 
 pytestmark = pytest.mark.sandbox

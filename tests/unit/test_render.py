@@ -8,8 +8,8 @@ from typing import Any
 
 from rich.console import Console, RenderableType
 
-from driftguard import render
-from driftguard.answers import (
+from driftguard_cli import views as render
+from driftguard_cli.answers import (
     PrincipalAnswer,
     ReplayRow,
     ScanRow,

@@ -8,7 +8,7 @@ from typing import Any
 
 from driftguard.config import Mode
 from driftguard.model import AuditEntry, Status, StatusRecord
-from driftguard.report import Report, build_report, category, render_html
+from driftguard_cli.report import Report, build_report, category, render_html
 
 NOW = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
 KEY = "arn:aws:kms:us-east-1:333333333333:key/1234abcd-12ab-34cd-56ef-1234567890ab"

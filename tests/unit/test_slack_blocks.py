@@ -18,7 +18,7 @@ from driftguard.notify.blocks import (
     build_message,
     render_terminal,
 )
-from driftguard.sandbox.slack import slack_rejects
+from driftguard_sandbox.slack import slack_rejects
 
 ROLE = "arn:aws:iam::111111111111:role/pod-role"
 UID = "AROAEXAMPLEEXAMPLE12"

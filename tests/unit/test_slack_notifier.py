@@ -27,7 +27,7 @@ from driftguard.notify.slack import (
     parse_alerts,
     retry_handlers,
 )
-from driftguard.sandbox.aws_gaps import SnsPublish
+from driftguard_sandbox.aws_gaps import SnsPublish
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:333333333333:secret:driftguard/slack-webhook"
 URL = "https://hooks.slack.com/services/T0000/B0000/sEcReTtOkEn"

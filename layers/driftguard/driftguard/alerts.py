@@ -1,33 +1,23 @@
-"""Alerts: one per incident, published to the SNS alert topic as JSON.
+"""Alerts: one per incident, composed from decisions and published to the SNS topic.
 
 The notifier turns them into Slack messages; the model is the contract between
-the two, so it is pydantic (an edge).
+the two, so it is pydantic (an edge). `compose_alert` is pure: everything it says
+comes from the decisions, nothing from the store.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from driftguard.model import Trigger
+from driftguard.vocabulary import AlertType, Severity
 
-class AlertType(StrEnum):
-    ORPHANED_PRINCIPAL = "orphaned-principal"
-    DRIFT_DETECTED = "drift-detected"
-    RESTORED = "restored"
-    RESTORE_FAILED = "restore-failed"
-    PENDING_PRINCIPAL = "pending-principal"
-    QUARANTINED = "quarantined"
-    INVALID_DECLARATION = "invalid-declaration"
-
-
-class Severity(StrEnum):
-    CRITICAL = "critical"  # access widened beyond the declared state
-    HIGH = "high"  # access broken (orphaned principal, policy missing), or a fix failed
-    MEDIUM = "medium"  # access narrowed
-    INFO = "info"  # restored, nothing left to do
+if TYPE_CHECKING:  # the notifier reads alerts without loading the decision machinery
+    from driftguard.decision import Decision
 
 
 class AlertResource(BaseModel):
@@ -91,6 +81,126 @@ def readable_changes(diff: dict[str, Any]) -> list[str]:
     lines: list[str] = diff.get("summary", [])
     short = [line for line in lines if not line.lstrip("+- ").startswith("grant ")]
     return short or lines
+
+
+# --------------------------------------------------------------------------- composing
+
+
+def compose_alert(
+    decisions: Sequence[Decision], trigger: Trigger, *, role: str | None, now: datetime
+) -> Alert:
+    """One alert for the decisions of one trigger that have an alert due: a DeleteRole
+    that orphans 30 resources is one alert listing them. It takes the type of the worst
+    (AlertType ranking) and the highest severity."""
+    worst = max(decisions, key=lambda d: (_rank(d.alert), d.severity.rank))
+    alert_type = worst.alert or AlertType.RESTORED
+    severity = max((d.severity for d in decisions), key=lambda s: s.rank)
+    unique_ids: dict[str, str] = {}
+    for decision in decisions:
+        for uid, owner in decision.observation.owners.items():
+            unique_ids[uid] = owner or (f"probably {role}" if role else "unknown")
+    subject = role or decisions[0].target.text
+    title, summary, next_steps = WORDING[alert_type](subject, len(decisions), trigger)
+    time_to_fix = None
+    if alert_type is AlertType.RESTORED and trigger.event_time is not None:
+        time_to_fix = max(0.0, (worst.at - trigger.event_time).total_seconds())
+    return Alert(
+        type=alert_type,
+        severity=severity,
+        title=title,
+        summary=summary,
+        resources=[_resource(d) for d in decisions],
+        next_steps=next_steps,
+        role_arn=role,
+        unique_ids=unique_ids,
+        actor=trigger.actor,
+        event_name=trigger.event_name,
+        event_id=trigger.event_id,
+        changed_at=trigger.event_time,
+        detected_at=now,
+        time_to_fix_seconds=time_to_fix,
+    )
+
+
+def _rank(alert: AlertType | None) -> int:
+    return alert.rank if alert is not None else -1
+
+
+def _resource(decision: Decision) -> AlertResource:
+    obs, target = decision.observation, decision.target
+    return AlertResource(
+        arn=target.text,
+        kind=target.kind.name,
+        account=target.arn.account,
+        region=target.arn.region,
+        status=decision.status.value,
+        findings=list(obs.findings),
+        orphaned_ids=list(obs.orphaned_ids),
+        diff=obs.diff,
+        reason=decision.reason,
+        console_url=target.kind.console_url(target.arn),
+    )
+
+
+Wording = Callable[[str, int, Trigger], tuple[str, str, str]]
+
+
+def _plural(count: int) -> str:
+    return f"{count} resource{'s' if count != 1 else ''}"
+
+
+def _by(trigger: Trigger) -> str:
+    return f" after {trigger.describe()}" if trigger.event_name else " (found by the sweep)"
+
+
+# (title, summary, next steps) per alert type: subject, how many resources, the trigger.
+WORDING: Final[Mapping[AlertType, Wording]] = {
+    AlertType.ORPHANED_PRINCIPAL: lambda subject, n, t: (
+        f"Orphaned principal: {subject}",
+        f"{_plural(n)} now name a deleted principal by its unique ID{_by(t)}; access is broken.",
+        "driftguard restores the declared policies as soon as the role exists again "
+        "and IAM has propagated. Recreate the role, or declare new policies.",
+    ),
+    AlertType.PENDING_PRINCIPAL: lambda subject, n, t: (
+        f"Waiting for principal: {subject}",
+        f"{_plural(n)} drifted{_by(t)}, but a declared principal does not exist, so the "
+        "declared policy cannot be put back yet.",
+        "Create the missing principal, or declare a policy without it.",
+    ),
+    AlertType.DRIFT_DETECTED: lambda subject, n, t: (
+        f"Drift detected: {subject}",
+        f"{_plural(n)} differ from the declared state{_by(t)} (detect mode: not restored).",
+        "Review the change (`driftguard history ARN`); adopt it or switch to enforce.",
+    ),
+    AlertType.RESTORED: lambda subject, n, t: (
+        f"Restored: {subject}",
+        f"{_plural(n)} put back to the declared policy{_by(t)} and verified.",
+        "Nothing to do, unless the change was intended: then declare it.",
+    ),
+    AlertType.QUARANTINED: lambda subject, n, t: (
+        f"Quarantined: {subject}",
+        f"{_plural(n)} keep being changed back{_by(t)}; driftguard stopped restoring.",
+        "Find who keeps changing it (history), then declare or adopt it again.",
+    ),
+    AlertType.INVALID_DECLARATION: lambda subject, n, t: (
+        f"Declared state unusable: {subject}",
+        f"The declared state of {_plural(n)} cannot be applied{_by(t)}.",
+        "Declare the policy again (`driftguard declare`).",
+    ),
+    AlertType.CHECK_FAILED: lambda subject, n, t: (
+        f"Check failed: {subject}",
+        f"driftguard could not read the live policy of {_plural(n)}{_by(t)}.",
+        "See the reason per resource; driftguard checks again on the next event or sweep.",
+    ),
+    AlertType.RESTORE_FAILED: lambda subject, n, t: (
+        f"Restore failed: {subject}",
+        f"driftguard could not restore {_plural(n)}{_by(t)}.",
+        "See the reason per resource; driftguard retries on the next event or sweep.",
+    ),
+}
+
+
+# --------------------------------------------------------------------------- publishing
 
 
 class AlertPublisher:

@@ -31,7 +31,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from functools import lru_cache
 from typing import Final
 
@@ -48,28 +47,11 @@ from driftguard.policy import (
     is_unique_id,
     wildcard_covers,
 )
+from driftguard.vocabulary import FINDING_SEVERITY, Finding, Severity
 
-__all__ = ["SEVERITIES", "Classification", "Finding", "classify"]
+__all__ = ["Classification", "classify"]
 
 _EVERYONE: Final = Principal("AWS", "*")
-
-# Lowest to highest. A classification's severity is that of its worst finding.
-SEVERITIES: Final = ("none", "medium", "high", "critical")
-
-
-class Finding(StrEnum):
-    ORPHANED_PRINCIPAL = "orphaned-principal"
-    WIDENED = "widened"
-    NARROWED = "narrowed"
-    MISSING = "missing"
-
-
-_FINDING_SEVERITY: Final = {
-    Finding.WIDENED: "critical",  # someone gained access
-    Finding.ORPHANED_PRINCIPAL: "high",  # access silently lost and the policy cannot be re-put
-    Finding.MISSING: "high",
-    Finding.NARROWED: "medium",  # access lost, nobody gained any
-}
 
 
 @dataclass(frozen=True)
@@ -85,13 +67,12 @@ class Classification:
         return not self.findings
 
     @property
-    def severity(self) -> str:
-        """``critical`` (widened) > ``high`` (orphaned-principal, missing) > ``medium``
-        (narrowed) > ``none``; see ``SEVERITIES``."""
+    def severity(self) -> Severity:
+        """That of the worst finding (vocabulary.FINDING_SEVERITY); NONE when in sync."""
         return max(
-            (_FINDING_SEVERITY[f] for f in self.findings),
-            key=SEVERITIES.index,
-            default="none",
+            (FINDING_SEVERITY[f] for f in self.findings),
+            key=lambda severity: severity.rank,
+            default=Severity.NONE,
         )
 
 

@@ -8,23 +8,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from driftguard.errors import ConfigError
-
-
-class Mode(StrEnum):
-    ENFORCE = "enforce"  # restore the declared policy
-    DETECT = "detect"  # record and alert only
-
+from driftguard.vocabulary import Mode
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
-class _EnvModel(BaseModel):
+class EnvSettings(BaseModel):
+    """Settings read from environment variables (by alias), validated once."""
+
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=False)
 
     @classmethod
@@ -39,7 +35,7 @@ class _EnvModel(BaseModel):
             raise ConfigError(f"invalid driftguard configuration: {problems}") from None
 
 
-class StoreConfig(_EnvModel):
+class StoreConfig(EnvSettings):
     """What reading the state table needs (the CLI's read commands)."""
 
     table_name: NonEmpty = Field(alias="TABLE_NAME")

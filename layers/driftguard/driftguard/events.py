@@ -9,8 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from driftguard.errors import InvalidEventError
 
 
 class _CloudTrailPart(BaseModel):
@@ -40,6 +43,12 @@ class UserIdentity(_CloudTrailPart):
         issuer = self.session_context.session_issuer if self.session_context else None
         return issuer.arn if issuer else None
 
+    @property
+    def partition(self) -> str:
+        """The partition of the caller's ARN (`aws` when it names none)."""
+        parts = (self.arn or "").split(":")
+        return parts[1] if len(parts) > 1 and parts[1] else "aws"
+
     def describe(self) -> str:
         """Who made the call, as a person would want to read it."""
         return self.arn or self.invoked_by or self.principal_id or self.type or "unknown"
@@ -64,3 +73,22 @@ class CloudTrailDetail(_CloudTrailPart):
 class CloudTrailEvent(EventBridgeModel):
     detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")
     detail: CloudTrailDetail
+
+
+def parse_cloudtrail(event: Any) -> CloudTrailDetail:
+    """The CloudTrail record inside an EventBridge event, or InvalidEventError."""
+    try:
+        return parse(event=event, model=CloudTrailEvent).detail
+    except (ValidationError, ValueError, TypeError) as exc:
+        raise InvalidEventError(f"not a CloudTrail API-call event: {brief(exc)}") from None
+
+
+def brief(exc: Exception) -> str:
+    """A validation error in one line: each field and what is wrong with it."""
+    cause = exc if isinstance(exc, ValidationError) else exc.__cause__
+    if isinstance(cause, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}"
+            for err in cause.errors()[:5]
+        )
+    return str(exc)[:300]

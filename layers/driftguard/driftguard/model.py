@@ -1,28 +1,17 @@
-"""Domain records: frozen dataclasses used inside driftguard (pydantic stays at the edges)."""
+"""Domain records: frozen dataclasses used inside driftguard (pydantic stays at the edges).
+
+Their names and meanings come from driftguard.vocabulary; how they are stored is
+driftguard.state's business.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from driftguard.config import Mode
-
-
-class Status(StrEnum):
-    IN_SYNC = "in-sync"
-    DRIFTED = "drifted"
-    REMEDIATED = "remediated"
-    ORPHANED_PRINCIPAL = "orphaned-principal"
-    PENDING_PRINCIPAL = "pending-principal"
-    QUARANTINED = "quarantined"
-    ERROR = "error"
-
-    @property
-    def is_problem(self) -> bool:
-        return self not in (Status.IN_SYNC, Status.REMEDIATED)
+from driftguard.vocabulary import AuditAction, Mode, Status, TriggerKind
 
 
 def sha256(text: str) -> str:
@@ -52,29 +41,32 @@ class Declared:
 
 @dataclass(frozen=True)
 class StatusRecord:
+    """Where a declared resource stands now, and what driftguard remembers about it."""
+
     arn: str
     kind: str
     account: str
     region: str
     mode: Mode
     status: Status
-    updated_at: datetime
+    updated_at: datetime  # when the status, the live policy or the reason last changed
     reason: str = ""
     findings: tuple[str, ...] = ()
     live_digest: str | None = None
     # What the last alert was about; the same incident is never alerted twice.
     incident: str | None = None
-    # When driftguard restored this resource after someone else changed it.
+    # When driftguard undid someone else's change (quarantine counts them).
     restores: tuple[datetime, ...] = ()
     orphaned_ids: tuple[str, ...] = ()
+    remediated_at: datetime | None = None  # the last verified restore, of any cause
 
 
 @dataclass(frozen=True)
 class AuditEntry:
     arn: str
     at: datetime
-    action: str
-    status: str
+    action: AuditAction
+    status: str  # a Status value, or "undeclared"
     actor: str | None = None
     trigger: str | None = None
     event_id: str | None = None
@@ -89,7 +81,7 @@ class AuditEntry:
 class Trigger:
     """Why driftguard is looking at a resource now."""
 
-    source: str  # "event", "reconciler", "cli"
+    kind: TriggerKind
     event_name: str | None = None
     event_id: str | None = None
     actor: str | None = None
@@ -98,4 +90,4 @@ class Trigger:
     def describe(self) -> str:
         if self.event_name:
             return f"{self.event_name} by {self.actor or 'unknown'}"
-        return self.source
+        return "reconciler" if self.kind is TriggerKind.SWEEP else self.kind.value

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
-from driftguard.outcomes import ResourceResult
+from driftguard.decision import Result
+from driftguard.vocabulary import OUTCOME_METRIC
 
 # A sweep or an ignored event may have nothing to count; that is not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -26,20 +27,10 @@ CORRELATION_ID_PATH = "detail.eventID"
 __all__ = ["CORRELATION_ID_PATH", "count_outcomes", "logger", "metrics", "tracer"]
 
 
-_OUTCOME_METRICS = {
-    "detected": "DriftDetected",
-    "remediated": "PolicyRestored",
-    "failed": "RestoreFailed",
-    "orphaned-principal": "OrphanedPrincipal",
-    "pending-principal": "PendingPrincipal",
-    "quarantined": "Quarantined",
-}
-
-
-def count_outcomes(results: Iterable[ResourceResult]) -> None:
+def count_outcomes(results: Iterable[Result]) -> None:
     """One metric per resource outcome worth counting, with a ResourceKind dimension."""
     for result in results:
-        name = _OUTCOME_METRICS.get(result.outcome.value)
+        name = OUTCOME_METRIC[result.outcome]
         if name is None:
             continue
         with single_metric(name=name, unit=MetricUnit.Count, value=1) as metric:

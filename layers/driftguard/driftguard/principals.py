@@ -1,4 +1,5 @@
-"""Principal lookups in their own accounts, through the remediation role."""
+"""Principal lookups: does a role or user exist (in its own account, through the
+remediation role), and which role did a unique ID belong to (driftguard's registry)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from driftguard.state import StateStore
 
 
 class PrincipalLookup:
-    """Whether role and user ARNs exist now, asked once per ARN.
+    """Answers asked once per principal and per unique ID.
 
     Make one per trigger: a DeleteRole fan-out or a sweep names the same role in
-    many policies, and IAM's answer does not change within one run. A role's unique
-    id is recorded on the way (IAM has no API from unique id to role), so
+    many policies, and the answers do not change within one run. A role's unique ID
+    is recorded on the way (IAM has no API from unique ID to role), so
     `whois AROA...` can answer later.
     """
 
@@ -24,6 +25,7 @@ class PrincipalLookup:
         self._clients = clients
         self._store = store
         self._known: dict[str, bool] = {}
+        self._owners: dict[str, str | None] = {}
 
     def exists(self, principal: str) -> bool:
         if principal not in self._known:
@@ -32,6 +34,12 @@ class PrincipalLookup:
 
     def missing(self, principals: frozenset[str]) -> tuple[str, ...]:
         return tuple(p for p in sorted(principals) if not self.exists(p))
+
+    def owner_of(self, unique_id: str) -> str | None:
+        """The role a unique ID belonged to, when driftguard saw it."""
+        if unique_id not in self._owners:
+            self._owners[unique_id] = self._store.principal_for_unique_id(unique_id)
+        return self._owners[unique_id]
 
     def _look_up(self, principal: str) -> bool:
         """Principals that are not roles or users (account roots, services) count as

@@ -1,8 +1,12 @@
-"""Wiring: one Runtime per container, built on first use from validated config."""
+"""Wiring: one Runtime per container, built on first use from validated config.
+
+The composition root: config, clients, store, alert topic, dead-letter queue and the
+remediation service, and what every event handler does with an event (run it once per
+CloudTrail eventID, dispatch it, park what cannot be used).
+"""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,16 +19,18 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from driftguard.alerts import AlertPublisher
 from driftguard.aws import AwsClients
 from driftguard.config import Config
+from driftguard.dispatch import dispatch
+from driftguard.dlq import DeadLetterQueue
 from driftguard.errors import InvalidEventError
-from driftguard.events import CloudTrailDetail, CloudTrailEvent
-from driftguard.remediation import Remediator
+from driftguard.events import parse_cloudtrail
+from driftguard.observability import count_outcomes, logger
+from driftguard.retry import SYSTEM_CLOCK, Clock
+from driftguard.service import Remediator
 from driftguard.state import StateStore
 
 
@@ -34,10 +40,15 @@ class Runtime:
     clients: AwsClients
     store: StateStore
     remediator: Remediator
+    dead_letters: DeadLetterQueue
 
     @classmethod
     def from_env(
-        cls, session: boto3.Session | None = None, environ: Mapping[str, str] | None = None
+        cls,
+        session: boto3.Session | None = None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> Runtime:
         config = Config.from_env(environ)
         clients = AwsClients(remediation_role_name=config.remediation_role_name, session=session)
@@ -45,9 +56,31 @@ class Runtime:
             clients.base_session,
             config.table_name,
             audit_retention_days=config.audit_retention_days,
+            clock=clock,
         )
         publisher = AlertPublisher(clients.hub("sns"), config.alert_topic_arn)
-        return cls(config, clients, store, Remediator(config, clients, store, publisher))
+        return cls(
+            config,
+            clients,
+            store,
+            Remediator(config, clients, store, publisher, clock=clock),
+            DeadLetterQueue(clients.hub("sqs"), config.dead_letter_queue_url),
+        )
+
+    def handle_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """What an event function does with one CloudTrail event."""
+        try:
+            detail = parse_cloudtrail(event)
+            results = dispatch(
+                self.remediator, detail, remediation_role_name=self.config.remediation_role_name
+            )
+        except InvalidEventError as exc:
+            logger.error("event rejected and parked on the dead-letter queue", reason=str(exc))
+            self.dead_letters.park(event, exc)
+            return {"status": "rejected", "reason": str(exc)}
+        count_outcomes(results)
+        logger.info("event handled", event_name=detail.event_name, resources=len(results))
+        return {"status": "ok", "results": [r.as_dict() for r in results]}
 
     @cached_property
     def _idempotency(self) -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
@@ -87,34 +120,3 @@ class Runtime:
 
         result: dict[str, Any] = handle(event=event)
         return result
-
-    def park(self, event: Any, error: Exception) -> None:
-        """Keep an event driftguard cannot use on the dead-letter queue, with why."""
-        self.clients.hub("sqs").send_message(
-            QueueUrl=self.config.dead_letter_queue_url,
-            MessageBody=json.dumps(event, default=str),
-            MessageAttributes={
-                "error": {"DataType": "String", "StringValue": type(error).__name__},
-                "reason": {"DataType": "String", "StringValue": str(error)[:1000] or "-"},
-            },
-        )
-
-
-def parse_cloudtrail(event: Any) -> CloudTrailDetail:
-    """The CloudTrail record inside an EventBridge event, or InvalidEventError."""
-    try:
-        return parse(event=event, model=CloudTrailEvent).detail
-    except (ValidationError, ValueError, TypeError) as exc:
-        raise InvalidEventError(f"not a CloudTrail API-call event: {_brief(exc)}") from None
-
-
-def _brief(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}"
-            for err in exc.errors()[:5]
-        )
-    cause = exc.__cause__
-    if isinstance(cause, ValidationError):
-        return _brief(cause)
-    return str(exc)[:300]

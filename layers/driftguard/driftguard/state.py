@@ -21,7 +21,6 @@ DeleteRole event carries only the role name.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,14 +31,12 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from driftguard.arns import role_key
 from driftguard.errors import DeclarationError, LeaseBusyError
-from driftguard.model import AuditEntry, Declared, Status, StatusRecord
+from driftguard.model import AuditEntry, Declared, StatusRecord
+from driftguard.retry import SYSTEM_CLOCK, Clock
+from driftguard.vocabulary import LEGACY_AUDIT_ACTIONS, LEGACY_STATUSES, Status
 
 STATUS_INDEX = "ByStatus"
 ACCOUNT_INDEX = "ByAccount"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _iso(moment: datetime) -> str:
@@ -67,6 +64,20 @@ def _clean(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if v is not None and v != ""}
 
 
+def _status(item: dict[str, Any]) -> StatusRecord:
+    status = item.get("status")
+    if isinstance(status, str) and status in LEGACY_STATUSES:
+        item = item | {"status": LEGACY_STATUSES[status].value}
+    return _STATUS.validate_python(item)
+
+
+def _audit(item: dict[str, Any]) -> AuditEntry:
+    action = item.get("action")
+    if isinstance(action, str) and action in LEGACY_AUDIT_ACTIONS:
+        item = item | {"action": LEGACY_AUDIT_ACTIONS[action].value}
+    return _AUDIT.validate_python(item)
+
+
 def _to_dynamo(value: Any) -> dict[str, Any]:
     if isinstance(value, BaseModel):
         return _clean(value.model_dump(mode="json"))
@@ -79,13 +90,34 @@ def _to_dynamo(value: Any) -> dict[str, Any]:
 
 
 class StateStore:
-    def __init__(self, table: Any, *, audit_retention_days: int = 400) -> None:
+    def __init__(
+        self, table: Any, *, audit_retention_days: int = 400, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self._table = table
         self._audit_retention = timedelta(days=audit_retention_days)
+        self._clock = clock
 
     @classmethod
     def for_table(cls, session: Any, table_name: str, **kwargs: Any) -> StateStore:
         return cls(session.resource("dynamodb").Table(table_name), **kwargs)
+
+    # -- one resource ---------------------------------------------------------------
+
+    def load(self, arn: str) -> tuple[Declared | None, StatusRecord | None]:
+        """The declared state and the status in one request (they share a partition:
+        DECLARED < LEASE < STATUS, so the range holds nothing else of interest)."""
+        items = self._query(
+            KeyConditionExpression=Key("pk").eq(f"RES#{arn}")
+            & Key("sk").between("DECLARED", "STATUS"),
+            ConsistentRead=True,
+        )
+        by_sort_key = {item["sk"]: item for item in items}
+        declared = by_sort_key.get("DECLARED")
+        status = by_sort_key.get("STATUS")
+        return (
+            _DECLARED.validate_python(declared) if declared else None,
+            _status(status) if status else None,
+        )
 
     # -- declared state -------------------------------------------------------------
 
@@ -155,7 +187,7 @@ class StateStore:
         item = self._table.get_item(
             Key={"pk": f"RES#{arn}", "sk": "STATUS"}, ConsistentRead=True
         ).get("Item")
-        return _STATUS.validate_python(item) if item else None
+        return _status(item) if item else None
 
     def put_status(self, status: StatusRecord) -> None:
         self._table.put_item(Item=self._status_item(status))
@@ -184,17 +216,17 @@ class StateStore:
                 condition = condition & Key("gsi2sk").begins_with(f"{kind}#")
             records = self._query(IndexName=ACCOUNT_INDEX, KeyConditionExpression=condition)
             for item in records:
-                record = _STATUS.validate_python(item)
+                record = _status(item)
                 if status is None or record.status == status:
                     yield record
             return
-        for wanted in [status] if status is not None else list(Status):
+        for partition in _status_partitions(status):
             for item in self._query(
                 IndexName=STATUS_INDEX,
-                KeyConditionExpression=Key("gsi1pk").eq(f"STATUS#{wanted.value}"),
+                KeyConditionExpression=Key("gsi1pk").eq(f"STATUS#{partition}"),
                 ScanIndexForward=False,
             ):
-                record = _STATUS.validate_python(item)
+                record = _status(item)
                 if kind is None or record.kind == kind:
                     yield record
 
@@ -212,7 +244,10 @@ class StateStore:
     def record_unique_id(self, unique_id: str, principal_arn: str, source: str) -> None:
         """Both directions: unique id -> role (whois) and role -> its unique ids."""
         item = UniqueIdItem(
-            unique_id=unique_id, principal_arn=role_key(principal_arn), seen_at=now(), source=source
+            unique_id=unique_id,
+            principal_arn=role_key(principal_arn),
+            seen_at=self._clock.now(),
+            source=source,
         )
         with self._table.batch_writer() as batch:
             batch.put_item(Item={"pk": f"UID#{unique_id}", "sk": "PRINCIPAL"} | _to_dynamo(item))
@@ -250,7 +285,7 @@ class StateStore:
 
     def history(self, arn: str, *, newest_first: bool = False) -> list[AuditEntry]:
         return [
-            _AUDIT.validate_python(item)
+            _audit(item)
             for item in self._query(
                 KeyConditionExpression=Key("pk").eq(f"RES#{arn}") & Key("sk").begins_with("AUDIT#"),
                 ScanIndexForward=not newest_first,
@@ -259,36 +294,28 @@ class StateStore:
 
     # -- lease ----------------------------------------------------------------------
 
-    def acquire_lease(self, arn: str, seconds: int, *, wait_seconds: float = 5.0) -> str:
-        """Take the per-resource lease so two events never race on one resource.
-
-        Waits briefly for a holder to finish; raises LeaseBusyError after that so
-        the invocation is retried (and the reconciler sweeps anyway)."""
+    def take_lease(self, arn: str, seconds: int) -> str:
+        """Take the per-resource lease (one conditional write) so that two invocations
+        never act on one resource at once; LeaseBusyError while someone holds it.
+        Returns the owner token `release_lease` needs."""
         owner = secrets.token_hex(8)
-        deadline = time.monotonic() + wait_seconds
-        delay = 0.05
-        while True:
-            moment = time.time()
-            try:
-                self._table.put_item(
-                    Item={
-                        "pk": f"RES#{arn}",
-                        "sk": "LEASE",
-                        "owner": owner,
-                        "lease_until": int(moment + seconds),
-                        "expires_at": int(moment + seconds + 3600),
-                    },
-                    ConditionExpression=Attr("pk").not_exists()
-                    | Attr("lease_until").lt(int(moment)),
-                )
-                return owner
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise
-            if time.monotonic() >= deadline:
-                raise LeaseBusyError(f"{arn} is being handled by another invocation")
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+        moment = int(self._clock.now().timestamp())
+        try:
+            self._table.put_item(
+                Item={
+                    "pk": f"RES#{arn}",
+                    "sk": "LEASE",
+                    "owner": owner,
+                    "lease_until": moment + seconds,
+                    "expires_at": moment + seconds + 3600,
+                },
+                ConditionExpression=Attr("pk").not_exists() | Attr("lease_until").lt(moment),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise LeaseBusyError(f"{arn} is being handled by another invocation") from None
+            raise
+        return owner
 
     def release_lease(self, arn: str, owner: str) -> None:
         try:
@@ -310,3 +337,10 @@ class StateStore:
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _status_partitions(status: Status | None) -> list[str]:
+    """ByStatus partitions to read: one status, or every status and the legacy ones."""
+    if status is not None:
+        return [status.value]
+    return [s.value for s in Status] + sorted(LEGACY_STATUSES)

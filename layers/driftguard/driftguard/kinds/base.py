@@ -1,14 +1,14 @@
 """The one interface every resource kind implements.
 
-A kind knows how to read, write and delete the resource policy of one AWS
-resource type, how to find the resource ARN in a CloudTrail event, and which IAM
-actions the remediation role needs for it. Nothing else in driftguard knows a
-service's API.
+A kind knows how to read and write the resource policy of one AWS resource type,
+how to find the resource ARN in a CloudTrail event, and which IAM actions the
+remediation role needs for it. Nothing else in driftguard knows a service's API.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import ClassVar
 
 from botocore.exceptions import ClientError
@@ -46,10 +46,6 @@ class ResourceKind(ABC):
         principal (not propagated yet, or gone) and RemediationError otherwise."""
 
     @abstractmethod
-    def delete_policy(self, clients: AwsClients, arn: Arn) -> None:
-        """Remove the resource policy (where the service allows it)."""
-
-    @abstractmethod
     def arn_from_event(self, detail: CloudTrailDetail, clients: AwsClients) -> str | None:
         """The resource ARN a CloudTrail event is about (None if it names none)."""
 
@@ -67,3 +63,18 @@ class ResourceKind(ABC):
 
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+@dataclass(frozen=True)
+class Target:
+    """One resource: its ARN parsed and its kind resolved, once per event."""
+
+    arn: Arn
+    kind: ResourceKind
+
+    @property
+    def text(self) -> str:
+        return self.arn.text
+
+    def __str__(self) -> str:
+        return self.arn.text

@@ -66,9 +66,6 @@ class KmsKey(ResourceKind):
                 raise ResourceNotFoundError(f"KMS key {arn.text} not found") from exc
             raise RemediationError(f"PutKeyPolicy on {arn.text} failed: {code}") from exc
 
-    def delete_policy(self, clients: AwsClients, arn: Arn) -> None:
-        raise RemediationError("a KMS key always has a key policy; it cannot be deleted")
-
     def arn_from_event(self, detail: CloudTrailDetail, clients: AwsClients) -> str | None:
         for resource in detail.resources or []:
             arn = resource.get("ARN") or resource.get("arn")

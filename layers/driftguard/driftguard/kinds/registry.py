@@ -8,7 +8,7 @@ from driftguard.arns import Arn
 from driftguard.errors import UnknownResourceKindError
 
 if TYPE_CHECKING:
-    from driftguard.kinds.base import ResourceKind
+    from driftguard.kinds.base import ResourceKind, Target
 
 _KINDS: dict[str, ResourceKind] = {}
 K = TypeVar("K", bound="type[ResourceKind]")
@@ -43,3 +43,11 @@ def for_event_source(event_source: str) -> ResourceKind | None:
 
 def all_kinds() -> tuple[ResourceKind, ...]:
     return tuple(_KINDS[name] for name in sorted(_KINDS))
+
+
+def target(arn_text: str, kind_name: str | None = None) -> Target:
+    """The resource an ARN names: parsed once, its kind given by name or found."""
+    from driftguard.kinds.base import Target
+
+    arn = Arn.parse(arn_text)
+    return Target(arn, get(kind_name) if kind_name else for_arn(arn))

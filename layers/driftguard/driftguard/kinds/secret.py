@@ -27,7 +27,6 @@ class Secret(ResourceKind):
         {
             "secretsmanager:GetResourcePolicy",
             "secretsmanager:PutResourcePolicy",
-            "secretsmanager:DeleteResourcePolicy",
             "secretsmanager:DescribeSecret",
         }
     )
@@ -58,15 +57,6 @@ class Secret(ResourceKind):
             if code == "ResourceNotFoundException":
                 raise ResourceNotFoundError(f"secret {arn.text} not found") from exc
             raise RemediationError(f"PutResourcePolicy on {arn.text} failed: {code}") from exc
-
-    def delete_policy(self, clients: AwsClients, arn: Arn) -> None:
-        sm: Any = self.client(clients, arn)
-        try:
-            sm.delete_resource_policy(SecretId=arn.text)
-        except ClientError as exc:
-            raise RemediationError(
-                f"DeleteResourcePolicy on {arn.text} failed: {error_code(exc)}"
-            ) from exc
 
     def arn_from_event(self, detail: CloudTrailDetail, clients: AwsClients) -> str | None:
         response = detail.response_elements or {}

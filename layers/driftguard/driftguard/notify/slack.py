@@ -45,8 +45,9 @@ from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 from driftguard.alerts import Alert
 from driftguard.aws import BOTO_CONFIG
-from driftguard.config import _EnvModel
+from driftguard.config import EnvSettings
 from driftguard.errors import ConfigError, InvalidEventError, SlackDeliveryError
+from driftguard.events import brief
 from driftguard.notify.blocks import SlackMessage, build_message
 
 __all__ = [
@@ -68,7 +69,7 @@ _SECRET_STRING: Final = re.compile(r'("SecretString"\s*:\s*)"(?:[^"\\]|\\.)*"')
 REDACTED: Final = "<slack-webhook-url>"
 
 
-class NotifierConfig(_EnvModel):
+class NotifierConfig(EnvSettings):
     """The notifier's settings, validated once per container (cold start).
 
     The secret ARN has no default: template.yaml sets it. The delivery knobs
@@ -102,7 +103,7 @@ def parse_alerts(event: Any) -> list[Alert]:
     try:
         records = parse(event=event, model=SnsModel).Records
     except (ValidationError, ValueError, TypeError) as exc:
-        raise InvalidEventError(f"not an SNS notification event: {_brief(exc)}") from None
+        raise InvalidEventError(f"not an SNS notification event: {brief(exc)}") from None
     alerts: list[Alert] = []
     for record in records:
         message, message_id = record.Sns.Message, record.Sns.MessageId
@@ -112,19 +113,9 @@ def parse_alerts(event: Any) -> list[Alert]:
             alerts.append(Alert.model_validate_json(message))
         except ValidationError as exc:
             raise InvalidEventError(
-                f"SNS message {message_id} is not a driftguard alert: {_brief(exc)}"
+                f"SNS message {message_id} is not a driftguard alert: {brief(exc)}"
             ) from None
     return alerts
-
-
-def _brief(exc: Exception) -> str:
-    cause = exc if isinstance(exc, ValidationError) else exc.__cause__
-    if isinstance(cause, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'message'}: {err['msg']}"
-            for err in cause.errors()[:5]
-        )
-    return str(exc)[:300]
 
 
 # --------------------------------------------------------------------------- retries

@@ -32,7 +32,7 @@ from typing import Any, cast
 
 from moto.events.models import EventPattern
 
-from driftguard.sandbox.template import FunctionSpec, RuleSpec
+from driftguard_sandbox.template import FunctionSpec, RuleSpec
 
 __all__ = [
     "DeadLetterSink",

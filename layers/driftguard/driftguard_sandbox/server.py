@@ -24,8 +24,8 @@ from moto.moto_server.werkzeug_app import (
 from moto.sts.models import sts_backends
 from werkzeug.serving import make_server
 
-from driftguard.sandbox.aws_gaps import AwsGaps
-from driftguard.sandbox.background import HOST, BackgroundServer
+from driftguard_sandbox.aws_gaps import AwsGaps
+from driftguard_sandbox.background import HOST, BackgroundServer
 
 __all__ = ["MotoServer"]
 

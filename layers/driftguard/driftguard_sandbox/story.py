@@ -1,24 +1,20 @@
-"""`driftguard demo`: the story from DESIGN.md, told on the local sandbox.
+"""The story's world, for the demo and the tests: three accounts, pod-role (IRSA),
+a secret in one account and its KMS key in another, and the people who change them.
 
-Three accounts on moto's server at 127.0.0.1: 111111111111 runs the EKS workload
-(pod-role, IRSA), 222222222222 holds testsecret, 333333333333 is the security
-account with the KMS key and driftguard itself. Every call below goes over HTTP
-to the sandbox, and driftguard hears about it only through the CloudTrail events
-the sandbox routes with template.yaml's own EventBridge patterns.
+Shared by `driftguard demo` and the functional tests, so the tests check the story
+the demo tells. Every call goes over HTTP to the sandbox.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 import boto3
 
-from driftguard import cli
 from driftguard.alerts import Alert
 from driftguard.policy import Policy
 
@@ -26,7 +22,6 @@ WORKLOAD, DATA, SECURITY = "111111111111", "222222222222", "333333333333"
 REGION = "us-east-1"
 OIDC_HOST = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 POD_ROLE_ARN = f"arn:aws:iam::{WORKLOAD}:role/pod-role"
-PROPAGATION_DELAY_SECONDS = 2.0
 
 
 def irsa_trust_policy() -> dict[str, Any]:
@@ -221,130 +216,6 @@ class Story:
             and secret is not None
             and Policy.parse(secret).semantically_equal(Policy.parse(secret_policy()))
         )
-
-
-class Narrator:
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.started = time.monotonic()
-        self.step = 0
-
-    def chapter(self, title: str) -> None:
-        self.step += 1
-        self.say(f"\n== {self.step}. {title} ==")
-
-    def say(self, text: str = "") -> None:
-        print(text, file=self.out, flush=True)
-
-    def run_cli(self, *argv: str) -> int:
-        self.say(f"$ driftguard {' '.join(argv)}")
-        buffer = io.StringIO()
-        code = cli.main(list(argv), out=buffer)
-        for line in buffer.getvalue().rstrip().splitlines():
-            self.say(f"  {line}")
-        return code
-
-
-class SlackTail:
-    """The Slack messages the notifier posted to the local receiver, as a terminal shows them."""
-
-    def __init__(self, slack: Any) -> None:
-        self._slack = slack
-
-    def drain(self, n: Narrator) -> None:
-        from driftguard.notify import render_terminal
-
-        for message in self._slack.take():
-            n.say("  SLACK " + render_terminal(message).replace("\n", "\n        "))
-
-
-def run_demo(out: TextIO) -> int:
-    from driftguard.sandbox import LocalSlack, Sandbox
-
-    n = Narrator(out)
-    function_logs = io.StringIO()  # the functions' CloudWatch Logs; shown on failure
-    n.say("driftguard demo: cross-account secret access that survives a deleted role.")
-    with (
-        LocalSlack() as slack,
-        Sandbox.start(
-            hub_account=SECURITY,
-            member_accounts=(WORKLOAD, DATA),
-            region=REGION,
-            propagation_delay=PROPAGATION_DELAY_SECONDS,
-            # Quiet function logs so the story reads well; a short propagation budget.
-            parameters={"LogLevel": "WARNING", "PropagationTimeoutSeconds": "30"},
-            function_logs=function_logs,
-            slack=slack,  # the notifier posts here, as it would to Slack's webhook
-        ) as sandbox,
-    ):
-        alerts = SlackTail(slack)
-        n.say(
-            f"Local AWS (moto) on {sandbox.endpoint_url}: {WORKLOAD} runs the EKS workload, "
-            f"{DATA} holds the secret, {SECURITY} is the security account (key + driftguard)."
-        )
-
-        n.chapter("The workload: pod-role (IRSA), a secret in one account, its key in another")
-        story = Story.create(sandbox)
-        n.say(
-            f"{WORKLOAD}: pod-role ({story.pod_role_id}), trusted by the cluster's OIDC provider "
-            "for system:serviceaccount:testnamespace:testapp"
-        )
-        n.say(f"{SECURITY}: KMS key {story.key_arn}; its policy lets pod-role decrypt")
-        n.say(
-            f"{DATA}: {story.secret_arn}, encrypted with that key; its policy lets pod-role read it"
-        )
-        sandbox.wait_idle()
-        alerts.drain(n)
-
-        n.chapter("The security team declares this state (adopting the live policies)")
-        for arn in (story.key_arn, story.secret_arn):
-            n.run_cli("adopt", arn, "--mode", "enforce")
-        n.run_cli("status")
-
-        n.chapter("Someone deletes pod-role")
-        story.delete_pod_role()
-        show_principals(n, "key policy", story.live_key_policy())
-        show_principals(n, "secret policy", story.live_secret_policy())
-        n.say("  AWS rewrote pod-role to its unique ID in both policies: the app is locked out,")
-        n.say("  and recreating the role will not bring the ARN back.")
-        sandbox.wait_idle()
-        alerts.drain(n)
-        n.run_cli("status", "--state", "orphaned-principal")
-
-        n.chapter("The platform team recreates pod-role")
-        role_id = story.recreate_pod_role()
-        n.say(
-            f"{WORKLOAD}: pod-role is back as {role_id}; KMS and Secrets Manager reject it for "
-            f"{PROPAGATION_DELAY_SECONDS:.0f}s (propagation), so driftguard retries with backoff"
-        )
-        sandbox.wait_idle(timeout=60)
-        alerts.drain(n)
-        show_principals(n, "key policy", story.live_key_policy())
-        show_principals(n, "secret policy", story.live_secret_policy())
-
-        n.chapter("Someone widens the key policy by hand")
-        story.widen_key_policy()
-        n.say(f"{SECURITY}: mallory added account 444455556666 to the key policy")
-        sandbox.wait_idle()
-        alerts.drain(n)
-
-        n.chapter("Where things stand")
-        n.run_cli("status")
-        n.run_cli("history", story.key_arn)
-        ok = story.restored()
-        verdict = "match" if ok else "DO NOT match"
-        if not ok:
-            n.say("Function logs:\n" + function_logs.getvalue())
-        n.say(
-            f"\nBoth live policies {verdict} the declared state "
-            f"({time.monotonic() - n.started:.1f}s, nothing but 127.0.0.1 contacted)."
-        )
-        return cli.EXIT_OK if ok else cli.EXIT_DRIFT
-
-
-def show_principals(n: Narrator, label: str, policy_json: str | None) -> None:
-    principals = sorted(Policy.parse(policy_json).aws_principals()) if policy_json else []
-    n.say(f"  {label} principals now: {', '.join(principals)}")
 
 
 class AlertTail:

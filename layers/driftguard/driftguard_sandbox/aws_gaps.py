@@ -54,7 +54,7 @@ from moto.kms.models import kms_backends
 from moto.secretsmanager.models import FakeSecret, secretsmanager_backends
 from moto.sts.models import sts_backends
 
-from driftguard.sandbox.wire import (
+from driftguard_sandbox.wire import (
     ApiRequest,
     Response,
     hide_sensitive,

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from driftguard.alerts import readable_changes
-from driftguard.answers import DriftAnswer, PrincipalAnswer, ReplayRow, ScanRow, WhoisAnswer
+from driftguard_cli.answers import DriftAnswer, PrincipalAnswer, ReplayRow, ScanRow, WhoisAnswer
 from driftguard.model import AuditEntry, Status, StatusRecord
 
 STATUS_STYLES: Final[Mapping[str, str]] = {

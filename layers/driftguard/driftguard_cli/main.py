@@ -37,8 +37,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from driftguard import kinds, render
-from driftguard.answers import (
+from driftguard import kinds
+from driftguard_cli import views as render
+from driftguard_cli.answers import (
     PrincipalAnswer,
     ScanRow,
     WhoisAnswer,
@@ -48,7 +49,7 @@ from driftguard.answers import (
 from driftguard.arns import principal_account, role_key
 from driftguard.aws import AwsClients
 from driftguard.config import Mode, StoreConfig
-from driftguard.declarations import Declarations
+from driftguard_cli.declarations import Declarations
 from driftguard.errors import (
     ConfigError,
     DriftguardError,
@@ -390,9 +391,16 @@ def main(
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.command == "demo":
-        from driftguard.demo import run_demo
-
-        return run_demo(out)
+        try:
+            from driftguard_sandbox.demo import run_demo
+        except ImportError as exc:  # moto is the sandbox extra, not a CLI dependency
+            print(
+                f"driftguard: the demo needs the local AWS ({exc.name} is not installed): "
+                'pip install "driftguard[sandbox]"',
+                file=err,
+            )
+            return EXIT_USAGE
+        return run_demo(out, main)
     # Flags win over the environment the functions share.
     environ = dict(os.environ) | ({"TABLE_NAME": args.table} if args.table else {})
     ctx = _Context(args, out, err, environ)
@@ -635,7 +643,7 @@ def _sweep(ctx: _Context) -> int:
 
 
 def _replay_dlq(ctx: _Context) -> int:
-    from driftguard.replay import DeadLetterQueue, replay
+    from driftguard_cli.replay import DeadLetterQueue, replay
     from driftguard.runtime import Runtime
 
     url = ctx.args.queue_url or ctx.environ.get("DEAD_LETTER_QUEUE_URL")
@@ -656,7 +664,7 @@ def _replay_dlq(ctx: _Context) -> int:
 
 
 def _report(ctx: _Context) -> int:
-    from driftguard.report import collect, render_html
+    from driftguard_cli.report import collect, render_html
 
     args = ctx.args
     if args.html is None and not args.json:

@@ -27,12 +27,12 @@ from typing import Any, Final, TextIO
 import boto3
 from botocore.exceptions import ClientError
 
-from driftguard.sandbox.aws_gaps import SnsPublish
-from driftguard.sandbox.router import Delivery, Event, Invoker, Router, Subscription
-from driftguard.sandbox.runtime import LambdaRuntime
-from driftguard.sandbox.server import MotoServer
-from driftguard.sandbox.slack import LocalSlack
-from driftguard.sandbox.template import (
+from driftguard_sandbox.aws_gaps import SnsPublish
+from driftguard_sandbox.router import Delivery, Event, Invoker, Router, Subscription
+from driftguard_sandbox.runtime import LambdaRuntime
+from driftguard_sandbox.server import MotoServer
+from driftguard_sandbox.slack import LocalSlack
+from driftguard_sandbox.template import (
     SLACK_WEBHOOK_SECRET_NAME,
     FunctionSpec,
     ResolveContext,

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Final
 
-from driftguard.sandbox.background import HOST, BackgroundServer
+from driftguard_sandbox.background import HOST, BackgroundServer
 
 __all__ = ["LocalSlack", "SlackPost", "SlackReply"]
 

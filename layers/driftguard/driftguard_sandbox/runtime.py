@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TextIO
 
-from driftguard.sandbox.template import FunctionSpec
+from driftguard_sandbox.template import FunctionSpec
 
 __all__ = ["LambdaContext", "LambdaRuntime", "apply_environment"]
 

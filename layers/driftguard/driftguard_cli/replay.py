@@ -26,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from driftguard.answers import ReplayRow
+from driftguard_cli.answers import ReplayRow
 from driftguard.errors import DriftguardError, InvalidEventError
 from driftguard.events import CloudTrailDetail
 from driftguard.outcomes import Outcome, ResourceResult

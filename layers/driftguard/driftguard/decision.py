@@ -1,0 +1,388 @@
+"""The per-resource decision, as pure functions. No I/O, no clock: the caller gives both.
+
+    Observation (what one look found) + trigger + missing principals + now
+        --decide-->  Decision (final)  or  Restore (put the declared policy back)
+    Restore + what the put and its verification did
+        --succeeded / failed-->  Decision
+
+A Decision says everything the service then does: the status record to write (or
+that nothing changed), the audit entry (or none), whether an alert is due and of
+what type and severity. driftguard.service does the I/O around it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from driftguard.classify import Classification
+from driftguard.errors import DeclarationError, PolicyParseError
+from driftguard.kinds.base import Target
+from driftguard.model import AuditEntry, Declared, StatusRecord, Trigger, sha256
+from driftguard.policy import Policy
+from driftguard.vocabulary import (
+    ALERT_SEVERITY,
+    FAILURE_ALERT,
+    FAILURE_AUDIT,
+    STATUS_ALERT,
+    STATUS_AUDIT,
+    STATUS_OUTCOME,
+    AlertType,
+    AuditAction,
+    Failure,
+    Finding,
+    Mode,
+    Outcome,
+    Severity,
+    Status,
+    TriggerKind,
+)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The settings the decision depends on (from Config)."""
+
+    quarantine_threshold: int
+    quarantine_window: timedelta
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One look at a declared resource, before anything is decided or written."""
+
+    target: Target
+    declared: Declared
+    previous: StatusRecord | None
+    wanted: Policy | None = None  # the declared policy, parsed; None when unusable
+    classification: Classification | None = None  # None when `failure` is set
+    live_digest: str | None = None
+    failure: Failure | None = None
+    reason: str = ""  # why, when `failure` is set
+    owners: Mapping[str, str | None] = field(default_factory=dict)  # unique ID -> its role
+
+    @property
+    def in_sync(self) -> bool:
+        return self.classification is not None and self.classification.in_sync
+
+    @property
+    def findings(self) -> tuple[str, ...]:
+        found = self.classification.findings if self.classification else ()
+        return tuple(sorted(f.value for f in found))
+
+    @property
+    def orphaned_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(self.classification.orphaned_ids)) if self.classification else ()
+
+    @property
+    def diff(self) -> dict[str, Any]:
+        changes = self.classification.diff if self.classification else None
+        return changes.to_dict() if changes else {}
+
+
+@dataclass(frozen=True)
+class Result:
+    """What handling one resource ended in, as handlers, metrics and the CLI report it."""
+
+    arn: str
+    outcome: Outcome
+    kind: str = ""
+    status: Status | None = None
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "arn": self.arn,
+            "outcome": self.outcome.value,
+            "status": self.status.value if self.status else None,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Everything decided about one resource; the service only carries it out."""
+
+    observation: Observation
+    trigger: Trigger
+    status: Status
+    outcome: Outcome
+    at: datetime
+    record: StatusRecord  # the status from now on
+    write: bool  # `record` differs from what is stored
+    audit: AuditEntry | None  # None: nothing happened worth a history entry
+    alert: AlertType | None  # None: no alert due (nothing new)
+    severity: Severity
+    reason: str = ""
+    missing: tuple[str, ...] = ()  # declared principals that do not exist
+
+    @property
+    def target(self) -> Target:
+        return self.observation.target
+
+    @property
+    def restored(self) -> bool:
+        return self.outcome is Outcome.REMEDIATED
+
+    @property
+    def result(self) -> Result:
+        return Result(
+            arn=self.target.text,
+            outcome=self.outcome,
+            kind=self.target.kind.name,
+            status=self.status,
+            reason=self.reason,
+        )
+
+
+@dataclass(frozen=True)
+class Restore:
+    """The decision to put the declared policy back; `succeeded` or `failed` ends it."""
+
+    observation: Observation
+    trigger: Trigger
+    restores: tuple[datetime, ...]  # the record's restores once this one is done
+
+    def succeeded(self, live_digest: str, now: datetime) -> Decision:
+        """Put and verified; `live_digest` is that of the policy read back."""
+        return _conclude(
+            self.observation,
+            self.trigger,
+            now,
+            status=Status.IN_SYNC,
+            restored=True,
+            restores=self.restores,
+            live_digest=live_digest,
+        )
+
+    def failed(self, reason: str, now: datetime) -> Decision:
+        return _conclude(
+            self.observation,
+            self.trigger,
+            now,
+            status=Status.ERROR,
+            failure=Failure.RESTORE_FAILED,
+            reason=reason,
+        )
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def validate_declaration(declared: Declared) -> Policy:
+    """The declared policy, or DeclarationError when it must never be applied."""
+    if not declared.intact:
+        raise DeclarationError(
+            "the stored declared policy fails its digest check; declare it again"
+        )
+    try:
+        wanted = Policy.parse(declared.policy)
+    except PolicyParseError as exc:
+        raise DeclarationError(str(exc)) from None
+    if orphans := sorted(wanted.unique_id_principals()):
+        raise DeclarationError(
+            f"the declared policy names orphaned unique id(s) {', '.join(orphans)}; "
+            "AWS rejects them. Declare it again with the role ARNs"
+        )
+    return wanted
+
+
+def needs_principals(observation: Observation) -> bool:
+    """Whether `decide` looks at which declared principals exist (an IAM call each)."""
+    previous = observation.previous
+    return (
+        observation.failure is None
+        and not observation.in_sync
+        and observation.declared.mode is Mode.ENFORCE
+        and not (previous is not None and previous.status is Status.QUARANTINED)
+    )
+
+
+def observed_status(observation: Observation) -> Status:
+    """What a read-only look says (declare, `scan`), before any decision to act."""
+    if observation.failure is not None:
+        return Status.ERROR
+    if observation.in_sync:
+        return Status.IN_SYNC
+    if observation.classification and Finding.ORPHANED_PRINCIPAL in observation.findings:
+        return Status.ORPHANED_PRINCIPAL
+    return Status.DRIFTED
+
+
+# --------------------------------------------------------------------------- the decision
+
+
+def decide(
+    observation: Observation,
+    *,
+    trigger: Trigger,
+    missing: tuple[str, ...],
+    now: datetime,
+    rules: Rules,
+) -> Decision | Restore:
+    """What to do about one resource. `missing`: declared principals that do not exist
+    (only consulted when `needs_principals`)."""
+    obs, previous = observation, observation.previous
+
+    def conclude(status: Status, reason: str = "", **kwargs: Any) -> Decision:
+        return _conclude(obs, trigger, now, status=status, reason=reason, **kwargs)
+
+    if obs.failure is not None:
+        return conclude(Status.ERROR, obs.reason, failure=obs.failure)
+    assert obs.classification is not None
+    if obs.classification.in_sync:
+        return conclude(Status.IN_SYNC)
+    if previous is not None and previous.status is Status.QUARANTINED:
+        return conclude(Status.QUARANTINED, previous.reason)
+    # A DeleteRole names the cause even before the unique ID shows in the policy.
+    orphaned = (
+        Finding.ORPHANED_PRINCIPAL in obs.classification.findings
+        or trigger.kind is TriggerKind.ROLE_DELETED
+    )
+    if obs.declared.mode is Mode.DETECT:
+        status = Status.ORPHANED_PRINCIPAL if orphaned else Status.DRIFTED
+        return conclude(status, "detect mode: not restored")
+    if missing:
+        status = Status.ORPHANED_PRINCIPAL if orphaned else Status.PENDING_PRINCIPAL
+        reason = f"waiting for {', '.join(missing)} to exist again before restoring"
+        return conclude(status, reason, missing=missing)
+    fighting = counts_as_fight(obs.classification)
+    recent = recent_restores(previous, now, rules)
+    if fighting and len(recent) >= rules.quarantine_threshold:
+        return conclude(
+            Status.QUARANTINED,
+            f"changed back {len(recent)} times within "
+            f"{int(rules.quarantine_window.total_seconds())}s "
+            f"(last by {trigger.actor or 'unknown'}); driftguard stopped restoring it. "
+            "Find out who keeps changing it, then `driftguard declare` or `adopt` it again",
+        )
+    return Restore(obs, trigger, restores=(*recent, now) if fighting else recent)
+
+
+def counts_as_fight(classification: Classification) -> bool:
+    """Restoring after a role came back is not fighting anyone; undoing an edit is."""
+    return bool(classification.findings - {Finding.ORPHANED_PRINCIPAL})
+
+
+def recent_restores(
+    previous: StatusRecord | None, now: datetime, rules: Rules
+) -> tuple[datetime, ...]:
+    if previous is None:
+        return ()
+    since = now - rules.quarantine_window
+    return tuple(moment for moment in previous.restores if moment > since)
+
+
+def incident(status: Status, live_digest: str | None, reason: str) -> str | None:
+    """The identity of what an alert is about: the same incident is alerted once."""
+    match status:
+        case Status.IN_SYNC:
+            return None
+        case Status.QUARANTINED:
+            return "quarantined"
+        case Status.ERROR:
+            return f"error:{sha256(reason)[:16]}"
+        case _:
+            return f"{status.value}:{live_digest}"
+
+
+def _conclude(
+    obs: Observation,
+    trigger: Trigger,
+    now: datetime,
+    *,
+    status: Status,
+    reason: str = "",
+    failure: Failure | None = None,
+    restored: bool = False,
+    restores: tuple[datetime, ...] | None = None,
+    live_digest: str | None = None,
+    missing: tuple[str, ...] = (),
+) -> Decision:
+    previous = obs.previous
+    digest = live_digest if live_digest is not None else obs.live_digest
+    key = incident(status, digest, reason)
+    new_incident = key is not None and (previous is None or previous.incident != key)
+    changed = (
+        previous is None
+        or previous.status is not status
+        or previous.live_digest != digest
+        or previous.reason != reason
+    )
+    problem = status.is_problem
+    record = StatusRecord(
+        arn=obs.declared.arn,
+        kind=obs.declared.kind,
+        account=obs.declared.account,
+        region=obs.declared.region,
+        mode=obs.declared.mode,
+        status=status,
+        updated_at=now if changed or previous is None else previous.updated_at,
+        reason=reason,
+        findings=obs.findings if problem else (),
+        live_digest=digest,
+        incident=key,
+        restores=restores if restores is not None else (previous.restores if previous else ()),
+        orphaned_ids=obs.orphaned_ids if problem else (),
+        remediated_at=now if restored else (previous.remediated_at if previous else None),
+    )
+    status_changed = previous is not None and previous.status is not status
+    audit = None
+    if restored or new_incident or status_changed:
+        audit = AuditEntry(
+            arn=obs.declared.arn,
+            at=now,
+            action=_audit_action(status, failure, restored),
+            status=status.value,
+            actor=trigger.actor,
+            trigger=trigger.describe(),
+            event_id=trigger.event_id,
+            message=reason,
+            before_digest=obs.live_digest,
+            after_digest=digest,
+            diff=obs.diff,
+            findings=obs.findings,
+        )
+    alert = _alert_type(status, failure, restored) if restored or new_incident else None
+    return Decision(
+        observation=obs,
+        trigger=trigger,
+        status=status,
+        outcome=Outcome.REMEDIATED if restored else STATUS_OUTCOME[status],
+        at=now,
+        record=record,
+        write=record != previous,
+        audit=audit,
+        alert=alert,
+        severity=_severity(alert, obs.classification),
+        reason=reason,
+        missing=missing,
+    )
+
+
+def _audit_action(status: Status, failure: Failure | None, restored: bool) -> AuditAction:
+    if restored:
+        return AuditAction.RESTORED
+    return FAILURE_AUDIT[failure] if failure is not None else STATUS_AUDIT[status]
+
+
+def _alert_type(status: Status, failure: Failure | None, restored: bool) -> AlertType | None:
+    if restored:
+        return AlertType.RESTORED
+    return FAILURE_ALERT[failure] if failure is not None else STATUS_ALERT[status]
+
+
+def _severity(alert: AlertType | None, classification: Classification | None) -> Severity:
+    if alert is None:
+        return Severity.NONE
+    fixed = ALERT_SEVERITY[alert]
+    if fixed is not None:
+        return fixed
+    found = classification.severity if classification else Severity.HIGH
+    if alert is AlertType.RESTORED:
+        # Widened access that was reverted still deserves a critical look.
+        edited = classification is not None and counts_as_fight(classification)
+        return found if edited else Severity.INFO
+    return found if found is not Severity.NONE else Severity.HIGH

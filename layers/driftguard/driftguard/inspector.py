@@ -1,0 +1,62 @@
+"""One read-only look at a declared resource: the Observation every decision starts from.
+
+Used by the functions (inside the lease) and by the CLI's `drift` and `scan` alike, so
+both refuse a declaration that fails its integrity check in the same words.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from driftguard.aws import AwsClients
+from driftguard.classify import classify
+from driftguard.decision import Observation, validate_declaration
+from driftguard.errors import DeclarationError, PolicyParseError, ResourceNotFoundError
+from driftguard.kinds import Target
+from driftguard.kinds.base import error_code
+from driftguard.model import Declared, StatusRecord, sha256
+from driftguard.policy import Policy
+from driftguard.principals import PrincipalLookup
+from driftguard.vocabulary import Failure
+
+
+class Inspector:
+    def __init__(self, clients: AwsClients) -> None:
+        self._clients = clients
+
+    def observe(
+        self,
+        target: Target,
+        declared: Declared,
+        previous: StatusRecord | None,
+        lookup: PrincipalLookup,
+    ) -> Observation:
+        """Validate the declaration, read the live policy through the remediation role,
+        compare them; any failure becomes part of the observation, not an exception."""
+
+        def failed(failure: Failure, reason: str) -> Observation:
+            return Observation(target, declared, previous, failure=failure, reason=reason)
+
+        try:
+            wanted = validate_declaration(declared)
+        except DeclarationError as exc:
+            return failed(Failure.INVALID_DECLARATION, str(exc))
+        try:
+            text = target.kind.read_policy(self._clients, target.arn)
+            live = Policy.parse(text) if text else None
+        except ResourceNotFoundError as exc:
+            return failed(Failure.RESOURCE_GONE, str(exc))
+        except ClientError as exc:
+            return failed(Failure.UNREADABLE, f"cannot read the live policy: {error_code(exc)}")
+        except PolicyParseError as exc:
+            return failed(Failure.UNREADABLE, f"cannot read the live policy: {exc}")
+        classification = classify(wanted, live)
+        return Observation(
+            target,
+            declared,
+            previous,
+            wanted=wanted,
+            classification=classification,
+            live_digest=sha256(text) if text else None,
+            owners={uid: lookup.owner_of(uid) for uid in sorted(classification.orphaned_ids)},
+        )

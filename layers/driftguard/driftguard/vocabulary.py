@@ -1,0 +1,258 @@
+"""driftguard's one vocabulary: every status, finding, severity, outcome, audit action,
+alert type, failure and trigger, and every mapping between them.
+
+Nothing else defines these names or maps one to another; tests/unit/test_vocabulary.py
+fails when a member lacks a mapping. Values are what the state table stores and the
+CLI prints, so renaming a value is a data migration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+
+class Mode(StrEnum):
+    """What driftguard does about a declared resource that drifted."""
+
+    ENFORCE = "enforce"  # restore the declared policy
+    DETECT = "detect"  # record and alert only
+
+
+class Status(StrEnum):
+    """Where a declared resource stands now (the STATUS item).
+
+    There is no "remediated" status: a restore is something that happened (an audit
+    entry, an alert); after a verified restore the resource is in sync."""
+
+    IN_SYNC = "in-sync"
+    DRIFTED = "drifted"
+    PENDING_PRINCIPAL = "pending-principal"
+    ORPHANED_PRINCIPAL = "orphaned-principal"
+    ERROR = "error"
+    QUARANTINED = "quarantined"
+
+    @property
+    def is_problem(self) -> bool:
+        return self is not Status.IN_SYNC
+
+
+# Statuses written by earlier versions, read as what they mean now. The sweep still
+# reads their index partitions, so no resource falls out of it.
+LEGACY_STATUSES: Final[Mapping[str, Status]] = MappingProxyType({"remediated": Status.IN_SYNC})
+
+
+class Finding(StrEnum):
+    """How a live policy differs from the declared one (driftguard.classify)."""
+
+    ORPHANED_PRINCIPAL = "orphaned-principal"  # a deleted role or user, now a unique ID
+    WIDENED = "widened"  # someone gained access
+    NARROWED = "narrowed"  # access was lost, nobody gained any
+    MISSING = "missing"  # the resource has no policy at all
+
+
+class Severity(StrEnum):
+    """Lowest to highest (declaration order is the ranking)."""
+
+    NONE = "none"  # nothing found
+    INFO = "info"  # restored, nothing left to do
+    MEDIUM = "medium"  # access narrowed
+    HIGH = "high"  # access broken (orphaned principal, policy missing), or a fix failed
+    CRITICAL = "critical"  # access widened beyond the declared state
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class Outcome(StrEnum):
+    """What handling one resource ended in (handler results, metrics)."""
+
+    IN_SYNC = "in-sync"
+    REMEDIATED = "remediated"  # restored and verified just now
+    DETECTED = "detected"  # drift recorded, detect mode
+    PENDING = "pending-principal"
+    ORPHANED = "orphaned-principal"
+    QUARANTINED = "quarantined"
+    FAILED = "failed"
+    UNDECLARED = "undeclared"  # not declared: nothing to restore
+    IGNORED = "ignored"  # a failed call, or driftguard's own change
+
+
+class Failure(StrEnum):
+    """Why a resource is in `error`."""
+
+    INVALID_DECLARATION = "invalid-declaration"  # tampered, unparsable, names a unique ID
+    RESOURCE_GONE = "resource-gone"  # the key or secret itself no longer exists
+    UNREADABLE = "unreadable"  # the live policy could not be read or parsed
+    RESTORE_FAILED = "restore-failed"  # the put or its verification failed
+
+
+class AuditAction(StrEnum):
+    """What an audit entry records (the resource's history)."""
+
+    DECLARED = "declared"
+    OBSERVED_UNDECLARED = "observed-undeclared"
+    DRIFTED = "drifted"
+    PENDING_PRINCIPAL = "pending-principal"
+    ORPHANED_PRINCIPAL = "orphaned-principal"
+    QUARANTINED = "quarantined"
+    RESTORED = "restored"
+    RESOLVED = "resolved"  # back in sync without a restore (someone fixed it)
+    RESTORE_FAILED = "restore-failed"
+    ERROR = "error"  # the declaration is unusable, or the resource could not be read
+
+
+# Audit actions written by earlier versions (a re-check that found the resource in
+# sync after its policy text changed), read as what they mean now.
+LEGACY_AUDIT_ACTIONS: Final[Mapping[str, AuditAction]] = MappingProxyType(
+    {"in-sync": AuditAction.RESOLVED, "remediated": AuditAction.RESOLVED}
+)
+
+
+class AlertType(StrEnum):
+    """What an alert (one Slack message) is about. Declaration order is the ranking:
+    a fan-out alert listing several resources takes the type of the worst."""
+
+    RESTORED = "restored"
+    DRIFT_DETECTED = "drift-detected"
+    PENDING_PRINCIPAL = "pending-principal"
+    ORPHANED_PRINCIPAL = "orphaned-principal"
+    CHECK_FAILED = "check-failed"
+    RESTORE_FAILED = "restore-failed"
+    INVALID_DECLARATION = "invalid-declaration"
+    QUARANTINED = "quarantined"
+
+    @property
+    def rank(self) -> int:
+        return list(AlertType).index(self)
+
+
+class TriggerKind(StrEnum):
+    """Why driftguard looks at a resource now."""
+
+    POLICY_CHANGED = "policy-changed"  # a key or secret policy call (CloudTrail)
+    ROLE_DELETED = "role-deleted"  # DeleteRole of a role declared policies name
+    ROLE_CREATED = "role-created"  # CreateRole of such a role
+    SWEEP = "sweep"  # the reconciler (schedule, or `scan --remediate`)
+    CLI = "cli"  # a person, through the command line (declare, adopt)
+
+
+class TimelineCategory(StrEnum):
+    """How the HTML report groups audit actions on its timeline."""
+
+    DECLARED = "declared"
+    DRIFT = "drift"
+    REMEDIATION = "remediation"
+    FAILURE = "failure"
+    OBSERVED = "observed"
+
+
+# --------------------------------------------------------------------------- mappings
+
+FINDING_SEVERITY: Final[Mapping[Finding, Severity]] = MappingProxyType(
+    {
+        Finding.WIDENED: Severity.CRITICAL,
+        Finding.ORPHANED_PRINCIPAL: Severity.HIGH,  # access lost; the policy cannot be re-put
+        Finding.MISSING: Severity.HIGH,
+        Finding.NARROWED: Severity.MEDIUM,
+    }
+)
+
+# The status a resource rests in, by what was decided (errors: FAILURE_*).
+STATUS_OUTCOME: Final[Mapping[Status, Outcome]] = MappingProxyType(
+    {
+        Status.IN_SYNC: Outcome.IN_SYNC,
+        Status.DRIFTED: Outcome.DETECTED,
+        Status.PENDING_PRINCIPAL: Outcome.PENDING,
+        Status.ORPHANED_PRINCIPAL: Outcome.ORPHANED,
+        Status.ERROR: Outcome.FAILED,
+        Status.QUARANTINED: Outcome.QUARANTINED,
+    }
+)
+
+# Entering a problem status: what the audit entry says and what the alert is.
+# (IN_SYNC: RESOLVED when leaving a problem, no alert; ERROR: by its Failure.)
+STATUS_AUDIT: Final[Mapping[Status, AuditAction]] = MappingProxyType(
+    {
+        Status.IN_SYNC: AuditAction.RESOLVED,
+        Status.DRIFTED: AuditAction.DRIFTED,
+        Status.PENDING_PRINCIPAL: AuditAction.PENDING_PRINCIPAL,
+        Status.ORPHANED_PRINCIPAL: AuditAction.ORPHANED_PRINCIPAL,
+        Status.ERROR: AuditAction.ERROR,
+        Status.QUARANTINED: AuditAction.QUARANTINED,
+    }
+)
+STATUS_ALERT: Final[Mapping[Status, AlertType | None]] = MappingProxyType(
+    {
+        Status.IN_SYNC: None,
+        Status.DRIFTED: AlertType.DRIFT_DETECTED,
+        Status.PENDING_PRINCIPAL: AlertType.PENDING_PRINCIPAL,
+        Status.ORPHANED_PRINCIPAL: AlertType.ORPHANED_PRINCIPAL,
+        Status.ERROR: AlertType.CHECK_FAILED,
+        Status.QUARANTINED: AlertType.QUARANTINED,
+    }
+)
+FAILURE_AUDIT: Final[Mapping[Failure, AuditAction]] = MappingProxyType(
+    {
+        Failure.INVALID_DECLARATION: AuditAction.ERROR,
+        Failure.RESOURCE_GONE: AuditAction.ERROR,
+        Failure.UNREADABLE: AuditAction.ERROR,
+        Failure.RESTORE_FAILED: AuditAction.RESTORE_FAILED,
+    }
+)
+FAILURE_ALERT: Final[Mapping[Failure, AlertType]] = MappingProxyType(
+    {
+        Failure.INVALID_DECLARATION: AlertType.INVALID_DECLARATION,
+        Failure.RESOURCE_GONE: AlertType.CHECK_FAILED,
+        Failure.UNREADABLE: AlertType.CHECK_FAILED,
+        Failure.RESTORE_FAILED: AlertType.RESTORE_FAILED,
+    }
+)
+
+# Alert severity where it does not depend on what changed (DRIFT_DETECTED takes the
+# findings' severity; RESTORED too when it undid someone's edit, else INFO).
+ALERT_SEVERITY: Final[Mapping[AlertType, Severity | None]] = MappingProxyType(
+    {
+        AlertType.RESTORED: None,
+        AlertType.DRIFT_DETECTED: None,
+        AlertType.PENDING_PRINCIPAL: Severity.HIGH,
+        AlertType.ORPHANED_PRINCIPAL: Severity.HIGH,
+        AlertType.CHECK_FAILED: Severity.HIGH,
+        AlertType.RESTORE_FAILED: Severity.HIGH,
+        AlertType.INVALID_DECLARATION: Severity.HIGH,
+        AlertType.QUARANTINED: Severity.CRITICAL,
+    }
+)
+
+# CloudWatch metric per outcome worth counting (None: not counted).
+OUTCOME_METRIC: Final[Mapping[Outcome, str | None]] = MappingProxyType(
+    {
+        Outcome.IN_SYNC: None,
+        Outcome.REMEDIATED: "PolicyRestored",
+        Outcome.DETECTED: "DriftDetected",
+        Outcome.PENDING: "PendingPrincipal",
+        Outcome.ORPHANED: "OrphanedPrincipal",
+        Outcome.QUARANTINED: "Quarantined",
+        Outcome.FAILED: "RestoreFailed",
+        Outcome.UNDECLARED: None,
+        Outcome.IGNORED: None,
+    }
+)
+
+AUDIT_CATEGORY: Final[Mapping[AuditAction, TimelineCategory]] = MappingProxyType(
+    {
+        AuditAction.DECLARED: TimelineCategory.DECLARED,
+        AuditAction.OBSERVED_UNDECLARED: TimelineCategory.OBSERVED,
+        AuditAction.DRIFTED: TimelineCategory.DRIFT,
+        AuditAction.PENDING_PRINCIPAL: TimelineCategory.DRIFT,
+        AuditAction.ORPHANED_PRINCIPAL: TimelineCategory.DRIFT,
+        AuditAction.QUARANTINED: TimelineCategory.DRIFT,
+        AuditAction.RESTORED: TimelineCategory.REMEDIATION,
+        AuditAction.RESOLVED: TimelineCategory.REMEDIATION,
+        AuditAction.RESTORE_FAILED: TimelineCategory.FAILURE,
+        AuditAction.ERROR: TimelineCategory.FAILURE,
+    }
+)

@@ -1,0 +1,150 @@
+"""`driftguard demo`: the story from the README, told on the local sandbox.
+
+Three accounts on moto's server at 127.0.0.1: 111111111111 runs the EKS workload
+(pod-role, IRSA), 222222222222 holds testsecret, 333333333333 is the security
+account with the KMS key and driftguard itself. Every call below goes over HTTP
+to the sandbox, and driftguard hears about it only through the CloudTrail events
+the sandbox routes with template.yaml's own EventBridge patterns.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from driftguard.notify import render_terminal
+from driftguard.policy import Policy
+from driftguard_sandbox.sandbox import Sandbox
+from driftguard_sandbox.slack import LocalSlack
+from driftguard_sandbox.story import DATA, REGION, SECURITY, WORKLOAD, Story
+
+PROPAGATION_DELAY_SECONDS = 2.0
+# The CLI's entry point `main(argv, out=...) -> exit code`, handed in by the CLI's
+# `demo` command: the sandbox never imports the command line.
+CommandLine = Callable[..., int]
+
+
+class Narrator:
+    def __init__(self, out: TextIO, command_line: CommandLine) -> None:
+        self.out = out
+        self._command_line = command_line
+        self.started = time.monotonic()
+        self.step = 0
+
+    def chapter(self, title: str) -> None:
+        self.step += 1
+        self.say(f"\n== {self.step}. {title} ==")
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def run_cli(self, *argv: str) -> int:
+        self.say(f"$ driftguard {' '.join(argv)}")
+        buffer = io.StringIO()
+        code = self._command_line(list(argv), out=buffer)
+        for line in buffer.getvalue().rstrip().splitlines():
+            self.say(f"  {line}")
+        return code
+
+
+class SlackTail:
+    """The Slack messages the notifier posted to the local receiver, as a terminal shows them."""
+
+    def __init__(self, slack: Any) -> None:
+        self._slack = slack
+
+    def drain(self, n: Narrator) -> None:
+        for message in self._slack.take():
+            n.say("  SLACK " + render_terminal(message).replace("\n", "\n        "))
+
+
+def run_demo(out: TextIO, command_line: CommandLine) -> int:
+    """The story, start to end; 0 when both policies end as declared, else 1."""
+    n = Narrator(out, command_line)
+    function_logs = io.StringIO()  # the functions' CloudWatch Logs; shown on failure
+    n.say("driftguard demo: cross-account secret access that survives a deleted role.")
+    with (
+        LocalSlack() as slack,
+        Sandbox.start(
+            hub_account=SECURITY,
+            member_accounts=(WORKLOAD, DATA),
+            region=REGION,
+            propagation_delay=PROPAGATION_DELAY_SECONDS,
+            # Quiet function logs so the story reads well; a short propagation budget.
+            parameters={"LogLevel": "WARNING", "PropagationTimeoutSeconds": "30"},
+            function_logs=function_logs,
+            slack=slack,  # the notifier posts here, as it would to Slack's webhook
+        ) as sandbox,
+    ):
+        alerts = SlackTail(slack)
+        n.say(
+            f"Local AWS (moto) on {sandbox.endpoint_url}: {WORKLOAD} runs the EKS workload, "
+            f"{DATA} holds the secret, {SECURITY} is the security account (key + driftguard)."
+        )
+
+        n.chapter("The workload: pod-role (IRSA), a secret in one account, its key in another")
+        story = Story.create(sandbox)
+        n.say(
+            f"{WORKLOAD}: pod-role ({story.pod_role_id}), trusted by the cluster's OIDC provider "
+            "for system:serviceaccount:testnamespace:testapp"
+        )
+        n.say(f"{SECURITY}: KMS key {story.key_arn}; its policy lets pod-role decrypt")
+        n.say(
+            f"{DATA}: {story.secret_arn}, encrypted with that key; its policy lets pod-role read it"
+        )
+        sandbox.wait_idle()
+        alerts.drain(n)
+
+        n.chapter("The security team declares this state (adopting the live policies)")
+        for arn in (story.key_arn, story.secret_arn):
+            n.run_cli("adopt", arn, "--mode", "enforce")
+        n.run_cli("status")
+
+        n.chapter("Someone deletes pod-role")
+        story.delete_pod_role()
+        show_principals(n, "key policy", story.live_key_policy())
+        show_principals(n, "secret policy", story.live_secret_policy())
+        n.say("  AWS rewrote pod-role to its unique ID in both policies: the app is locked out,")
+        n.say("  and recreating the role will not bring the ARN back.")
+        sandbox.wait_idle()
+        alerts.drain(n)
+        n.run_cli("status", "--state", "orphaned-principal")
+
+        n.chapter("The platform team recreates pod-role")
+        role_id = story.recreate_pod_role()
+        n.say(
+            f"{WORKLOAD}: pod-role is back as {role_id}; KMS and Secrets Manager reject it for "
+            f"{PROPAGATION_DELAY_SECONDS:.0f}s (propagation), so driftguard retries with backoff"
+        )
+        sandbox.wait_idle(timeout=60)
+        alerts.drain(n)
+        show_principals(n, "key policy", story.live_key_policy())
+        show_principals(n, "secret policy", story.live_secret_policy())
+
+        n.chapter("Someone widens the key policy by hand")
+        story.widen_key_policy()
+        n.say(f"{SECURITY}: mallory added account 444455556666 to the key policy")
+        sandbox.wait_idle()
+        alerts.drain(n)
+
+        n.chapter("Where things stand")
+        n.run_cli("status")
+        n.run_cli("history", story.key_arn)
+        ok = story.restored()
+        verdict = "match" if ok else "DO NOT match"
+        if not ok:
+            n.say("Function logs:\n" + function_logs.getvalue())
+        n.say(
+            f"\nBoth live policies {verdict} the declared state "
+            f"({time.monotonic() - n.started:.1f}s, nothing but 127.0.0.1 contacted)."
+        )
+        return 0 if ok else 1
+
+
+def show_principals(n: Narrator, label: str, policy_json: str | None) -> None:
+    principals = sorted(Policy.parse(policy_json).aws_principals()) if policy_json else []
+    n.say(f"  {label} principals now: {', '.join(principals)}")
+
+
