@@ -17,12 +17,26 @@ from driftguard.kinds.base import error_code
 from driftguard.model import Declared, StatusRecord, sha256
 from driftguard.policy import Policy
 from driftguard.principals import PrincipalLookup
+from driftguard.state import StateStore
 from driftguard.vocabulary import Failure
 
 
 class Inspector:
-    def __init__(self, clients: AwsClients) -> None:
+    def __init__(self, clients: AwsClients, store: StateStore) -> None:
         self._clients = clients
+        self._store = store
+
+    def look(self, target: Target, lookup: PrincipalLookup | None = None) -> Observation | None:
+        """A read-only look at a resource as it is now (the CLI's `drift` and `scan`):
+        no lease, nothing written. None when the resource is not declared."""
+        declared, previous = self._store.load(target.text)
+        if declared is None:
+            return None
+        return self.observe(target, declared, previous, lookup or self.lookup())
+
+    def lookup(self) -> PrincipalLookup:
+        """Principal answers to share between the resources of one trigger."""
+        return PrincipalLookup(self._clients, self._store)
 
     def observe(
         self,

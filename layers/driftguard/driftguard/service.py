@@ -81,7 +81,7 @@ class Remediator:
         self.store = store
         self.publisher = publisher
         self.clock = clock
-        self.inspector = Inspector(clients)
+        self.inspector = Inspector(clients, store)
         self.rules = Rules(
             quarantine_threshold=config.quarantine_threshold,
             quarantine_window=timedelta(seconds=config.quarantine_window_seconds),
@@ -170,8 +170,7 @@ class Remediator:
     # -- one resource ---------------------------------------------------------------
 
     def lookup(self) -> PrincipalLookup:
-        """Principal answers shared by every resource of one trigger."""
-        return PrincipalLookup(self.clients, self.store)
+        return self.inspector.lookup()
 
     def check(self, target: Target, trigger: Trigger, lookup: PrincipalLookup) -> Decision | Result:
         """Decide about one resource and carry the decision out (no alert: the trigger

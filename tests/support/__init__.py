@@ -1,0 +1,1 @@
+"""Helpers shared by the test folders (fakes, the CLI runner). Fixtures are in conftest.py."""

@@ -1,0 +1,219 @@
+"""In-memory fakes for unit tests of the service: no sockets, no real time.
+
+They stand in for the adapters around the decision (the state table, the resource
+kinds' AWS calls, IAM lookups, the alert topic, the clock), never for the decision
+itself, which the tests run for real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from botocore.exceptions import ClientError
+
+from driftguard.alerts import Alert
+from driftguard.arns import Arn, role_key
+from driftguard.aws import AwsClients
+from driftguard.errors import LeaseBusyError, PrincipalNotReadyError, ResourceNotFoundError
+from driftguard.events import CloudTrailDetail
+from driftguard.kinds import ResourceKind
+from driftguard.model import AuditEntry, Declared, StatusRecord
+from driftguard.vocabulary import Status
+
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """Time that moves only when something sleeps (or a test says so)."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self._now = start
+        self._monotonic = 1000.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> datetime:
+        return self._now
+
+    def monotonic(self) -> float:
+        return self._monotonic
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+        self._monotonic += seconds
+
+
+class FakeStore:
+    """The StateStore's interface over dictionaries; leases honour the fake clock."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.declared: dict[str, Declared] = {}
+        self.statuses: dict[str, StatusRecord] = {}
+        self.audit: list[AuditEntry] = []
+        self.leases: dict[str, tuple[str, float]] = {}
+        self.unique_ids: dict[str, str] = {}
+        self.links: dict[str, set[str]] = {}
+        self.writes: list[str] = []  # what was written, in order ("status arn", "audit arn")
+        self._tokens = 0
+
+    def declare(self, declared: Declared, status: StatusRecord | None = None) -> None:
+        self.declared[declared.arn] = declared
+        if status is not None:
+            self.statuses[declared.arn] = status
+        for principal in declared.principals:
+            self.links.setdefault(role_key(principal), set()).add(declared.arn)
+
+    def load(self, arn: str) -> tuple[Declared | None, StatusRecord | None]:
+        return self.declared.get(arn), self.statuses.get(arn)
+
+    def get_status(self, arn: str) -> StatusRecord | None:
+        return self.statuses.get(arn)
+
+    def put_status(self, status: StatusRecord) -> None:
+        self.writes.append(f"status {status.arn}")
+        self.statuses[status.arn] = status
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        self.writes.append(f"audit {entry.arn}")
+        self.audit.append(entry)
+
+    def iter_statuses(self, **_: Any) -> Iterator[StatusRecord]:
+        yield from list(self.statuses.values())
+
+    def resources_naming(self, principal_arn: str) -> list[str]:
+        return sorted(self.links.get(role_key(principal_arn), set()))
+
+    def record_unique_id(self, unique_id: str, principal_arn: str, source: str) -> None:
+        self.unique_ids[unique_id] = role_key(principal_arn)
+
+    def principal_for_unique_id(self, unique_id: str) -> str | None:
+        return self.unique_ids.get(unique_id)
+
+    def take_lease(self, arn: str, seconds: int) -> str:
+        now = self.clock.now().timestamp()
+        held = self.leases.get(arn)
+        if held is not None and held[1] >= now:
+            raise LeaseBusyError(f"{arn} is being handled by another invocation")
+        self._tokens += 1
+        token = f"owner-{self._tokens}"
+        self.leases[arn] = (token, now + seconds)
+        return token
+
+    def release_lease(self, arn: str, owner: str) -> None:
+        if self.leases.get(arn, ("",))[0] == owner:
+            del self.leases[arn]
+
+    def history(self, arn: str) -> list[AuditEntry]:
+        return [entry for entry in self.audit if entry.arn == arn]
+
+
+class FakePolicies(ResourceKind):
+    """A resource kind whose live policies are a dictionary. `reject_puts` makes the
+    next puts fail as AWS does while a principal has not propagated; `stale_reads`
+    makes the next reads after a put still show the old policy."""
+
+    name: ClassVar[str] = "fake"
+    service: ClassVar[str] = "fake"
+    event_source: ClassVar[str] = "fake.amazonaws.com"
+    policy_event_names: ClassVar[frozenset[str]] = frozenset({"PutFakePolicy"})
+    iam_actions: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self) -> None:
+        self.live: dict[str, str | None] = {}
+        self.puts: list[tuple[str, str]] = []
+        self.reads = 0
+        self.reject_puts = 0
+        self.stale_reads = 0
+        self._before_put: dict[str, str | None] = {}
+
+    def read_policy(self, clients: AwsClients, arn: Arn) -> str | None:
+        self.reads += 1
+        if arn.text not in self.live:
+            raise ResourceNotFoundError(f"{arn.text} not found")
+        if self.stale_reads and arn.text in self._before_put:
+            self.stale_reads -= 1
+            return self._before_put[arn.text]
+        return self.live[arn.text]
+
+    def write_policy(self, clients: AwsClients, arn: Arn, policy_json: str) -> None:
+        if self.reject_puts:
+            self.reject_puts -= 1
+            raise PrincipalNotReadyError(f"rejected the policy of {arn.text}")
+        self._before_put[arn.text] = self.live.get(arn.text)
+        self.puts.append((arn.text, policy_json))
+        self.live[arn.text] = policy_json
+
+    def arn_from_event(self, detail: CloudTrailDetail, clients: AwsClients) -> str | None:
+        resources = detail.resources or []
+        return str(resources[0]["ARN"]) if resources else None
+
+    def console_url(self, arn: Arn) -> str:
+        return f"https://console.example/{arn.resource}"
+
+
+@dataclass
+class FakeIam:
+    """`get_role` / `get_user` of the accounts' IAM: names that exist, with their ids."""
+
+    roles: dict[str, str] = field(default_factory=dict)  # role ARN -> unique ID
+    users: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+    account: str = ""
+
+    def get_role(self, RoleName: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
+        self.calls.append(f"GetRole {RoleName}")
+        for arn, role_id in self.roles.items():
+            if arn.split(":")[4] == self.account and arn.rsplit("/", 1)[-1] == RoleName:
+                return {"Role": {"Arn": arn, "RoleId": role_id}}
+        raise _no_such_entity()
+
+    def get_user(self, UserName: str) -> dict[str, Any]:  # noqa: N803
+        self.calls.append(f"GetUser {UserName}")
+        for arn in self.users:
+            if arn.split(":")[4] == self.account and arn.rsplit("/", 1)[-1] == UserName:
+                return {"User": {"Arn": arn}}
+        raise _no_such_entity()
+
+
+def _no_such_entity() -> ClientError:
+    return ClientError({"Error": {"Code": "NoSuchEntity", "Message": "not found"}}, "GetRole")
+
+
+class FakeClients:
+    """AwsClients for the fakes: `in_account(account, "iam")` is the shared FakeIam."""
+
+    def __init__(self, iam: FakeIam) -> None:
+        self.iam = iam
+
+    def in_account(self, account: str, service: str, region: str | None = None) -> Any:
+        assert service == "iam", service
+        self.iam.account = account
+        return self.iam
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def publish(self, alert: Alert) -> str:
+        self.alerts.append(alert)
+        return f"message-{len(self.alerts)}"
+
+
+def in_sync_status(declared: Declared, at: datetime = START) -> StatusRecord:
+    return StatusRecord(
+        arn=declared.arn,
+        kind=declared.kind,
+        account=declared.account,
+        region=declared.region,
+        mode=declared.mode,
+        status=Status.IN_SYNC,
+        updated_at=at,
+    )
