@@ -1,10 +1,13 @@
 """Fixtures shared by every test folder that needs the local AWS.
 
 `sandbox_server` starts one sandbox (moto's server on 127.0.0.1, the hub
-deployed from template.yaml) per test session, about a second; `sandbox`
-resets it before each test (tens of milliseconds), so every test starts from a
-freshly deployed hub with no keys, secrets or recorded events. moto's state is
-global to the process, so there is exactly one sandbox.
+deployed from template.yaml) per test session (per worker), about a second;
+`sandbox` resets it before each test (tens of milliseconds), so every test starts
+from a freshly deployed hub with no keys, secrets or recorded events. moto's state
+is global to the process, so there is exactly one sandbox per process.
+
+Every test that uses the sandbox is marked `sandbox` here, so `pytest -m "not
+sandbox"` is the fast tier.
 """
 
 from __future__ import annotations
@@ -14,11 +17,21 @@ from collections.abc import Iterator
 import pytest
 from pytest_socket import enable_socket, socket_allow_hosts
 
+from driftguard.state import StateStore
 from driftguard_sandbox import Sandbox
+from driftguard_sandbox.story import AlertTail, Story
+from tests.support.cli import run_cli
 
 HUB = "333333333333"
 WORKLOAD = "111111111111"
 DATA = "222222222222"
+SANDBOX_FIXTURES = frozenset({"sandbox", "sandbox_server"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SANDBOX_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.sandbox)
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +55,34 @@ def sandbox_server() -> Iterator[Sandbox]:
 def sandbox(sandbox_server: Sandbox) -> Sandbox:
     sandbox_server.reset()
     return sandbox_server
+
+
+@pytest.fixture
+def store(sandbox: Sandbox) -> StateStore:
+    """The hub's state table, read as the functions read it."""
+    return StateStore.for_table(sandbox.hub_session(), sandbox.hub.table_name)
+
+
+@pytest.fixture
+def alerts(sandbox: Sandbox) -> AlertTail:
+    """Every alert published from now on (an SQS subscription to the alert topic)."""
+    return AlertTail(sandbox)
+
+
+@pytest.fixture
+def undeclared_story(sandbox: Sandbox) -> Story:
+    """The story's world: pod-role, the key and the secret, nothing declared yet."""
+    story = Story.create(sandbox)
+    sandbox.wait_idle()
+    return story
+
+
+@pytest.fixture
+def story(sandbox: Sandbox, undeclared_story: Story, alerts: AlertTail) -> Story:
+    """The story's world with both policies adopted in enforce mode; no alert yet."""
+    for arn in (undeclared_story.key_arn, undeclared_story.secret_arn):
+        code, output = run_cli("adopt", arn, "--mode", "enforce")
+        assert code == 0, output
+    sandbox.wait_idle()
+    assert alerts.read() == []  # setting up is not an incident
+    return undeclared_story

@@ -3,54 +3,18 @@ against the live policies in the sandbox accounts and the records in DynamoDB.""
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterator
+from pathlib import Path
 
-import pytest
-
-from driftguard_cli import main as cli
-from driftguard.alerts import AlertType, Severity
-from driftguard_sandbox.story import POD_ROLE_ARN, AlertTail, Story, key_policy, secret_policy
-from driftguard.model import Status
 from driftguard.policy import Policy
-from driftguard_sandbox import Sandbox
 from driftguard.state import StateStore
+from driftguard.vocabulary import AlertType, AuditAction, Severity, Status
+from driftguard_sandbox import Sandbox
+from driftguard_sandbox.story import POD_ROLE_ARN, AlertTail, Story, secret_policy
+from tests.support.cli import run_cli
+from tests.support.state import status_of
 
-
-def run_cli(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    code = cli.main(list(argv), out=out)
-    return code, out.getvalue()
-
-
-@pytest.fixture
-def alerts(sandbox: Sandbox) -> AlertTail:
-    return AlertTail(sandbox)
-
-
-@pytest.fixture
-def store(sandbox: Sandbox) -> StateStore:
-    assert sandbox.stack is not None
-    return StateStore.for_table(sandbox.hub_session(), sandbox.stack.table_name)
-
-
-@pytest.fixture
-def story(sandbox: Sandbox, alerts: AlertTail) -> Iterator[Story]:
-    """The story's world with both policies adopted in enforce mode."""
-    story = Story.create(sandbox)
-    for arn in (story.key_arn, story.secret_arn):
-        code, output = run_cli("adopt", arn, "--mode", "enforce")
-        assert code == 0, output
-    sandbox.wait_idle()
-    assert alerts.read() == []  # setting up is not an incident
-    yield story
-
-
-def status_of(store: StateStore, arn: str) -> Status:
-    record = store.get_status(arn)
-    assert record is not None, arn
-    return record.status
+RECONCILER = "ReconcilerFunction"
 
 
 def test_adopt_records_in_sync_and_links_the_role(story: Story, store: StateStore) -> None:
@@ -78,7 +42,7 @@ def test_delete_role_orphans_both_policies_with_one_alert(
     assert all(r.orphaned_ids == [old_id] for r in alert.resources)
 
     # The same incident, seen again by the sweep, is not alerted twice.
-    sandbox.run_schedule("ReconcilerFunction")
+    sandbox.run_schedule(RECONCILER)
     assert alerts.read() == []
     assert status_of(store, story.key_arn) is Status.ORPHANED_PRINCIPAL
 
@@ -93,15 +57,23 @@ def test_recreated_role_is_restored_everywhere_and_verified(
     sandbox.wait_idle()
 
     assert story.restored()
-    assert status_of(store, story.key_arn) is Status.REMEDIATED
-    assert status_of(store, story.secret_arn) is Status.REMEDIATED
+    # A restore is history, not a status: the resources are in sync again.
+    for arn in (story.key_arn, story.secret_arn):
+        record = store.get_status(arn)
+        assert record is not None and record.status is Status.IN_SYNC
+        assert record.remediated_at is not None and record.orphaned_ids == ()
     assert store.principal_for_unique_id(new_id) == POD_ROLE_ARN
     (alert,) = alerts.read()
     assert alert.type is AlertType.RESTORED
     assert len(alert.resources) == 2
     actions = [entry.action for entry in store.history(story.key_arn)]
     # CreateKey happened before the key was declared: seen, recorded, not acted on.
-    assert actions == ["observed-undeclared", "declared", "orphaned-principal", "restored"]
+    assert actions == [
+        AuditAction.OBSERVED_UNDECLARED,
+        AuditAction.DECLARED,
+        AuditAction.ORPHANED_PRINCIPAL,
+        AuditAction.RESTORED,
+    ]
 
 
 def test_restore_retries_while_the_new_role_propagates(
@@ -121,7 +93,7 @@ def test_restore_retries_while_the_new_role_propagates(
         and e["detail"].get("errorCode") == "MalformedPolicyDocumentException"
     ]
     assert rejected, "the first restore attempts should have been refused by KMS"
-    assert status_of(store, story.key_arn) is Status.REMEDIATED
+    assert status_of(store, story.key_arn) is Status.IN_SYNC
 
 
 def test_hand_widened_key_policy_is_reverted_and_names_who(
@@ -131,15 +103,16 @@ def test_hand_widened_key_policy_is_reverted_and_names_who(
     sandbox.wait_idle()
 
     assert story.restored()
-    assert status_of(store, story.key_arn) is Status.REMEDIATED
+    assert status_of(store, story.key_arn) is Status.IN_SYNC
     (alert,) = alerts.read()
     assert alert.type is AlertType.RESTORED
+    assert alert.severity is Severity.CRITICAL  # someone widened it
     assert alert.actor is not None and "mallory" in alert.actor
     (resource,) = alert.resources
     assert "widened" in resource.findings
     assert "arn:aws:iam::444455556666:root" in resource.diff["added_principals"]
     last = store.history(story.key_arn)[-1]
-    assert last.action == "restored" and "mallory" in (last.actor or "")
+    assert last.action is AuditAction.RESTORED and "mallory" in (last.actor or "")
 
 
 def test_driftguard_ignores_its_own_restores(sandbox: Sandbox, story: Story) -> None:
@@ -184,11 +157,30 @@ def test_sweep_restores_a_change_whose_event_was_lost(
     sandbox.wait_idle()
     assert not story.restored()
 
-    result = sandbox.run_schedule("ReconcilerFunction")
+    result = sandbox.run_schedule(RECONCILER)
 
     assert result["outcomes"] == {"remediated": 1, "in-sync": 1}
     assert story.restored()
-    assert status_of(store, story.key_arn) is Status.REMEDIATED
+    assert status_of(store, story.key_arn) is Status.IN_SYNC
+
+
+def test_sweeps_over_a_restored_resource_are_silent(
+    sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
+) -> None:
+    """A restore is news once; the sweeps after it find the resource in sync and
+    neither post nor write history (the hourly sweep used to re-send "Restored")."""
+    story.widen_key_policy()
+    sandbox.wait_idle()
+    history = store.history(story.key_arn)
+    status = store.get_status(story.key_arn)
+
+    for _ in range(3):
+        result = sandbox.run_schedule(RECONCILER)
+        assert result["outcomes"] == {"in-sync": 2}
+
+    assert [alert.type for alert in alerts.read()] == [AlertType.RESTORED]
+    assert store.history(story.key_arn) == history
+    assert store.get_status(story.key_arn) == status
 
 
 def test_someone_who_keeps_changing_it_back_gets_quarantined(
@@ -212,7 +204,7 @@ def test_declared_principal_missing_is_pending_until_it_exists(
     story: Story,
     store: StateStore,
     alerts: AlertTail,
-    tmp_path: pytest.TempPathFactory,
+    tmp_path: Path,
 ) -> None:
     wanted = secret_policy()
     wanted["Statement"].append(
@@ -224,37 +216,33 @@ def test_declared_principal_missing_is_pending_until_it_exists(
             "Resource": "*",
         }
     )
-    policy_file = tmp_path / "secret.json"  # type: ignore[operator]
+    policy_file = tmp_path / "secret.json"
     policy_file.write_text(json.dumps(wanted))
     code, output = run_cli("declare", story.secret_arn, "--policy-file", str(policy_file))
     assert code == 0, output
     assert "drifted" in output
 
-    sandbox.run_schedule("ReconcilerFunction")
+    sandbox.run_schedule(RECONCILER)
     record = store.get_status(story.secret_arn)
     assert record is not None and record.status is Status.PENDING_PRINCIPAL
     assert "arn:aws:iam::111111111111:role/auditor" in record.reason
     (alert,) = alerts.read()
     assert alert.type is AlertType.PENDING_PRINCIPAL
 
-    story.platform.client("iam").create_role(
-        RoleName="auditor",
-        AssumeRolePolicyDocument=json.dumps(key_policy() | {"Statement": []})
-        if False
-        else json.dumps(
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
             {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+                "Action": "sts:AssumeRole",
             }
-        ),
+        ],
+    }
+    story.platform.client("iam").create_role(
+        RoleName="auditor", AssumeRolePolicyDocument=json.dumps(trust)
     )
     sandbox.wait_idle()
-    assert status_of(store, story.secret_arn) is Status.REMEDIATED
+    assert status_of(store, story.secret_arn) is Status.IN_SYNC
     live = story.live_secret_policy()
     assert live is not None and Policy.parse(live).semantically_equal(Policy.parse(wanted))

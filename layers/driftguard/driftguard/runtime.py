@@ -24,10 +24,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from driftguard.alerts import AlertPublisher
 from driftguard.aws import AwsClients
 from driftguard.config import Config
+from driftguard.decision import Result
 from driftguard.dispatch import dispatch
 from driftguard.dlq import DeadLetterQueue
 from driftguard.errors import InvalidEventError
-from driftguard.events import parse_cloudtrail
+from driftguard.events import CloudTrailDetail, parse_cloudtrail
 from driftguard.observability import count_outcomes, logger
 from driftguard.retry import SYSTEM_CLOCK, Clock
 from driftguard.service import Remediator
@@ -67,13 +68,17 @@ class Runtime:
             DeadLetterQueue(clients.hub("sqs"), config.dead_letter_queue_url),
         )
 
+    def dispatch(self, detail: CloudTrailDetail) -> list[Result]:
+        """One CloudTrail record through the one dispatcher (handlers, replay-dlq)."""
+        return dispatch(
+            self.remediator, detail, remediation_role_name=self.config.remediation_role_name
+        )
+
     def handle_event(self, event: dict[str, Any]) -> dict[str, Any]:
         """What an event function does with one CloudTrail event."""
         try:
             detail = parse_cloudtrail(event)
-            results = dispatch(
-                self.remediator, detail, remediation_role_name=self.config.remediation_role_name
-            )
+            results = self.dispatch(detail)
         except InvalidEventError as exc:
             logger.error("event rejected and parked on the dead-letter queue", reason=str(exc))
             self.dead_letters.park(event, exc)

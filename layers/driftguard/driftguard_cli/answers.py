@@ -1,5 +1,5 @@
 """What the CLI answers, as plain data: built by pure functions, shown by
-`driftguard.render` (terminal) or as JSON (`--json`). Nothing here does I/O."""
+`driftguard_cli.views` (terminal) or as JSON (`--json`). Nothing here does I/O."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from driftguard.classify import Classification
-from driftguard.model import Declared, StatusRecord
+from driftguard.decision import Observation
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -62,13 +61,11 @@ class DriftAnswer:
         }
 
 
-def drift_answer(
-    declared: Declared,
-    record: StatusRecord | None,
-    classification: Classification,
-    owners: Mapping[str, str | None],
-) -> DriftAnswer:
-    """`owners` maps each orphaned unique ID to the role it was (whois)."""
+def drift_answer(observation: Observation) -> DriftAnswer:
+    """From a successful look (no failure): the live policy against the declaration."""
+    declared, record = observation.declared, observation.previous
+    classification, owners = observation.classification, observation.owners
+    assert classification is not None, "a failed look has no drift to show"
     diff = classification.diff
     return DriftAnswer(
         arn=declared.arn,
@@ -82,7 +79,7 @@ def drift_answer(
         in_sync=classification.in_sync,
         live_missing=diff is None,
         findings=tuple(sorted(f.value for f in classification.findings)),
-        severity=classification.severity,
+        severity=classification.severity.value,
         orphaned=tuple((uid, owners.get(uid)) for uid in sorted(classification.orphaned_ids)),
         changes=diff.summary_lines() if diff else (),
         added_statements=diff.added_statements if diff else (),

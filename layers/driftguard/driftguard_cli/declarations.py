@@ -1,75 +1,36 @@
-"""Declaring state: `declare` (a policy file) and `adopt` (the live policy), and the
-read-only inspection `scan` uses. Nothing here writes to a member account."""
+"""Declaring state: `declare` (a policy file) and `adopt` (the live policy).
+
+Nothing here writes to a member account: the declaration is recorded with the status a
+read-only look gives it (the same look the functions take), and the next event, the
+sweep or `scan --remediate` enforces it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
-from botocore.exceptions import ClientError
-
 from driftguard import kinds
-from driftguard.arns import Arn
 from driftguard.aws import AwsClients
-from driftguard.classify import Classification, Finding, classify
-from driftguard.config import Mode
-from driftguard.errors import DeclarationError, PolicyParseError, RemediationError
-from driftguard.model import AuditEntry, Declared, Status, StatusRecord, sha256
+from driftguard.decision import observed_status
+from driftguard.errors import DeclarationError, PolicyParseError
+from driftguard.inspector import Inspector
+from driftguard.model import AuditEntry, Declared, StatusRecord, sha256
 from driftguard.policy import Policy
-from driftguard.principals import PrincipalLookup
+from driftguard.retry import SYSTEM_CLOCK, Clock
 from driftguard.state import StateStore
-
-
-@dataclass(frozen=True)
-class Inspection:
-    arn: str
-    kind: str
-    live: str | None
-    classification: Classification
-
-    @property
-    def status(self) -> Status:
-        if self.classification.in_sync:
-            return Status.IN_SYNC
-        if Finding.ORPHANED_PRINCIPAL in self.classification.findings:
-            return Status.ORPHANED_PRINCIPAL
-        return Status.DRIFTED
-
-
-def read_live(kind: kinds.ResourceKind, clients: AwsClients, arn: Arn) -> str | None:
-    try:
-        return kind.read_policy(clients, arn)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "ClientError")
-        raise RemediationError(f"cannot read the policy of {arn.text}: {code}") from exc
+from driftguard.vocabulary import AuditAction, Mode
 
 
 class Declarations:
     def __init__(
-        self,
-        clients: AwsClients,
-        store: StateStore,
-        *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        self, clients: AwsClients, store: StateStore, *, clock: Clock = SYSTEM_CLOCK
     ) -> None:
         self._clients = clients
         self._store = store
         self._clock = clock
-
-    def inspect(self, declared: Declared) -> Inspection:
-        """Compare the live policy with the declared one; reads only."""
-        arn = Arn.parse(declared.arn)
-        kind = kinds.get(declared.kind)
-        live = read_live(kind, self._clients, arn)
-        wanted = Policy.parse(declared.policy)
-        return Inspection(
-            declared.arn, kind.name, live, classify(wanted, Policy.parse(live) if live else None)
-        )
+        self._inspector = Inspector(clients, store)
 
     def declare(self, arn_text: str, policy_text: str, mode: Mode, declared_by: str) -> Declared:
-        arn = Arn.parse(arn_text)
-        kind = kinds.for_arn(arn)
+        target = kinds.target(arn_text)
+        arn = target.arn
         try:
             policy = Policy.parse(policy_text)
         except PolicyParseError as exc:
@@ -79,11 +40,11 @@ class Declarations:
                 f"the policy names unique id(s) {', '.join(orphans)} of deleted principals; "
                 "AWS rejects them. Name the role ARN instead"
             )
-        kind.validate_declared(policy, arn, self._clients.role_arn(arn.account))
+        target.kind.validate_declared(policy, arn, self._clients.role_arn(arn.account))
         previous = self._store.get_declared(arn.text)
         declared = Declared(
             arn=arn.text,
-            kind=kind.name,
+            kind=target.kind.name,
             account=arn.account,
             region=arn.region,
             policy=policy_text,
@@ -91,53 +52,49 @@ class Declarations:
             mode=mode,
             version=(previous.version if previous else 0) + 1,
             declared_by=declared_by,
-            declared_at=self._clock(),
+            declared_at=self._clock.now(),
             principals=tuple(sorted(policy.principal_arns())),
         )
-        inspection = self.inspect(declared)
+        lookup = self._inspector.lookup()
+        observation = self._inspector.observe(target, declared, None, lookup)
+        if observation.failure is not None:
+            raise DeclarationError(f"cannot declare {arn.text}: {observation.reason}")
         # Looking the principals up records their unique ids while they exist.
-        PrincipalLookup(self._clients, self._store).missing(policy.principal_arns())
-        at = self._clock()
+        lookup.missing(policy.principal_arns())
+        at = self._clock.now()
         status = StatusRecord(
             arn=declared.arn,
             kind=declared.kind,
             account=declared.account,
             region=declared.region,
             mode=mode,
-            status=inspection.status,
+            status=observed_status(observation),
             updated_at=at,
-            reason=""
-            if inspection.classification.in_sync
-            else "live policy differs from the declaration",
-            findings=tuple(sorted(f.value for f in inspection.classification.findings)),
-            live_digest=sha256(inspection.live) if inspection.live else None,
-            orphaned_ids=tuple(sorted(inspection.classification.orphaned_ids)),
+            reason="" if observation.in_sync else "live policy differs from the declaration",
+            findings=observation.findings,
+            live_digest=observation.live_digest,
+            orphaned_ids=observation.orphaned_ids,
         )
-        diff = inspection.classification.diff
-        self._store.put_declared(
-            declared,
-            status,
-            AuditEntry(
-                arn=declared.arn,
-                at=at,
-                action="declared",
-                status=status.status.value,
-                actor=declared_by,
-                trigger="cli",
-                message=f"version {declared.version}, mode {mode.value}",
-                before_digest=previous.digest if previous else None,
-                after_digest=declared.digest,
-                diff=diff.to_dict() if diff else {},
-                findings=status.findings,
-            ),
+        audit = AuditEntry(
+            arn=declared.arn,
+            at=at,
+            action=AuditAction.DECLARED,
+            status=status.status.value,
+            actor=declared_by,
+            trigger="cli",
+            message=f"version {declared.version}, mode {mode.value}",
+            before_digest=previous.digest if previous else None,
+            after_digest=declared.digest,
+            diff=observation.diff,
+            findings=status.findings,
         )
+        self._store.put_declared(declared, status, audit)
         return declared
 
     def adopt(self, arn_text: str, mode: Mode, declared_by: str) -> Declared:
         """Take the live policy as the declared state."""
-        arn = Arn.parse(arn_text)
-        kind = kinds.for_arn(arn)
-        live = read_live(kind, self._clients, arn)
+        target = kinds.target(arn_text)
+        live = target.kind.read_policy(self._clients, target.arn)
         if live is None:
-            raise DeclarationError(f"{arn.text} has no policy to adopt; declare one instead")
-        return self.declare(arn.text, live, mode, declared_by)
+            raise DeclarationError(f"{target} has no policy to adopt; declare one instead")
+        return self.declare(target.text, live, mode, declared_by)

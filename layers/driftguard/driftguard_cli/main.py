@@ -5,8 +5,8 @@ REMEDIATION_ROLE_NAME, ALERT_TOPIC_ARN, DEAD_LETTER_QUEUE_URL, ...), or flags.
 Exit codes: 0 ok, 1 drift found or not found, 2 usage or configuration error.
 
 Each command gathers its answer here (the only I/O), builds it with the pure
-functions of `driftguard.answers` / `driftguard.report`, and shows it with
-`driftguard.render` (a terminal) or as JSON (`--json`, for scripts).
+functions of `driftguard_cli.answers` / `driftguard_cli.report`, and shows it with
+`driftguard_cli.views` (a terminal) or as JSON (`--json`, for scripts).
 """
 
 from __future__ import annotations
@@ -38,6 +38,17 @@ from rich.progress import (
 from rich.text import Text
 
 from driftguard import kinds
+from driftguard.arns import principal_account, role_key
+from driftguard.aws import AwsClients
+from driftguard.config import StoreConfig
+from driftguard.decision import observed_status
+from driftguard.errors import ConfigError, DriftguardError
+from driftguard.inspector import Inspector
+from driftguard.model import StatusRecord
+from driftguard.policy import is_unique_id
+from driftguard.principals import PrincipalLookup
+from driftguard.state import StateStore
+from driftguard.vocabulary import Failure, Mode, Outcome, Status
 from driftguard_cli import views as render
 from driftguard_cli.answers import (
     PrincipalAnswer,
@@ -46,20 +57,7 @@ from driftguard_cli.answers import (
     drift_answer,
     named_resources,
 )
-from driftguard.arns import principal_account, role_key
-from driftguard.aws import AwsClients
-from driftguard.config import Mode, StoreConfig
 from driftguard_cli.declarations import Declarations
-from driftguard.errors import (
-    ConfigError,
-    DriftguardError,
-    IntegrityError,
-    ResourceNotFoundError,
-)
-from driftguard.model import Status, StatusRecord
-from driftguard.outcomes import Outcome
-from driftguard.policy import is_unique_id
-from driftguard.state import StateStore
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE = 0, 1, 2
 EXIT_NOT_FOUND: Final = EXIT_DRIFT
@@ -344,6 +342,10 @@ class _Context:
     def declarations(self) -> Declarations:
         return Declarations(self.clients, self.store)
 
+    @cached_property
+    def inspector(self) -> Inspector:
+        return Inspector(self.clients, self.store)
+
     def show(self, renderable: RenderableType) -> None:
         if _isatty(self.out):
             self.console.print(renderable)
@@ -445,18 +447,14 @@ def _status(ctx: _Context) -> int:
 
 def _drift(ctx: _Context) -> int:
     arn = ctx.args.arn
-    declared = ctx.store.get_declared(arn)
-    if declared is None:
+    observation = ctx.inspector.look(kinds.target(arn))
+    if observation is None:
         return ctx.fail(f"{arn} is not declared (driftguard adopt or declare it first)")
-    if not declared.intact:
-        raise IntegrityError(f"the declared state of {arn} does not match its digest")
-    try:
-        inspection = ctx.declarations.inspect(declared)
-    except ResourceNotFoundError as exc:
-        return ctx.fail(f"{exc}: it is declared but no longer exists")
-    classification = inspection.classification
-    owners = {uid: ctx.store.principal_for_unique_id(uid) for uid in classification.orphaned_ids}
-    answer = drift_answer(declared, ctx.store.get_status(arn), classification, owners)
+    if observation.failure is Failure.RESOURCE_GONE:
+        return ctx.fail(f"{observation.reason}: it is declared but no longer exists")
+    if observation.failure is not None:
+        raise DriftguardError(f"{arn}: {observation.reason}")
+    answer = drift_answer(observation)
     if ctx.args.json:
         ctx.dump(answer.to_json())
     else:
@@ -578,6 +576,7 @@ def _scan(ctx: _Context) -> int:
         by_account[record.account].append(record)
     total = sum(len(records) for records in by_account.values())
     rows: list[ScanRow] = []
+    lookup = ctx.inspector.lookup()
     with _progress(ctx) as progress:
         accounts_task = resources_task = None
         if progress is not None:
@@ -587,7 +586,7 @@ def _scan(ctx: _Context) -> int:
             if progress is not None and resources_task is not None:
                 progress.update(resources_task, description=f"resources in {account}")
             for record in sorted(by_account[account], key=lambda r: (r.kind, r.arn)):
-                rows.append(_scan_one(ctx, record.arn, record.account, record.kind))
+                rows.append(_scan_one(ctx, lookup, record))
                 if progress is not None and resources_task is not None:
                     progress.advance(resources_task)
             if progress is not None and accounts_task is not None:
@@ -599,22 +598,25 @@ def _scan(ctx: _Context) -> int:
     return EXIT_DRIFT if any(row.drifted for row in rows) else EXIT_OK
 
 
-def _scan_one(ctx: _Context, arn: str, account: str, kind: str) -> ScanRow:
+def _scan_one(ctx: _Context, lookup: PrincipalLookup, record: StatusRecord) -> ScanRow:
+    """The functions' own read-only look: a declaration failing its integrity check is
+    an error here exactly as there."""
+    arn, account, kind = record.arn, record.account, record.kind
     try:
-        declared = ctx.store.get_declared(arn)
-        if declared is None:
-            return ScanRow(arn, account, kind, "error", error="status without a declaration")
-        inspection = ctx.declarations.inspect(declared)
+        observation = ctx.inspector.look(kinds.target(arn, kind), lookup)
     except (DriftguardError, ClientError, BotoCoreError) as exc:
         return ScanRow(arn, account, kind, "error", error=_describe(exc))
-    classification = inspection.classification
+    if observation is None:
+        return ScanRow(arn, account, kind, "error", error="status without a declaration")
+    classification = observation.classification
     return ScanRow(
         arn=arn,
         account=account,
         kind=kind,
-        status=inspection.status.value,
-        findings=tuple(sorted(f.value for f in classification.findings)),
-        severity=classification.severity,
+        status=observed_status(observation).value,
+        findings=observation.findings,
+        severity=classification.severity.value if classification else "none",
+        error=observation.reason or None,
     )
 
 
@@ -639,22 +641,23 @@ def _sweep(ctx: _Context) -> int:
                 [(r.outcome.value, r.status.value if r.status else "-", r.arn) for r in results]
             )
         )
-    return EXIT_DRIFT if any(r.outcome != Outcome.IN_SYNC for r in results) else EXIT_OK
+    return EXIT_DRIFT if any(r.outcome is not Outcome.IN_SYNC for r in results) else EXIT_OK
 
 
 def _replay_dlq(ctx: _Context) -> int:
-    from driftguard_cli.replay import DeadLetterQueue, replay
+    from driftguard.dlq import DeadLetterQueue
     from driftguard.runtime import Runtime
+    from driftguard_cli.replay import replay
 
     url = ctx.args.queue_url or ctx.environ.get("DEAD_LETTER_QUEUE_URL")
     if not url:
         raise ConfigError("give --queue-url or set DEAD_LETTER_QUEUE_URL")
-    remediator = None
+    redrive = None
     if not ctx.args.dry_run:
         environ = ctx.environ | {"DEAD_LETTER_QUEUE_URL": url}
-        remediator = Runtime.from_env(session=ctx.session, environ=environ).remediator
+        redrive = Runtime.from_env(session=ctx.session, environ=environ).dispatch
     queue = DeadLetterQueue(ctx.clients.hub("sqs"), url)
-    rows = replay(queue, remediator)
+    rows = replay(queue, redrive)
     if ctx.args.json:
         ctx.dump([row.to_json() for row in rows])
     else:

@@ -20,34 +20,40 @@ from rich.table import Table
 from rich.text import Text
 
 from driftguard.alerts import readable_changes
+from driftguard.model import AuditEntry, StatusRecord
+from driftguard.vocabulary import AuditAction, Severity, Status
 from driftguard_cli.answers import DriftAnswer, PrincipalAnswer, ReplayRow, ScanRow, WhoisAnswer
-from driftguard.model import AuditEntry, Status, StatusRecord
 
-STATUS_STYLES: Final[Mapping[str, str]] = {
-    Status.IN_SYNC.value: "green",
-    Status.REMEDIATED.value: "cyan",
-    Status.DRIFTED.value: "yellow",
-    Status.ORPHANED_PRINCIPAL.value: "bold red",
-    Status.PENDING_PRINCIPAL.value: "magenta",
-    Status.QUARANTINED.value: "bold white on red",
-    Status.ERROR.value: "red",
+# Every member of each enum has a style (tests/unit/test_vocabulary.py).
+STATUS_STYLES: Final[Mapping[Status, str]] = {
+    Status.IN_SYNC: "green",
+    Status.DRIFTED: "yellow",
+    Status.PENDING_PRINCIPAL: "magenta",
+    Status.ORPHANED_PRINCIPAL: "bold red",
+    Status.ERROR: "red",
+    Status.QUARANTINED: "bold white on red",
 }
 
-SEVERITY_STYLES: Final[Mapping[str, str]] = {
-    "critical": "bold white on red",
-    "high": "bold red",
-    "medium": "yellow",
-    "none": "green",
+SEVERITY_STYLES: Final[Mapping[Severity, str]] = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.INFO: "cyan",
+    Severity.NONE: "green",
 }
 
-# Audit actions by what they mean on a timeline (see AuditEntry.action).
-ACTION_STYLES: Final[Mapping[str, str]] = {
-    "declared": "blue",
-    "observed-undeclared": "dim",
-    "restored": "green",
-    "resolved": "green",
-    "restore-failed": "bold red",
-    "error": "red",
+# Audit actions by what they mean on a timeline.
+ACTION_STYLES: Final[Mapping[AuditAction, str]] = {
+    AuditAction.DECLARED: "blue",
+    AuditAction.OBSERVED_UNDECLARED: "dim",
+    AuditAction.DRIFTED: STATUS_STYLES[Status.DRIFTED],
+    AuditAction.PENDING_PRINCIPAL: STATUS_STYLES[Status.PENDING_PRINCIPAL],
+    AuditAction.ORPHANED_PRINCIPAL: STATUS_STYLES[Status.ORPHANED_PRINCIPAL],
+    AuditAction.QUARANTINED: STATUS_STYLES[Status.QUARANTINED],
+    AuditAction.RESTORED: "green",
+    AuditAction.RESOLVED: "green",
+    AuditAction.RESTORE_FAILED: "bold red",
+    AuditAction.ERROR: "red",
 }
 
 RESULT_STYLES: Final[Mapping[str, str]] = {
@@ -62,7 +68,17 @@ REMOVED_STYLE: Final = "yellow"  # only in declared: access that is gone
 
 
 def status_text(status: str) -> Text:
-    return Text(status, style=STATUS_STYLES.get(status, ""))
+    """A status value coloured (anything else, e.g. "unknown", plain)."""
+    known = status in Status.__members__.values()
+    return Text(status, style=STATUS_STYLES[Status(status)] if known else "")
+
+
+def _severity_style(severity: str) -> str:
+    return SEVERITY_STYLES[Severity(severity)]
+
+
+def _severity_style(severity: str) -> str:
+    return SEVERITY_STYLES[Severity(severity)]
 
 
 def _table(*headers: str) -> Table:
@@ -100,7 +116,7 @@ def status_view(records: Sequence[StatusRecord]) -> RenderableType:
             line = Text("  ")
             line.append(r.arn)
             line.append(": ")
-            line.append(r.reason or "unique ids in policy", style=STATUS_STYLES[r.status.value])
+            line.append(r.reason or "unique ids in policy", style=STATUS_STYLES[r.status])
             if r.orphaned_ids:
                 line.append(f" ({', '.join(r.orphaned_ids)})")
             parts.append(line)
@@ -151,7 +167,7 @@ def drift_view(answer: DriftAnswer) -> RenderableType:
         return Group(*parts)
     verdict = Text("DRIFTED", style="bold red")
     verdict.append(f": {', '.join(answer.findings)} (severity ", style="")
-    verdict.append(answer.severity, style=SEVERITY_STYLES.get(answer.severity, ""))
+    verdict.append(answer.severity, style=_severity_style(answer.severity))
     verdict.append(")")
     parts.append(verdict)
     if answer.live_missing:
@@ -177,7 +193,7 @@ def drift_view(answer: DriftAnswer) -> RenderableType:
 
 
 def _action_style(entry: AuditEntry) -> str:
-    return ACTION_STYLES.get(entry.action) or STATUS_STYLES.get(entry.status, "")
+    return ACTION_STYLES[entry.action]
 
 
 def _gap(delta: timedelta) -> str:
@@ -288,7 +304,7 @@ def scan_view(rows: Sequence[ScanRow]) -> RenderableType:
     for row in rows:
         table.add_row(
             status_text(row.status),
-            Text(row.severity, style=SEVERITY_STYLES.get(row.severity, "")),
+            Text(row.severity, style=_severity_style(row.severity)),
             Text(", ".join(row.findings) or "-"),
             Text(row.account),
             Text(row.kind),

@@ -1,9 +1,10 @@
 """Block Kit messages for driftguard alerts: one layout per alert type. Pure.
 
-`build_message(alert)` turns one `Alert` (one incident) into one Slack message.
-The payload is modelled with pydantic because it crosses an edge (Slack's API);
-the models also enforce Slack's documented limits, so a builder bug that would
-make Slack answer `invalid_blocks` fails here, loudly, instead:
+`build_message(alert)` turns one `Alert` (one incident) into one Slack message,
+built from slack_sdk's Block Kit models. A message is checked when it is made
+(`check_block`: slack_sdk's validators, plus the rules slack_sdk has none for),
+so a builder bug that would make Slack answer `invalid_blocks` fails here,
+loudly, instead. The limits that matter:
 
 - 50 blocks per message;
 - 3000 characters in a section's text, 2000 in each of at most 10 fields;
@@ -20,37 +21,43 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+    TextObject,
+)
 
-from driftguard.alerts import Alert, AlertResource, AlertType, Severity, readable_changes
+from driftguard.alerts import Alert, AlertResource, readable_changes
+from driftguard.vocabulary import AlertType, Severity
 
 __all__ = [
+    "LAYOUTS",
     "MAX_BLOCKS",
-    "MAX_FIELDS",
+    "MAX_CONTEXT_TEXT",
+    "MAX_FALLBACK_TEXT",
     "MAX_FIELD_TEXT",
-    "MAX_HEADER_TEXT",
-    "MAX_SECTION_TEXT",
     "SEVERITY_STYLES",
-    "ContextBlock",
-    "DividerBlock",
-    "HeaderBlock",
-    "SectionBlock",
     "SeverityStyle",
     "SlackMessage",
-    "Text",
     "build_message",
+    "check_block",
     "render_terminal",
 ]
 
-MAX_BLOCKS: Final = 50
-MAX_SECTION_TEXT: Final = 3000
-MAX_FIELDS: Final = 10
-MAX_FIELD_TEXT: Final = 2000
-MAX_HEADER_TEXT: Final = 150
-MAX_CONTEXT_ELEMENTS: Final = 10
-MAX_CONTEXT_TEXT: Final = 2000  # per element; Slack does not publish one, stay modest
+# Slack's limits that slack_sdk has no attribute for. The others are read from its
+# models: SectionBlock.text_max_length, .fields_max_length, HeaderBlock.text_max_length.
+MAX_BLOCKS: Final = 50  # per message
+MAX_FIELD_TEXT: Final = 2000  # per section field
+# Per context element: neither Slack nor slack_sdk publishes one, so stay modest.
+MAX_CONTEXT_TEXT: Final = 2000
 # The notification text (push, sidebar, screen readers). Slack cuts at 40,000
 # characters, but past a few lines nobody reads a notification.
 MAX_FALLBACK_TEXT: Final = 1000
@@ -65,87 +72,67 @@ MAX_LISTING_TEXT: Final = 12_000
 ELLIPSIS: Final = "…"
 
 
-# --------------------------------------------------------------------------- payload model
+# --------------------------------------------------------------------------- payload
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+def check_block(block: Block | None) -> None:
+    """Raise SlackObjectFormationError for a block Slack would answer `invalid_blocks`
+    to: slack_sdk's validators, then the rules slack_sdk does not check. None is what
+    slack_sdk parses a block of an unknown type to."""
+    if block is None:
+        raise SlackObjectFormationError("unknown block type")
+    block.validate_json()
+    texts: list[TextObject] = []
+    if isinstance(block, HeaderBlock):
+        if not isinstance(block.text, PlainTextObject):
+            raise SlackObjectFormationError("a header's text must be plain_text")
+        texts = [block.text]
+    elif isinstance(block, SectionBlock):
+        texts = [*([block.text] if block.text is not None else []), *block.fields]
+        if any(len(field.text) > MAX_FIELD_TEXT for field in block.fields):
+            raise SlackObjectFormationError(f"a field cannot exceed {MAX_FIELD_TEXT} characters")
+    elif isinstance(block, ContextBlock):
+        # slack_sdk parses an element of an unknown type to None.
+        if not block.elements or any(element is None for element in block.elements):
+            raise SlackObjectFormationError("a context needs elements of known types")
+        texts = [element for element in block.elements if isinstance(element, TextObject)]
+    if any(not isinstance(t.text, str) or not t.text for t in texts):
+        raise SlackObjectFormationError("a text object needs at least one character")
 
 
-class Text(_Model):
-    """A Block Kit text object."""
-
-    type: Literal["plain_text", "mrkdwn"]
-    text: str = Field(min_length=1)
-    emoji: bool | None = None
-
-    @classmethod
-    def plain(cls, text: str) -> Text:
-        return cls(type="plain_text", text=text, emoji=True)
-
-    @classmethod
-    def md(cls, text: str) -> Text:
-        return cls(type="mrkdwn", text=text)
-
-
-class HeaderBlock(_Model):
-    type: Literal["header"] = "header"
-    text: Text
-
-    @model_validator(mode="after")
-    def _slack_limits(self) -> HeaderBlock:
-        if self.text.type != "plain_text" or len(self.text.text) > MAX_HEADER_TEXT:
-            raise ValueError(f"a header is plain_text of at most {MAX_HEADER_TEXT} characters")
-        return self
-
-
-class SectionBlock(_Model):
-    type: Literal["section"] = "section"
-    text: Text | None = None
-    fields: list[Text] | None = Field(default=None, min_length=1, max_length=MAX_FIELDS)
-
-    @model_validator(mode="after")
-    def _slack_limits(self) -> SectionBlock:
-        if self.text is None and not self.fields:
-            raise ValueError("a section needs text or fields")
-        if self.text is not None and len(self.text.text) > MAX_SECTION_TEXT:
-            raise ValueError(f"section text longer than {MAX_SECTION_TEXT} characters")
-        if any(len(field.text) > MAX_FIELD_TEXT for field in self.fields or ()):
-            raise ValueError(f"section field longer than {MAX_FIELD_TEXT} characters")
-        return self
-
-
-class ContextBlock(_Model):
-    type: Literal["context"] = "context"
-    elements: list[Text] = Field(min_length=1, max_length=MAX_CONTEXT_ELEMENTS)
-
-    @model_validator(mode="after")
-    def _slack_limits(self) -> ContextBlock:
-        if any(len(element.text) > MAX_CONTEXT_TEXT for element in self.elements):
-            raise ValueError(f"context element longer than {MAX_CONTEXT_TEXT} characters")
-        return self
-
-
-class DividerBlock(_Model):
-    type: Literal["divider"] = "divider"
-
-
-AnyBlock = HeaderBlock | SectionBlock | ContextBlock | DividerBlock
-Block = Annotated[AnyBlock, Field(discriminator="type")]
-
-
-class SlackMessage(_Model):
+@dataclass(frozen=True)
+class SlackMessage:
     """What the notifier posts to the incoming webhook: `text` is the fallback
-    (notifications, screen readers), `blocks` the message people read."""
+    (notifications, screen readers), `blocks` the message people read. Checked
+    when made, so Slack's limits fail here rather than as Slack's answer."""
 
-    text: str = Field(min_length=1, max_length=MAX_FALLBACK_TEXT)
-    blocks: list[Block] = Field(min_length=1, max_length=MAX_BLOCKS)
-    unfurl_links: bool = False  # console links must not expand into previews
-    unfurl_media: bool = False
+    text: str
+    blocks: tuple[Block, ...]
+
+    def __post_init__(self) -> None:
+        if not 0 < len(self.text) <= MAX_FALLBACK_TEXT:
+            raise SlackObjectFormationError(f"text must have 1 to {MAX_FALLBACK_TEXT} characters")
+        if not 0 < len(self.blocks) <= MAX_BLOCKS:
+            raise SlackObjectFormationError(f"a message has 1 to {MAX_BLOCKS} blocks")
+        for block in self.blocks:
+            check_block(block)
 
     def payload(self) -> dict[str, Any]:
         """The JSON body for the webhook."""
-        return self.model_dump(mode="json", exclude_none=True)
+        return {
+            "text": self.text,
+            "blocks": [block.to_dict() for block in self.blocks],
+            "unfurl_links": False,  # console links must not expand into previews
+            "unfurl_media": False,
+        }
+
+
+def _md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text)
+
+
+def _context(*texts: str) -> ContextBlock:
+    return ContextBlock(elements=[_md(clip(text, MAX_CONTEXT_TEXT)) for text in texts])
 
 
 # --------------------------------------------------------------------------- severity
@@ -170,6 +157,8 @@ SEVERITY_STYLES: Final[Mapping[Severity, SeverityStyle]] = {
         ":large_yellow_circle:", "MEDIUM", "access narrower than declared"
     ),
     Severity.INFO: SeverityStyle(":large_green_circle:", "INFO", "back to the declared state"),
+    # No alert carries it; styled so every severity has a look of its own.
+    Severity.NONE: SeverityStyle(":white_circle:", "NONE", "nothing found"),
 }
 
 _FINDING_MARKERS: Final = {
@@ -255,14 +244,13 @@ def _more_changes(count: int) -> str:
 
 def _facts(pairs: Iterable[tuple[str, str | None]]) -> SectionBlock | None:
     """Label/value pairs as section fields; empty values are left out."""
-    fields = [
-        Text.md(clip(f"*{label}*\n{value}", MAX_FIELD_TEXT)) for label, value in pairs if value
-    ][:MAX_FIELDS]
+    texts = [clip(f"*{label}*\n{value}", MAX_FIELD_TEXT) for label, value in pairs if value]
+    fields = [_md(text) for text in texts[: SectionBlock.fields_max_length]]
     return SectionBlock(fields=fields) if fields else None
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=Text.md(clip(text, MAX_SECTION_TEXT)))
+    return SectionBlock(text=_md(clip(text, SectionBlock.text_max_length)))
 
 
 def _changed_by(alert: Alert) -> str | None:
@@ -408,6 +396,7 @@ LAYOUTS: Final[Mapping[AlertType, _Layout]] = {
     AlertType.RESTORED: _Layout(
         _restored_facts, _restored_details, ":white_check_mark: Anything to do?"
     ),
+    AlertType.CHECK_FAILED: _Layout(_why_facts, _why_details, ":wrench: What to do"),
     AlertType.RESTORE_FAILED: _Layout(_why_facts, _why_details, ":wrench: What to do"),
     AlertType.PENDING_PRINCIPAL: _Layout(_why_facts, _why_details, ":wrench: What to do"),
     AlertType.INVALID_DECLARATION: _Layout(_why_facts, _why_details, ":wrench: What to do"),
@@ -418,9 +407,7 @@ LAYOUTS: Final[Mapping[AlertType, _Layout]] = {
 def _more_resources(count: int, alert: Alert) -> ContextBlock:
     statuses = sorted({r.status for r in alert.resources})
     hint = " · ".join(f"`driftguard status --state {s}`" for s in statuses[:3])
-    return ContextBlock(
-        elements=[Text.md(f"… and {plural(count, 'more resource')} not shown: {hint}")]
-    )
+    return _context(f"… and {plural(count, 'more resource')} not shown: {hint}")
 
 
 def _resource_blocks(
@@ -433,22 +420,23 @@ def _resource_blocks(
             _section(
                 fit_lines(
                     [_resource_heading(r), *layout.details(r)],
-                    MAX_SECTION_TEXT,
+                    SectionBlock.text_max_length,
                     lambda n: f"… {plural(n, 'more detail')} cut",
                 )
             )
             for r in resources
         ]
-    # One line each, packed into sections of at most MAX_SECTION_TEXT characters.
+    # One line each, packed into sections as long as Slack allows.
+    limit = SectionBlock.text_max_length
     packed: list[list[str]] = [[]]
     for resource in resources:
         line = clip(
             f"• *{link(resource.console_url, _resource_label(resource))}* "
             f"{code(resource.kind or 'resource')} {resource.account} / {resource.region} · "
             f"{code(resource.status)}",
-            MAX_SECTION_TEXT,
+            limit,
         )
-        if packed[-1] and len("\n".join([*packed[-1], line])) > MAX_SECTION_TEXT:
+        if packed[-1] and len("\n".join([*packed[-1], line])) > limit:
             packed.append([])
         packed[-1].append(line)
     sections = len(packed)
@@ -472,27 +460,24 @@ def build_message(alert: Alert) -> SlackMessage:
     """One Slack message for one alert (one incident, however many resources)."""
     style = SEVERITY_STYLES[alert.severity]
     layout = LAYOUTS[alert.type]
-    header = HeaderBlock(
-        text=Text.plain(clip(f"{style.emoji} {style.label} · {alert.title}", MAX_HEADER_TEXT))
+    title = clip(f"{style.emoji} {style.label} · {alert.title}", HeaderBlock.text_max_length)
+    header = HeaderBlock(text=PlainTextObject(text=title, emoji=True))
+    context = _context(
+        f"*{style.label}*: {style.meaning}",
+        f"{code(alert.type.value)} · {plural(len(alert.resources), 'resource')}",
+        f"detected {slack_date(alert.detected_at)}",
     )
-    context = ContextBlock(
-        elements=[
-            Text.md(f"*{style.label}*: {style.meaning}"),
-            Text.md(f"{code(alert.type.value)} · {plural(len(alert.resources), 'resource')}"),
-            Text.md(f"detected {slack_date(alert.detected_at)}"),
-        ]
-    )
-    head: list[AnyBlock] = [header, context, _section(escape(alert.summary))]
+    head: list[Block] = [header, context, _section(escape(alert.summary))]
     if facts := _facts(layout.facts(alert)):
         head.append(facts)
     head.append(DividerBlock())
-    tail: list[AnyBlock] = []
+    tail: list[Block] = []
     if alert.next_steps:
         tail.append(_section(f"*{layout.next_heading}*\n{escape(alert.next_steps)}"))
     tail.append(_footer(alert))
     budget = MAX_BLOCKS - len(head) - len(tail)
     blocks = [*head, *_resource_blocks(alert, layout, budget), *tail]
-    return SlackMessage(text=fallback_text(alert), blocks=blocks)
+    return SlackMessage(text=fallback_text(alert), blocks=tuple(blocks))
 
 
 def _footer(alert: Alert) -> ContextBlock:
@@ -501,7 +486,7 @@ def _footer(alert: Alert) -> ContextBlock:
         elements.append(f"`driftguard history {escape(alert.resources[0].arn)}`")
     else:
         elements.append(f"`driftguard status --state {escape(alert.resources[0].status)}`")
-    return ContextBlock(elements=[Text.md(clip(e, MAX_CONTEXT_TEXT)) for e in elements])
+    return _context(*elements)
 
 
 def fallback_text(alert: Alert) -> str:
@@ -518,21 +503,22 @@ def fallback_text(alert: Alert) -> str:
 def render_terminal(payload: Mapping[str, Any]) -> str:
     """A posted message as plain lines, for the demo and for test failure output.
 
-    Links show their label, Slack dates their fallback text."""
-    message = SlackMessage.model_validate(payload)
+    Links show their label, Slack dates their fallback text; blocks of types
+    driftguard does not post are left out."""
     lines: list[str] = []
-    for block in message.blocks:
-        if isinstance(block, HeaderBlock):
+    for block in Block.parse_all(payload.get("blocks")):
+        if isinstance(block, HeaderBlock) and block.text is not None:
             lines.append(_emoji(block.text.text))
         elif isinstance(block, SectionBlock):
             if block.text is not None:
                 lines.append(_plain(block.text.text))
-            for field in block.fields or ():
+            for field in block.fields:
                 label, _, value = _plain(field.text).partition("\n")
                 lines.append(f"{label}: {value.replace(chr(10), '; ')}")
         elif isinstance(block, ContextBlock):
-            lines.append(" | ".join(_plain(e.text) for e in block.elements))
-        else:
+            texts = [e.text for e in block.elements if isinstance(e, TextObject)]
+            lines.append(" | ".join(_plain(text) for text in texts))
+        elif isinstance(block, DividerBlock):
             lines.append("-" * 40)
     return "\n".join(lines)
 
@@ -543,6 +529,7 @@ _EMOJI: Final = {
     ":large_orange_circle:": "\N{LARGE ORANGE CIRCLE}",
     ":large_yellow_circle:": "\N{LARGE YELLOW CIRCLE}",
     ":large_green_circle:": "\N{LARGE GREEN CIRCLE}",
+    ":white_circle:": "\N{MEDIUM WHITE CIRCLE}",
     ":arrow_up:": "\N{UPWARDS BLACK ARROW}",
     ":arrow_down:": "\N{DOWNWARDS BLACK ARROW}",
     ":x:": "\N{CROSS MARK}",
