@@ -3,48 +3,46 @@ alerted now, the event is retried for the rest, and no incident is alerted twice
 
 from __future__ import annotations
 
-import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from driftguard_cli import main as cli
-from driftguard.alerts import AlertType
-from driftguard_sandbox.story import POD_ROLE_ARN, AlertTail, Story
 from driftguard.errors import LeaseBusyError
-from driftguard.model import Status
-from driftguard.runtime import Runtime, parse_cloudtrail
+from driftguard.events import parse_cloudtrail
+from driftguard.runtime import Runtime
+from driftguard.state import StateStore
+from driftguard.vocabulary import AlertType, Status
 from driftguard_sandbox import Sandbox
+from driftguard_sandbox.story import POD_ROLE_ARN, AlertTail, Story
+from tests.support.fakes import FakeClock
+from tests.support.state import status_of
 
 DELETE_ROLE = Path(__file__).resolve().parents[2] / "events/IamEventsFunction/iam-delete-role.json"
 
 
-def test_busy_resource_is_retried_without_a_second_alert(sandbox: Sandbox) -> None:
-    story = Story.create(sandbox)
-    for arn in (story.key_arn, story.secret_arn):
-        assert cli.main(["adopt", arn], out=io.StringIO()) == cli.EXIT_OK
-    alerts = AlertTail(sandbox)
+def test_busy_resource_is_retried_without_a_second_alert(
+    sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
+) -> None:
     with sandbox.events_paused():  # the handler is driven by hand below
         story.delete_pod_role()
-    runtime = Runtime.from_env()
+    runtime = Runtime.from_env(clock=FakeClock(datetime.now(UTC)))  # lease waits take no time
     detail = parse_cloudtrail(json.loads(DELETE_ROLE.read_text()))
     assert detail.request_parameters == {"roleName": "pod-role"}
-    owner = runtime.store.acquire_lease(story.secret_arn, 600)
+    owner = store.take_lease(story.secret_arn, 600)
 
     with pytest.raises(LeaseBusyError, match="testsecret"):
         runtime.remediator.on_role_deleted(detail)
 
-    key = runtime.store.get_status(story.key_arn)
-    assert key is not None and key.status is Status.ORPHANED_PRINCIPAL
+    assert status_of(store, story.key_arn) is Status.ORPHANED_PRINCIPAL
     (first,) = alerts.read()
     assert first.type is AlertType.ORPHANED_PRINCIPAL and first.role_arn == POD_ROLE_ARN
     assert [r.arn for r in first.resources] == [story.key_arn]
 
-    runtime.store.release_lease(story.secret_arn, owner)
+    store.release_lease(story.secret_arn, owner)
     runtime.remediator.on_role_deleted(detail)  # the retry
 
-    secret = runtime.store.get_status(story.secret_arn)
-    assert secret is not None and secret.status is Status.ORPHANED_PRINCIPAL
+    assert status_of(store, story.secret_arn) is Status.ORPHANED_PRINCIPAL
     (second,) = alerts.read()
     assert [r.arn for r in second.resources] == [story.secret_arn]  # the key is not repeated

@@ -5,38 +5,33 @@ nothing is overwritten with bad data, and nobody is alerted twice."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from driftguard_cli import main as cli
-from driftguard.alerts import AlertType
-from driftguard_sandbox.story import POD_ROLE_ARN, WORKLOAD, AlertTail, Story, key_policy
+from driftguard import kinds
+from driftguard.decision import Decision
 from driftguard.errors import LeaseBusyError
-from driftguard.model import Status, Trigger
-from driftguard.outcomes import Outcome
+from driftguard.model import Trigger
 from driftguard.policy import Policy
 from driftguard.runtime import Runtime
-from driftguard_sandbox import FunctionSpec, Sandbox
+from driftguard.service import LEASE_WAIT_SECONDS
 from driftguard.state import StateStore
-
-pytestmark = pytest.mark.sandbox
+from driftguard.vocabulary import AlertType, Outcome, Status, TriggerKind
+from driftguard_sandbox import FunctionSpec, Sandbox
+from driftguard_sandbox.story import POD_ROLE_ARN, WORKLOAD, AlertTail, Story, key_policy
+from driftguard_cli.main import EXIT_USAGE
+from tests.support.cli import run_cli
+from tests.support.fakes import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 POLICY_FUNCTION, RECONCILER = "PolicyEventsFunction", "ReconcilerFunction"
 ASYNC_ATTEMPTS = 3  # EventBridge -> Lambda asynchronous invocation: 1 try + 2 retries
 ORPHAN_ID = "AROAZZZZZZZZZZZZZZZZZ"  # the unique ID of a role that no longer exists
-
-
-def run_cli(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    code = cli.main(list(argv), out=out)
-    return code, out.getvalue()
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -58,30 +53,6 @@ def set_declared(sandbox: Sandbox, arn: str, **attributes: str) -> None:
         ExpressionAttributeValues=values,
         ConditionExpression="attribute_exists(pk)",
     )
-
-
-@pytest.fixture
-def store(sandbox: Sandbox) -> StateStore:
-    return StateStore.for_table(sandbox.hub_session(), sandbox.hub.table_name)
-
-
-@pytest.fixture
-def alerts(sandbox: Sandbox) -> AlertTail:
-    return AlertTail(sandbox)
-
-
-@pytest.fixture
-def story(sandbox: Sandbox, alerts: AlertTail, store: StateStore) -> Story:
-    """The story's world with the key policy adopted in enforce mode."""
-    story = Story.create(sandbox)
-    sandbox.wait_idle()
-    code, output = run_cli("adopt", story.key_arn, "--mode", "enforce")
-    assert code == 0, output
-    sandbox.wait_idle()
-    assert alerts.read() == []
-    record = store.get_status(story.key_arn)
-    assert record is not None and record.status is Status.IN_SYNC
-    return story
 
 
 # --------------------------------------------------------------------------- delivery
@@ -133,14 +104,16 @@ def test_a_held_lease_makes_check_give_up_without_acting(
     with sandbox.events_paused():
         story.widen_key_policy()
     widened = story.live_key_policy()
-    holder = store.acquire_lease(story.key_arn, 600)
-    remediator = Runtime.from_env().remediator
-    trigger = Trigger(source="reconciler")
+    holder = store.take_lease(story.key_arn, 600)
+    clock = FakeClock(datetime.now(UTC))
+    remediator = Runtime.from_env(clock=clock).remediator
+    trigger = Trigger(kind=TriggerKind.SWEEP)
+    target = kinds.target(story.key_arn)
 
-    started = time.monotonic()
     with pytest.raises(LeaseBusyError):
-        remediator.check(story.key_arn, trigger)
-    assert time.monotonic() - started < 60, "waited for the lease to expire instead of giving up"
+        remediator.check(target, trigger, remediator.lookup())
+    # It waited a little for the holder (on the injected clock), not for the lease to expire.
+    assert 0 < sum(clock.sleeps) <= LEASE_WAIT_SECONDS
 
     assert story.live_key_policy() == widened  # untouched
     record = store.get_status(story.key_arn)
@@ -158,8 +131,8 @@ def test_a_held_lease_makes_check_give_up_without_acting(
 
     # Only the lease stood in the way: once released, the same check restores it.
     store.release_lease(story.key_arn, holder)
-    result = remediator.check(story.key_arn, trigger)
-    assert result.outcome is Outcome.REMEDIATED
+    decision = remediator.check(target, trigger, remediator.lookup())
+    assert isinstance(decision, Decision) and decision.outcome is Outcome.REMEDIATED
     assert story.restored()
 
 
@@ -185,7 +158,7 @@ def test_a_tampered_declaration_is_an_error_and_never_applied(
 
     result = sandbox.run_schedule(RECONCILER)
 
-    assert result["outcomes"] == {"failed": 1}
+    assert result["outcomes"] == {"failed": 1, "in-sync": 1}
     record = store.get_status(story.key_arn)
     assert record is not None and record.status is Status.ERROR
     assert "digest" in record.reason and "declare it again" in record.reason
@@ -205,7 +178,7 @@ def test_a_declared_orphaned_unique_id_is_an_error_alerted_once(
     policy_file = tmp_path / "orphaned.json"
     policy_file.write_text(orphaned_text)
     code, _ = run_cli("declare", story.key_arn, "--policy-file", str(policy_file))
-    assert code == cli.EXIT_USAGE, "the CLI must refuse a policy naming a unique ID"
+    assert code == EXIT_USAGE, "the CLI must refuse a policy naming a unique ID"
     # So it is put straight into the table, with a digest that matches.
     digest = hashlib.sha256(orphaned_text.encode("utf-8")).hexdigest()
     set_declared(sandbox, story.key_arn, policy=orphaned_text, digest=digest)
@@ -213,7 +186,7 @@ def test_a_declared_orphaned_unique_id_is_an_error_alerted_once(
 
     first = sandbox.run_schedule(RECONCILER)
 
-    assert first["outcomes"] == {"failed": 1}
+    assert first["outcomes"] == {"failed": 1, "in-sync": 1}
     record = store.get_status(story.key_arn)
     assert record is not None and record.status is Status.ERROR
     assert ORPHAN_ID in record.reason
@@ -224,7 +197,7 @@ def test_a_declared_orphaned_unique_id_is_an_error_alerted_once(
 
     second = sandbox.run_schedule(RECONCILER)
 
-    assert second["outcomes"] == {"failed": 1}
+    assert second["outcomes"] == {"failed": 1, "in-sync": 1}
     assert alerts.read() == []  # the same incident is not alerted twice
     record = store.get_status(story.key_arn)
     assert record is not None and record.status is Status.ERROR

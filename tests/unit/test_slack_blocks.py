@@ -7,17 +7,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
 
-from driftguard.alerts import Alert, AlertResource, AlertType, Severity
+from driftguard.alerts import Alert, AlertResource
 from driftguard.notify.blocks import (
+    LAYOUTS,
     MAX_BLOCKS,
     MAX_FIELD_TEXT,
-    MAX_HEADER_TEXT,
-    MAX_SECTION_TEXT,
     SEVERITY_STYLES,
+    SlackMessage,
     build_message,
     render_terminal,
 )
+from driftguard.vocabulary import AlertType, Severity
 from driftguard_sandbox.slack import slack_rejects
 
 ROLE = "arn:aws:iam::111111111111:role/pod-role"
@@ -134,6 +145,7 @@ EVERY_TYPE = {
     AlertType.ORPHANED_PRINCIPAL: orphaned(),
     AlertType.DRIFT_DETECTED: drifted(WIDENED_DIFF, Severity.CRITICAL),
     AlertType.RESTORED: restored(),
+    AlertType.CHECK_FAILED: why(AlertType.CHECK_FAILED, "error"),
     AlertType.RESTORE_FAILED: why(AlertType.RESTORE_FAILED, "error"),
     AlertType.PENDING_PRINCIPAL: why(AlertType.PENDING_PRINCIPAL, "pending-principal"),
     AlertType.INVALID_DECLARATION: why(AlertType.INVALID_DECLARATION, "error"),
@@ -164,7 +176,13 @@ def sections(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return [b for b in payload["blocks"] if b["type"] == "section"]
 
 
-def test_every_alert_type_has_a_layout() -> None:
+def test_every_alert_type_has_a_layout_and_every_severity_a_style() -> None:
+    missing_layouts = [t for t in AlertType if t not in LAYOUTS]
+    missing_styles = [s for s in Severity if s not in SEVERITY_STYLES]
+    assert missing_layouts == [] and missing_styles == []
+
+
+def test_every_alert_type_has_an_example_here() -> None:
     assert set(EVERY_TYPE) == set(AlertType)
 
 
@@ -232,7 +250,12 @@ def test_restored_shows_before_after_and_time_to_fix() -> None:
     assert f"<!date^{int(CHANGED.timestamp())}^" in text
 
 
-FAILURES = [AlertType.RESTORE_FAILED, AlertType.PENDING_PRINCIPAL, AlertType.INVALID_DECLARATION]
+FAILURES = [
+    AlertType.CHECK_FAILED,
+    AlertType.RESTORE_FAILED,
+    AlertType.PENDING_PRINCIPAL,
+    AlertType.INVALID_DECLARATION,
+]
 
 
 @pytest.mark.parametrize("alert_type", FAILURES, ids=str)
@@ -283,7 +306,8 @@ def test_past_slacks_limits_the_list_is_trimmed_with_a_count(count: int) -> None
     assert f"… and {count - shown} more resources not shown" in text
     assert "`driftguard status --state orphaned-principal`" in text
     assert len(payload["blocks"]) <= MAX_BLOCKS
-    assert all(len(s["text"]["text"]) <= MAX_SECTION_TEXT for s in sections(payload) if "text" in s)
+    limit = SectionBlock.text_max_length
+    assert all(len(s["text"]["text"]) <= limit for s in sections(payload) if "text" in s)
     assert slack_rejects(json.dumps(payload).encode()) is None
     # The footer is still there after the trimmed list.
     assert payload["blocks"][-1]["type"] == "context"
@@ -300,14 +324,92 @@ def test_long_texts_are_clipped_to_slacks_limits() -> None:
         summary="S" * 10_000,
     )
     payload = payload_of(subject)
-    assert len(payload["blocks"][0]["text"]["text"]) == MAX_HEADER_TEXT
+    assert len(payload["blocks"][0]["text"]["text"]) == HeaderBlock.text_max_length
     assert payload["blocks"][0]["text"]["text"].endswith("…")
     for section in sections(payload):
         if "text" in section:
-            assert len(section["text"]["text"]) <= MAX_SECTION_TEXT
+            assert len(section["text"]["text"]) <= SectionBlock.text_max_length
         for field in section.get("fields", []):
             assert len(field["text"]) <= MAX_FIELD_TEXT
     assert slack_rejects(json.dumps(payload).encode()) is None
+
+
+def plain(text: str) -> PlainTextObject:
+    return PlainTextObject(text=text, emoji=True)
+
+
+def md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text)
+
+
+OVER_THE_LIMITS: dict[str, tuple[str, list[Block]]] = {
+    "header in mrkdwn": ("x", [HeaderBlock(text=md("x"))]),
+    "header too long": ("x", [HeaderBlock(text=plain("x" * (HeaderBlock.text_max_length + 1)))]),
+    "section too long": (
+        "x",
+        [SectionBlock(text=md("x" * (SectionBlock.text_max_length + 1)))],
+    ),
+    "field too long": ("x", [SectionBlock(fields=[md("x" * (MAX_FIELD_TEXT + 1))])]),
+    "too many fields": ("x", [SectionBlock(fields=[md("x")] * 11)]),
+    "empty section": ("x", [SectionBlock()]),
+    "empty text": ("x", [SectionBlock(text=md(""), fields=[md("")])]),
+    "empty context": ("x", [ContextBlock(elements=[])]),
+    "too many blocks": ("x", [DividerBlock() for _ in range(MAX_BLOCKS + 1)]),
+    "no blocks": ("x", []),
+    "no fallback text": ("", [DividerBlock()]),
+}
+
+
+@pytest.mark.parametrize("case", OVER_THE_LIMITS, ids=str)
+def test_a_message_past_slacks_limits_fails_when_made(case: str) -> None:
+    text, blocks = OVER_THE_LIMITS[case]
+    with pytest.raises(SlackObjectFormationError):
+        SlackMessage(text=text, blocks=tuple(blocks))
+
+
+def body(*blocks: dict[str, Any], text: str = "fallback") -> bytes:
+    return json.dumps({"text": text, "blocks": list(blocks)}).encode()
+
+
+MD = {"type": "mrkdwn", "text": "x"}
+SLACK_ANSWERS: dict[str, tuple[bytes, str | None]] = {
+    "text only": (json.dumps({"text": "hi"}).encode(), None),
+    "not JSON": (b"{", "invalid_payload"),
+    "not an object": (b"[]", "invalid_payload"),
+    "nothing to show": (b"{}", "no_text"),
+    "blocks not a list": (
+        json.dumps({"text": "hi", "blocks": {"type": "divider"}}).encode(),
+        "invalid_blocks",
+    ),
+    "unknown block type": (body({"type": "nope"}), "invalid_blocks"),
+    "block not an object": (json.dumps({"blocks": ["type"]}).encode(), "invalid_blocks"),
+    "header in mrkdwn": (body({"type": "header", "text": MD}), "invalid_blocks"),
+    "text without type": (body({"type": "section", "text": {"text": "x"}}), "invalid_blocks"),
+    "field too long": (
+        body({"type": "section", "fields": [{**MD, "text": "x" * (MAX_FIELD_TEXT + 1)}]}),
+        "invalid_blocks",
+    ),
+    "too many fields": (body({"type": "section", "fields": [MD] * 11}), "invalid_blocks"),
+    "empty context": (body({"type": "context", "elements": []}), "invalid_blocks"),
+    "unknown element": (body({"type": "context", "elements": [{"type": "?"}]}), "invalid_blocks"),
+    "empty text": (body({"type": "context", "elements": [{**MD, "text": ""}]}), "invalid_blocks"),
+    "too many blocks": (body(*[{"type": "divider"}] * (MAX_BLOCKS + 1)), "invalid_blocks"),
+    "as many blocks as allowed": (body(*[{"type": "divider"}] * MAX_BLOCKS), None),
+}
+
+
+@pytest.mark.parametrize("case", SLACK_ANSWERS, ids=str)
+def test_the_local_slack_refuses_what_slack_refuses(case: str) -> None:
+    sent, answer = SLACK_ANSWERS[case]
+    assert slack_rejects(sent) == answer
+
+
+@pytest.mark.parametrize("severity", list(Severity), ids=str)
+def test_every_severity_shows_in_a_terminal(severity: Severity) -> None:
+    header = render_terminal(payload_of(alert(AlertType.RESTORED, severity))).splitlines()[0]
+    marker, rest = header.split(" ", 1)
+    assert rest.startswith(SEVERITY_STYLES[severity].label)
+    assert len(marker) == 1  # a glyph, not a :shortcode:
 
 
 def test_many_changes_are_cut_with_a_count() -> None:

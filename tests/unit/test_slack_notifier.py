@@ -15,7 +15,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookResponse
 
-from driftguard.alerts import Alert, AlertResource, AlertType, Severity
+from driftguard.alerts import Alert, AlertResource
 from driftguard.errors import ConfigError, InvalidEventError, SlackDeliveryError
 from driftguard.notify.slack import (
     REDACTED,
@@ -27,6 +27,7 @@ from driftguard.notify.slack import (
     parse_alerts,
     retry_handlers,
 )
+from driftguard.vocabulary import AlertType, Severity
 from driftguard_sandbox.aws_gaps import SnsPublish
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:333333333333:secret:driftguard/slack-webhook"

@@ -5,8 +5,9 @@ endpoint does and records every POST:
 
 - `200 ok` for a message Slack would take;
 - `400 invalid_payload` (not a JSON object), `400 no_text` (neither text nor
-  blocks), `400 invalid_blocks` (past Slack's documented Block Kit limits), so
-  a message Slack would refuse is refused here too;
+  blocks), `400 invalid_blocks` (blocks slack_sdk's models refuse, or past the
+  limits they do not check: `driftguard.notify.blocks.check_block`), so a
+  message Slack would refuse is refused here too;
 - `404 no_service` for any other path (a revoked or mistyped webhook).
 
 Tests and the demo script the next answers with `script(...)`:
@@ -28,18 +29,15 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Final
+from typing import Any
 
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+
+from driftguard.notify.blocks import MAX_BLOCKS, check_block
 from driftguard_sandbox.background import HOST, BackgroundServer
 
 __all__ = ["LocalSlack", "SlackPost", "SlackReply"]
-
-# Slack's documented Block Kit limits (what `invalid_blocks` answers).
-_MAX_BLOCKS: Final = 50
-_LIMITS: Final = {"header": 150, "section": 3000, "field": 2000}
-_BLOCK_TYPES: Final = frozenset(
-    {"header", "section", "context", "divider", "actions", "image", "rich_text", "markdown"}
-)
 
 
 @dataclass(frozen=True)
@@ -230,40 +228,18 @@ def slack_rejects(body: bytes) -> str | None:
         return "no_text"
     if blocks is None:
         return None
-    if not isinstance(blocks, list) or len(blocks) > _MAX_BLOCKS:
-        return "invalid_blocks"
-    return None if all(_valid_block(b) for b in blocks) else "invalid_blocks"
+    return None if _valid_blocks(blocks) else "invalid_blocks"
 
 
-def _text(obj: Any, limit: int, kinds: tuple[str, ...] = ("plain_text", "mrkdwn")) -> bool:
-    return (
-        isinstance(obj, dict)
-        and obj.get("type") in kinds
-        and isinstance(obj.get("text"), str)
-        and 0 < len(obj["text"]) <= limit
-    )
-
-
-def _valid_block(block: Any) -> bool:
-    if not isinstance(block, dict) or block.get("type") not in _BLOCK_TYPES:
+def _valid_blocks(blocks: Any) -> bool:
+    if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
         return False
-    kind = block["type"]
-    if kind == "header":
-        return _text(block.get("text"), _LIMITS["header"], ("plain_text",))
-    if kind == "section":
-        text, fields = block.get("text"), block.get("fields")
-        if text is None and not fields:
-            return False
-        if text is not None and not _text(text, _LIMITS["section"]):
-            return False
-        return fields is None or (
-            isinstance(fields, list)
-            and len(fields) <= 10
-            and all(_text(f, _LIMITS["field"]) for f in fields)
-        )
-    if kind == "context":
-        elements = block.get("elements")
-        return isinstance(elements, list) and 0 < len(elements) <= 10
+    # slack_sdk's parsers raise the others on malformed blocks (a missing key, a wrong type).
+    try:
+        for block in Block.parse_all(blocks):
+            check_block(block)
+    except (SlackObjectFormationError, AttributeError, KeyError, TypeError, ValueError):
+        return False
     return True
 
 
