@@ -7,22 +7,28 @@ under test-artifacts/ for people to look at.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
+import re
 import shutil
 import struct
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from driftguard_cli import main as cli
-from driftguard_sandbox.story import POD_ROLE_ARN, Story
-from driftguard_sandbox import Sandbox
 from driftguard.state import StateStore
+from driftguard.vocabulary import AuditAction
+from driftguard_cli import main as cli
+from driftguard_cli.report import build_report, render_html
+from driftguard_sandbox import Sandbox
+from driftguard_sandbox.story import POD_ROLE_ARN, Story
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -122,6 +128,27 @@ def parse_dom(text: str) -> Node:
     return builder.root
 
 
+# Chromium's console on stderr: it names each CSP directive the page violated.
+CONSOLE = ("--enable-logging=stderr", "--v=0")
+
+
+def csp_violations(stderr: str) -> set[str]:
+    return set(re.findall(r"Content Security Policy directive '([a-z-]+)", stderr))
+
+
+def csp_of(page: str) -> dict[str, str]:
+    """The directives of the page's meta Content-Security-Policy."""
+    meta = parse_dom(page).one("meta", http_equiv="Content-Security-Policy")
+    return dict(d.strip().split(" ", 1) for d in meta.attrs["content"].split(";"))
+
+
+def sha256_source(page: str, tag: str) -> str:
+    """The CSP source for the exact text of the page's one <tag> element."""
+    (text,) = re.findall(rf"<{tag}>(.*?)</{tag}>", page, re.DOTALL)
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
 def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
@@ -167,9 +194,12 @@ def rendered(sandbox: Sandbox, tmp_path: Path) -> Rendered:
 
 def test_report_renders_in_chromium(rendered: Rendered, tmp_path: Path) -> None:
     story, store = rendered.story, rendered.store
-    dom = parse_dom(chromium(tmp_path / "profile", "--dump-dom", rendered.page.as_uri()).stdout)
+    result = chromium(tmp_path / "profile", *CONSOLE, "--dump-dom", rendered.page.as_uri())
+    dom = parse_dom(result.stdout)
 
-    # The script ran: it marks the page and counts the rows it shows.
+    # The CSP let the page's style and script apply, and the script ran: it marks the
+    # page and counts the rows it shows.
+    assert csp_violations(result.stderr) == set()
     assert dom.one("html").attrs.get("data-js") == "ready"
     assert dom.one(id="shown-count").all_text() == "2 of 2 resources shown"
 
@@ -192,8 +222,8 @@ def test_report_renders_in_chromium(rendered: Rendered, tmp_path: Path) -> None:
     dots = chart.find("circle", "pt")
     assert len(dots) == sum(actions.values())
     categories = Counter(d.attrs["data-category"] for d in dots)
-    assert categories["drift"] == actions["orphaned-principal"] == 4
-    assert categories["remediation"] == actions["restored"] == 3
+    assert categories["drift"] == actions[AuditAction.ORPHANED_PRINCIPAL] == 4
+    assert categories["remediation"] == actions[AuditAction.RESTORED] == 3
     assert {lane.attrs["data-arn"] for lane in chart.find("g", "lane")} == {
         story.key_arn,
         story.secret_arn,
@@ -209,10 +239,19 @@ def test_report_renders_in_chromium(rendered: Rendered, tmp_path: Path) -> None:
     changed = [r.attrs["data-arn"] for r in dom.find("tr", "changed")]
     assert changed == [story.key_arn, story.secret_arn]
 
-    # Self-contained: nothing is loaded from anywhere.
+    # Self-contained: nothing is loaded from anywhere, and only the page's own style and
+    # script may apply, by their hashes.
     assert not [n for n in dom.walk() if "src" in n.attrs or n.tag == "link"]
-    csp = dom.one("meta", http_equiv="Content-Security-Policy").attrs["content"]
-    assert "default-src 'none'" in csp
+    assert not [
+        n for n in dom.walk() if "style" in n.attrs or any(a.startswith("on") for a in n.attrs)
+    ]
+    page = rendered.page.read_text(encoding="utf-8")
+    assert csp_of(page) == {
+        "default-src": "'none'",
+        "style-src": sha256_source(page, "style"),
+        "script-src": sha256_source(page, "script"),
+        "img-src": "data:",
+    }
 
 
 def test_report_filter_runs_in_the_browser(rendered: Rendered, tmp_path: Path) -> None:
@@ -223,6 +262,26 @@ def test_report_filter_runs_in_the_browser(rendered: Rendered, tmp_path: Path) -
     assert hidden == {rendered.story.key_arn}
     security = dom.one("section", "account", data_account="333333333333")
     assert "hidden" in security.attrs  # an account with nothing to show is folded away
+
+
+def test_the_csp_refuses_any_other_style_or_script(tmp_path: Path) -> None:
+    """The hashes are what let the page's style and script apply: changed by a word,
+    neither does (no sandbox needed: an empty report has the same style and script)."""
+    now = datetime.now(UTC)
+    page = render_html(
+        build_report([], {}, {}, generated_at=now, table_name="t", since=now - timedelta(days=1))
+    )
+    tampered = page.replace("margin:24px", "margin:25px").replace("'ready'", "'tampered'")
+    assert tampered.count("25px") == 1 and tampered.count("'tampered'") == 1
+    for name, text, js, violated in (
+        ("page", page, "ready", set()),
+        ("tampered", tampered, None, {"style-src", "script-src"}),
+    ):
+        path = tmp_path / f"{name}.html"
+        path.write_text(text, encoding="utf-8")
+        result = chromium(tmp_path / f"profile-{name}", *CONSOLE, "--dump-dom", path.as_uri())
+        assert parse_dom(result.stdout).one("html").attrs.get("data-js") == js, name
+        assert csp_violations(result.stderr) == violated, name
 
 
 def test_report_screenshot_is_kept(rendered: Rendered, tmp_path: Path) -> None:

@@ -7,13 +7,22 @@ import io
 from driftguard_cli.main import main
 
 
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal: what one would receive (the CLI shows
+    progress bars only to a terminal)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def run_cli(*argv: str) -> tuple[int, str]:
     """(exit code, stdout)."""
     out = io.StringIO()
     return main(list(argv), out=out), out.getvalue()
 
 
-def run_cli_full(*argv: str) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
+def run_cli_full(*argv: str, err: io.StringIO | None = None) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr); `err` receives stderr when given (e.g. a Terminal)."""
+    out = io.StringIO()
+    err = io.StringIO() if err is None else err
     return main(list(argv), out=out, err=err), out.getvalue(), err.getvalue()

@@ -167,14 +167,14 @@ class FakeIam:
     calls: list[str] = field(default_factory=list)
     account: str = ""
 
-    def get_role(self, RoleName: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
+    def get_role(self, RoleName: str) -> dict[str, Any]:
         self.calls.append(f"GetRole {RoleName}")
         for arn, role_id in self.roles.items():
             if arn.split(":")[4] == self.account and arn.rsplit("/", 1)[-1] == RoleName:
                 return {"Role": {"Arn": arn, "RoleId": role_id}}
         raise _no_such_entity()
 
-    def get_user(self, UserName: str) -> dict[str, Any]:  # noqa: N803
+    def get_user(self, UserName: str) -> dict[str, Any]:
         self.calls.append(f"GetUser {UserName}")
         for arn in self.users:
             if arn.split(":")[4] == self.account and arn.rsplit("/", 1)[-1] == UserName:
@@ -208,6 +208,7 @@ class FakePublisher:
 
 
 def in_sync_status(declared: Declared, at: datetime = START) -> StatusRecord:
+    """The status `declare` records when the live policy is the declared text."""
     return StatusRecord(
         arn=declared.arn,
         kind=declared.kind,
@@ -216,4 +217,5 @@ def in_sync_status(declared: Declared, at: datetime = START) -> StatusRecord:
         mode=declared.mode,
         status=Status.IN_SYNC,
         updated_at=at,
+        live_digest=declared.digest,
     )

@@ -149,9 +149,7 @@ class Case:
     @property
     def fighting(self) -> bool:
         """Undoing an edit (anything but a deleted role's unique ID) is a fight."""
-        return not isinstance(self.look, Failure) and bool(
-            self.look - {Finding.ORPHANED_PRINCIPAL}
-        )
+        return not isinstance(self.look, Failure) and bool(self.look - {Finding.ORPHANED_PRINCIPAL})
 
 
 RESTORE = "restore"

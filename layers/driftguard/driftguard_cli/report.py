@@ -1,49 +1,56 @@
 """`driftguard report --html FILE`: one self-contained HTML page about the state table.
 
 `build_report` turns status records and audit histories into a `Report` (pure);
-`render_html` turns a `Report` into the page (pure, stdlib only: string.Template and
-html.escape). Every value from AWS or the table is escaped, the page loads nothing
-(inline CSS, JS and SVG; its Content-Security-Policy forbids any fetch), and it
+`collect` is the one function that reads the table. `render_html` turns a `Report`
+into the page through templates/report.html.j2 (jinja2, autoescaped, undefined names
+are errors): every value from AWS or the table is escaped by the template, nothing is
+marked safe. The page loads nothing (inline CSS, JS and SVG), and its
+Content-Security-Policy allows exactly its one <style> and one <script>, by their
+sha256 hashes, so injected markup could neither run script nor style the page. It
 reads fine without JavaScript (the script only adds the filter and its count).
-`collect` is the one function that reads the table.
 """
 
 from __future__ import annotations
 
-import html
+import base64
+import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from string import Template
-from typing import Any, Final
+from functools import cache
+from typing import Any, ClassVar, Final
+
+import jinja2
 
 from driftguard import kinds
 from driftguard.arns import Arn
 from driftguard.errors import DriftguardError
-from driftguard.model import AuditEntry, Status, StatusRecord
+from driftguard.model import AuditEntry, StatusRecord
 from driftguard.state import StateStore
+from driftguard.vocabulary import AUDIT_CATEGORY, AuditAction, Status, TimelineCategory
 
-# Audit actions by what they mean on the timeline (AuditEntry.action values).
-CATEGORIES: Final = ("declared", "drift", "remediation", "failure", "observed", "other")
-_CATEGORY_OF: Final[Mapping[str, str]] = {
-    "declared": "declared",
-    Status.DRIFTED.value: "drift",
-    Status.ORPHANED_PRINCIPAL.value: "drift",
-    Status.PENDING_PRINCIPAL.value: "drift",
-    Status.QUARANTINED.value: "drift",
-    "restored": "remediation",
-    "resolved": "remediation",
-    "restore-failed": "failure",
-    "error": "failure",
-    "observed-undeclared": "observed",
-}
 # Entries that mean the live policy was seen different from, or put back to, the declaration.
-CHANGE_CATEGORIES: Final = frozenset({"drift", "remediation", "failure"})
+CHANGE_CATEGORIES: Final = frozenset(
+    {TimelineCategory.DRIFT, TimelineCategory.REMEDIATION, TimelineCategory.FAILURE}
+)
 
-
-def category(action: str) -> str:
-    return _CATEGORY_OF.get(action, "other")
+# Every Status and every TimelineCategory has one (tests/unit/test_render_report.py).
+STATUS_COLOURS: Final[Mapping[Status, str]] = {
+    Status.IN_SYNC: "#1a7f37",
+    Status.DRIFTED: "#bf8700",
+    Status.PENDING_PRINCIPAL: "#8250df",
+    Status.ORPHANED_PRINCIPAL: "#cf222e",
+    Status.ERROR: "#d1242f",
+    Status.QUARANTINED: "#82071e",
+}
+CATEGORY_COLOURS: Final[Mapping[TimelineCategory, str]] = {
+    TimelineCategory.DECLARED: "#57606a",
+    TimelineCategory.DRIFT: "#cf222e",
+    TimelineCategory.REMEDIATION: "#1a7f37",
+    TimelineCategory.FAILURE: "#82071e",
+    TimelineCategory.OBSERVED: "#afb8c1",
+}
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ class ResourceRow:
     kind: str
     account: str
     region: str
-    status: str
+    status: Status
     mode: str
     updated_at: datetime
     reason: str
@@ -61,14 +68,21 @@ class ResourceRow:
     orphaned_ids: tuple[str, ...]
     console_url: str
 
+    @property
+    def why(self) -> str:
+        """The reason, naming the deleted principals while they are still a problem."""
+        if self.orphaned_ids and self.status.is_problem:
+            return f"{self.reason} (unique ids: {', '.join(self.orphaned_ids)})".strip()
+        return self.reason
+
 
 @dataclass(frozen=True)
 class TimelinePoint:
     at: datetime
     arn: str
-    action: str
-    status: str
-    category: str
+    action: AuditAction
+    status: str  # a Status value, or "undeclared"
+    category: TimelineCategory
     actor: str | None
     message: str
 
@@ -100,14 +114,14 @@ class Report:
     table_name: str
     since: datetime  # start of the window the timeline and change counts cover
     resources: tuple[ResourceRow, ...]  # by account, kind, ARN
-    status_counts: tuple[tuple[str, int], ...]  # every status, in Status order
+    status_counts: tuple[tuple[Status, int], ...]  # every status, in Status order
     timeline: tuple[TimelinePoint, ...]  # oldest first
     orphans: tuple[OrphanedPrincipal, ...]
     most_changed: tuple[ChangedResource, ...]
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["status_counts"] = dict(self.status_counts)
+        data["status_counts"] = {status.value: n for status, n in self.status_counts}
         return data
 
 
@@ -120,9 +134,11 @@ def short_name(arn: str) -> str:
 
 def console_url(kind: str, arn: str) -> str:
     try:
-        return kinds.get(kind).console_url(Arn.parse(arn))
+        url = kinds.get(kind).console_url(Arn.parse(arn))
     except DriftguardError:
         return ""
+    # The page links it; only ever to the console, never to a javascript: or data: URL.
+    return url if url.startswith("https://") else ""
 
 
 def build_report(
@@ -145,7 +161,7 @@ def build_report(
             kind=r.kind,
             account=r.account,
             region=r.region,
-            status=r.status.value,
+            status=r.status,
             mode=r.mode.value,
             updated_at=r.updated_at,
             reason=r.reason,
@@ -155,7 +171,7 @@ def build_report(
         )
         for r in records
     )
-    counts = Counter(r.status.value for r in records)
+    counts = Counter(r.status for r in records)
     points = sorted(
         (
             TimelinePoint(
@@ -163,7 +179,7 @@ def build_report(
                 arn=arn,
                 action=e.action,
                 status=e.status,
-                category=category(e.action),
+                category=AUDIT_CATEGORY[e.action],
                 actor=e.actor,
                 message=e.message,
             )
@@ -178,7 +194,7 @@ def build_report(
         table_name=table_name,
         since=since,
         resources=rows,
-        status_counts=tuple((s.value, counts[s.value]) for s in Status),
+        status_counts=tuple((s, counts[s]) for s in Status),
         timeline=tuple(points),
         orphans=_orphans(records, owners),
         most_changed=_most_changed(records, points, top),
@@ -224,7 +240,7 @@ def _most_changed(
                 kind=kind_of[arn][0],
                 account=kind_of[arn][1],
                 changes=len(ps),
-                restores=sum(1 for p in ps if p.action == "restored"),
+                restores=sum(1 for p in ps if p.action is AuditAction.RESTORED),
                 last_at=ps[-1].at,
                 last_actor=ps[-1].actor,
             )
@@ -253,337 +269,143 @@ def collect(store: StateStore, *, table_name: str, generated_at: datetime, days:
     )
 
 
-# --------------------------------------------------------------------------- HTML
+# --------------------------------------------------------------------------- timeline chart
+# The SVG's geometry is computed here, its markup is in the template.
 
 
-def e(value: object) -> str:
-    """Escape for HTML text and double- or single-quoted attributes."""
-    return html.escape(str(value), quote=True)
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    label: str
+    anchor: str  # SVG text-anchor: the first and last labels stay inside the chart
 
 
-def _when(moment: datetime) -> str:
+@dataclass(frozen=True)
+class Mark:
+    """One audit entry: a dot (`tip` is its tooltip), and a band in the status it left
+    the resource in, up to the next entry."""
+
+    x: float
+    width: float
+    status: str
+    category: TimelineCategory
+    action: AuditAction
+    tip: str
+
+
+@dataclass(frozen=True)
+class Lane:
+    arn: str
+    label: str
+    y: float
+    marks: tuple[Mark, ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    # SVG units: lane labels end at LEFT, the plot runs from LEFT to RIGHT.
+    WIDTH: ClassVar[int] = 1180
+    LEFT: ClassVar[int] = 250
+    RIGHT: ClassVar[int] = 1160
+    TOP: ClassVar[int] = 34
+    LANE: ClassVar[int] = 30
+
+    height: int
+    ticks: tuple[Tick, ...]
+    lanes: tuple[Lane, ...]  # none when the window has no audit entries
+
+
+def when(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
 
-def _status_badge(status: str) -> str:
-    return f'<span class="badge st-{e(status)}">{e(status)}</span>'
-
-
-# SVG geometry of the timeline chart.
-_SVG_WIDTH: Final = 1180
-_LABEL_WIDTH: Final = 250
-_RIGHT: Final = 20
-_TOP: Final = 34
-_LANE: Final = 30
-
-
-def timeline_svg(resources: Sequence[ResourceRow], points: Sequence[TimelinePoint]) -> str:
-    """Inline SVG: one lane per resource, a band per status period, a dot per audit
-    entry (coloured by category, its details in a <title> tooltip)."""
-    lanes = sorted({p.arn for p in points} | {r.arn for r in resources})
-    height = _TOP + _LANE * max(len(lanes), 1) + 10
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" id="timeline-chart" role="img" '
-        f'width="{_SVG_WIDTH}" height="{height}" viewBox="0 0 {_SVG_WIDTH} {height}" '
-        f'aria-label="timeline of drift and remediations">'
-    ]
-    if not points:
-        parts.append(
-            f'<text x="{_LABEL_WIDTH}" y="{_TOP + 18}" class="empty">no audit entries in '
-            "this window</text></svg>"
-        )
-        return "".join(parts)
-    start, end = points[0].at, points[-1].at
+def _axis(start: datetime, end: datetime) -> tuple[Callable[[datetime], float], tuple[Tick, ...]]:
+    """Where a moment falls on the plot (padded a little each side), and five ticks."""
     span = (end - start).total_seconds()
     pad = max(span * 0.03, 1.0)
     t0, total = start - timedelta(seconds=pad), span + 2 * pad
-    plot = _SVG_WIDTH - _LABEL_WIDTH - _RIGHT
 
     def x(moment: datetime) -> float:
-        return _LABEL_WIDTH + plot * (moment - t0).total_seconds() / total
+        offset = (moment - t0).total_seconds() / total
+        return round(Chart.LEFT + (Chart.RIGHT - Chart.LEFT) * offset, 1)
 
     fmt = "%H:%M:%S" if total < 86400 else "%m-%d %H:%M" if total < 7 * 86400 else "%Y-%m-%d"
+    ticks = []
     for i in range(5):
-        tick = t0 + timedelta(seconds=total * i / 4)
-        tx = x(tick)
+        moment = t0 + timedelta(seconds=total * i / 4)
         anchor = "start" if i == 0 else "end" if i == 4 else "middle"
-        parts.append(
-            f'<line class="tick" x1="{tx:.1f}" y1="{_TOP - 6}" x2="{tx:.1f}" y2="{height - 10}"/>'
-            f'<text class="tick-label" x="{tx:.1f}" y="{_TOP - 12}" text-anchor="{anchor}">'
-            f"{e(f'{tick:{fmt}}')}</text>"
-        )
+        ticks.append(Tick(x(moment), f"{moment:{fmt}}", anchor))
+    return x, tuple(ticks)
+
+
+def _tip(p: TimelinePoint) -> str:
+    by = f" by {p.actor}" if p.actor else ""
+    note = f" - {p.message}" if p.message else ""
+    return f"{when(p.at)}: {p.action} ({p.status}){by}{note}"
+
+
+def _lane(
+    arn: str, y: float, points: Sequence[TimelinePoint], x: Callable[[datetime], float]
+) -> Lane:
+    starts = [x(p.at) for p in points]
+    ends = [*starts[1:], Chart.RIGHT]
+    marks = tuple(
+        Mark(x1, round(max(x2 - x1, 0.5), 1), p.status, p.category, p.action, _tip(p))
+        for p, x1, x2 in zip(points, starts, ends, strict=True)
+    )
+    label = short_name(arn)
+    return Lane(arn, label if len(label) <= 34 else label[:33] + "…", y, marks)
+
+
+def timeline_chart(resources: Sequence[ResourceRow], points: Sequence[TimelinePoint]) -> Chart:
+    """One lane per resource, a band per status period, a dot per audit entry."""
+    arns = sorted({p.arn for p in points} | {r.arn for r in resources})
+    height = Chart.TOP + Chart.LANE * max(len(arns), 1) + 10
+    if not points:
+        return Chart(height, (), ())
+    x, ticks = _axis(points[0].at, points[-1].at)
     by_lane: dict[str, list[TimelinePoint]] = defaultdict(list)
     for p in points:
         by_lane[p.arn].append(p)
-    for index, arn in enumerate(lanes):
-        y = _TOP + _LANE * index + _LANE / 2
-        label = short_name(arn)
-        label = label if len(label) <= 34 else label[:33] + "…"
-        parts.append(
-            f'<g class="lane" data-arn="{e(arn)}">'
-            f'<text class="lane-label" x="{_LABEL_WIDTH - 8}" y="{y + 4:.1f}" '
-            f'text-anchor="end"><title>{e(arn)}</title>{e(label)}</text>'
-            f'<line class="lane-line" x1="{_LABEL_WIDTH}" y1="{y:.1f}" '
-            f'x2="{_SVG_WIDTH - _RIGHT}" y2="{y:.1f}"/>'
-        )
-        lane_points = by_lane.get(arn, [])
-        for p, following in zip(lane_points, [*lane_points[1:], None], strict=True):
-            x1 = x(p.at)
-            x2 = x(following.at) if following else _SVG_WIDTH - _RIGHT
-            parts.append(
-                f'<rect class="band st-{e(p.status)}" x="{x1:.1f}" y="{y - 5:.1f}" '
-                f'width="{max(x2 - x1, 0.5):.1f}" height="10"/>'
-            )
-        for p in lane_points:
-            tip = f"{_when(p.at)}: {p.action} ({p.status})"
-            if p.actor:
-                tip += f" by {p.actor}"
-            if p.message:
-                tip += f" - {p.message}"
-            parts.append(
-                f'<circle class="pt cat-{e(p.category)}" cx="{x(p.at):.1f}" cy="{y:.1f}" r="6" '
-                f'data-category="{e(p.category)}" data-action="{e(p.action)}">'
-                f"<title>{e(tip)}</title></circle>"
-            )
-        parts.append("</g>")
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _legend(points: Sequence[TimelinePoint]) -> str:
-    counts = Counter(p.category for p in points)
-    items = "".join(
-        f'<li><svg width="14" height="14" aria-hidden="true"><circle class="pt cat-{c}" '
-        f'cx="7" cy="7" r="6"/></svg> {c} <span class="legend-count" data-category="{c}">'
-        f"{counts[c]}</span></li>"
-        for c in CATEGORIES
-        if counts[c]
+    lanes = tuple(
+        _lane(arn, Chart.TOP + Chart.LANE * (i + 0.5), by_lane[arn], x)
+        for i, arn in enumerate(arns)
     )
-    return f'<ul class="legend">{items}</ul>'
+    return Chart(height, ticks, lanes)
 
 
-def _cards(report: Report) -> str:
-    total = len(report.resources)
-    cards = [
-        f'<div class="card" data-status="all"><span class="n" id="total-resources">{total}'
-        "</span> resources</div>"
-    ]
-    for status, count in report.status_counts:
-        if count:
-            cards.append(
-                f'<div class="card st-{e(status)}" data-status="{e(status)}">'
-                f'<span class="n">{count}</span> {e(status)}</div>'
-            )
-    return "".join(cards)
+# --------------------------------------------------------------------------- HTML
 
 
-def _resources(report: Report) -> str:
-    if not report.resources:
-        return '<p class="empty">No declared resources.</p>'
-    out: list[str] = []
-    by_account: dict[str, list[ResourceRow]] = defaultdict(list)
-    for row in report.resources:
-        by_account[row.account].append(row)
-    for account, rows in by_account.items():
-        out.append(f'<section class="account" data-account="{e(account)}">')
-        out.append(f"<h3>Account {e(account)}</h3>")
-        by_kind: dict[str, list[ResourceRow]] = defaultdict(list)
-        for row in rows:
-            by_kind[row.kind].append(row)
-        for kind, kind_rows in by_kind.items():
-            out.append(f'<h4>{e(kind)} <span class="muted">({len(kind_rows)})</span></h4>')
-            out.append(
-                '<table class="resources"><thead><tr><th>Status</th><th>Resource</th>'
-                "<th>Mode</th><th>Updated</th><th>Why</th></tr></thead><tbody>"
-            )
-            for row in kind_rows:
-                name = (
-                    f'<a href="{e(row.console_url)}" rel="noreferrer">{e(row.arn)}</a>'
-                    if row.console_url
-                    else e(row.arn)
-                )
-                why = row.reason
-                if row.orphaned_ids and row.status in _PROBLEMS:
-                    why = f"{why} (unique ids: {', '.join(row.orphaned_ids)})".strip()
-                out.append(
-                    f'<tr class="res" data-status="{e(row.status)}" data-arn="{e(row.arn)}" '
-                    f'data-kind="{e(row.kind)}" data-account="{e(row.account)}">'
-                    f'<td>{_status_badge(row.status)}</td><td class="arn">{name}</td>'
-                    f"<td>{e(row.mode)}</td><td>{e(_when(row.updated_at))}</td>"
-                    f"<td>{e(why)}</td></tr>"
-                )
-            out.append("</tbody></table>")
-        out.append("</section>")
-    return "".join(out)
+def csp_hash(content: str) -> str:
+    """The CSP source allowing one inline <style> or <script> whose text is `content`."""
+    digest = hashlib.sha256(content.encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
 
 
-def _orphans_html(report: Report) -> str:
-    if not report.orphans:
-        return '<p class="empty" id="no-orphans">No open orphaned principals.</p>'
-    rows = "".join(
-        f'<tr class="orphan" data-unique-id="{e(o.unique_id)}"><td><code>{e(o.unique_id)}'
-        f"</code></td><td>{e(o.role_arn or 'unknown role (never seen by driftguard)')}</td>"
-        f"<td>{'<br>'.join(e(arn) for arn in o.resources)}</td><td>{e(_when(o.since))}</td></tr>"
-        for o in report.orphans
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("driftguard_cli", "templates"),
+        autoescape=True,  # every template here is HTML
+        undefined=jinja2.StrictUndefined,  # a misspelt name fails instead of vanishing
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
-    return (
-        '<table id="orphans-table"><thead><tr><th>Unique ID in policies</th><th>Was role</th>'
-        f"<th>Resources</th><th>Since</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
-
-
-def _most_changed_html(report: Report) -> str:
-    if not report.most_changed:
-        return '<p class="empty">Nothing changed in this window.</p>'
-    rows = "".join(
-        f'<tr class="changed" data-arn="{e(c.arn)}"><td class="num">{c.changes}</td>'
-        f'<td class="num">{c.restores}</td><td>{e(c.arn)}</td><td>{e(c.kind)}</td>'
-        f"<td>{e(_when(c.last_at))}</td><td>{e(c.last_actor or '-')}</td></tr>"
-        for c in report.most_changed
-    )
-    return (
-        '<table id="most-changed-table"><thead><tr><th>Changes</th><th>Restores</th>'
-        "<th>Resource</th><th>Kind</th><th>Last</th><th>Last by</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
-    )
-
-
-_PROBLEMS: Final = frozenset(s.value for s in Status if s.is_problem)
-_STATUS_COLOURS: Final[Mapping[str, str]] = {
-    "in-sync": "#1a7f37",
-    "remediated": "#0969da",
-    "drifted": "#bf8700",
-    "orphaned-principal": "#cf222e",
-    "pending-principal": "#8250df",
-    "quarantined": "#82071e",
-    "error": "#d1242f",
-}
-_CATEGORY_COLOURS: Final[Mapping[str, str]] = {
-    "declared": "#57606a",
-    "drift": "#cf222e",
-    "remediation": "#1a7f37",
-    "failure": "#82071e",
-    "observed": "#afb8c1",
-    "other": "#0969da",
-}
-
-
-def _css() -> str:
-    status_rules = "".join(
-        f".badge.st-{s},.card.st-{s}{{border-color:{c};color:{c}}}"
-        f".band.st-{s}{{fill:{c};opacity:.25}}"
-        for s, c in _STATUS_COLOURS.items()
-    )
-    category_rules = "".join(f".pt.cat-{k}{{fill:{c}}}" for k, c in _CATEGORY_COLOURS.items())
-    return (
-        "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;"
-        "color:#1f2328;background:#fff}"
-        "h1{margin:0 0 4px}h2{margin-top:28px;border-bottom:1px solid #d0d7de}"
-        ".muted,.empty{color:#57606a}"
-        ".cards{display:flex;flex-wrap:wrap;gap:10px;margin:16px 0}"
-        ".card{border:2px solid #d0d7de;border-radius:8px;padding:8px 14px;min-width:110px}"
-        ".card .n{display:block;font-size:26px;font-weight:600}"
-        "table{border-collapse:collapse;margin:6px 0 14px;width:100%}"
-        "th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eaeef2;"
-        "vertical-align:top}"
-        "td.arn,td code{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}"
-        "td.num{text-align:right;font-variant-numeric:tabular-nums}"
-        ".badge{border:1px solid;border-radius:10px;padding:0 8px;font-size:12px;"
-        "white-space:nowrap}"
-        ".lane-line{stroke:#d0d7de}.tick{stroke:#eaeef2}"
-        ".tick-label,.lane-label{font-size:11px;fill:#57606a;font-family:ui-monospace,monospace}"
-        ".pt{stroke:#fff;stroke-width:1.5}.band{fill:#afb8c1;opacity:.25}"
-        ".legend{list-style:none;padding:0;display:flex;gap:18px}"
-        ".legend li{display:flex;align-items:center;gap:6px}"
-        "#filter{padding:4px 8px;width:360px;margin-right:10px}" + status_rules + category_rules
-    )
-
-
-_SCRIPT: Final = """
-(function () {
-  var input = document.getElementById('filter');
-  var rows = Array.prototype.slice.call(document.querySelectorAll('tr.res'));
-  var count = document.getElementById('shown-count');
-  var sections = Array.prototype.slice.call(document.querySelectorAll('section.account'));
-  function update() {
-    var q = input.value.trim().toLowerCase();
-    var shown = 0;
-    rows.forEach(function (row) {
-      var hit = !q || row.textContent.toLowerCase().indexOf(q) >= 0;
-      row.hidden = !hit;
-      if (hit) { shown += 1; }
-    });
-    sections.forEach(function (section) {
-      section.hidden = !section.querySelector('tr.res:not([hidden])');
-    });
-    count.textContent = shown + ' of ' + rows.length + ' resources shown';
-  }
-  input.addEventListener('input', update);
-  // A link to report.html#filter=WORDS opens the page filtered.
-  if (location.hash.indexOf('#filter=') === 0) {
-    input.value = decodeURIComponent(location.hash.slice(8));
-  }
-  update();
-  document.documentElement.setAttribute('data-js', 'ready');
-})();
-"""
-
-_PAGE: Final = Template(
-    """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; \
-style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>driftguard report: $table</title>
-<style>$css</style>
-</head>
-<body>
-<header>
-<h1>driftguard report</h1>
-<p class="muted">State table <code>$table</code>, generated $generated. Timeline and change \
-counts cover $since to $generated.</p>
-</header>
-<section id="summary"><div class="cards">$cards</div></section>
-<section id="timeline">
-<h2>Timeline of drift and remediations</h2>
-$legend
-$svg
-</section>
-<section id="orphans">
-<h2>Open orphaned principals</h2>
-$orphans
-</section>
-<section id="most-changed">
-<h2>Most-changed resources</h2>
-$most_changed
-</section>
-<section id="resources">
-<h2>Resources by account and kind</h2>
-<p><input id="filter" type="search" placeholder="filter: ARN, status, kind, reason..." \
-aria-label="filter resources"><span id="shown-count" class="muted"></span></p>
-$resources
-</section>
-<script>$script</script>
-</body>
-</html>
-"""
-)
+    env.filters["when"] = when
+    env.filters["csp_hash"] = csp_hash
+    return env
 
 
 def render_html(report: Report) -> str:
-    """The whole page. Every interpolated value is escaped by the fragment builders."""
-    return _PAGE.substitute(
-        table=e(report.table_name),
-        generated=e(_when(report.generated_at)),
-        since=e(_when(report.since)),
-        css=_css(),
-        cards=_cards(report),
-        legend=_legend(report.timeline),
-        svg=timeline_svg(report.resources, report.timeline),
-        orphans=_orphans_html(report),
-        most_changed=_most_changed_html(report),
-        resources=_resources(report),
-        script=_SCRIPT,
+    """The whole page (templates/report.html.j2)."""
+    counts = Counter(p.category for p in report.timeline)
+    template = environment().get_template("report.html.j2")
+    return template.render(
+        report=report,
+        chart=timeline_chart(report.resources, report.timeline),
+        legend=[(c, counts[c]) for c in TimelineCategory if counts[c]],
+        status_colours=STATUS_COLOURS,
+        category_colours=CATEGORY_COLOURS,
     )

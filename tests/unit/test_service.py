@@ -1,0 +1,363 @@
+"""The remediation service around the decision, with in-memory fakes of its adapters:
+the leases, the put with backoff, the verification, what is written and alerted.
+No sockets and no real time: the clock is injected and sleeping only moves it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from driftguard.arns import Arn
+from driftguard.config import Config
+from driftguard.decision import Decision, Result
+from driftguard.errors import LeaseBusyError
+from driftguard.events import CloudTrailDetail
+from driftguard.kinds import Target, registry
+from driftguard.model import Declared, StatusRecord, Trigger, sha256
+from driftguard.service import LEASE_WAIT_SECONDS, Remediator
+from driftguard.vocabulary import (
+    AlertType,
+    AuditAction,
+    Mode,
+    Outcome,
+    Severity,
+    Status,
+    TriggerKind,
+)
+from tests.support.fakes import (
+    START,
+    FakeClients,
+    FakeClock,
+    FakeIam,
+    FakePolicies,
+    FakePublisher,
+    FakeStore,
+    in_sync_status,
+)
+
+ACCOUNT = "111111111111"
+KEY = f"arn:aws:fake:us-east-1:{ACCOUNT}:thing/key"
+SECRET = f"arn:aws:fake:us-east-1:{ACCOUNT}:thing/secret"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/pod-role"
+ROLE_ID = "AROABBBBBBBBBBBBBBBBB"
+OLD_ROLE_ID = "AROAAAAAAAAAAAAAAAAAA"
+VENDOR = "arn:aws:iam::444455556666:root"
+PROPAGATION_SECONDS = 120.0
+
+
+def policy(*principals: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {
+                        "AWS": list(principals) if len(principals) > 1 else principals[0]
+                    },
+                    "Action": "kms:Decrypt",
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
+
+
+DECLARED_POLICY = policy(ROLE)
+
+
+class World:
+    """The service wired to fakes; `kind` holds the live policies."""
+
+    def __init__(self) -> None:
+        self.clock = FakeClock()
+        self.store = FakeStore(self.clock)
+        self.kind = FakePolicies()
+        self.iam = FakeIam(roles={ROLE: ROLE_ID})
+        self.publisher = FakePublisher()
+        config = Config.model_validate(
+            {
+                "TABLE_NAME": "state",
+                "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:333333333333:alerts",
+                "REMEDIATION_ROLE_NAME": "driftguard-remediation",
+                "DEFAULT_MODE": "enforce",
+                "DEAD_LETTER_QUEUE_URL": "https://sqs.example/dlq",
+                "PROPAGATION_TIMEOUT_SECONDS": str(PROPAGATION_SECONDS),
+                "LEASE_SECONDS": "330",
+                "QUARANTINE_THRESHOLD": "3",
+                "QUARANTINE_WINDOW_SECONDS": "3600",
+                "AUDIT_RETENTION_DAYS": "400",
+            }
+        )
+        self.remediator = Remediator(
+            config,
+            FakeClients(self.iam),  # type: ignore[arg-type]
+            self.store,  # type: ignore[arg-type]
+            self.publisher,  # type: ignore[arg-type]
+            clock=self.clock,
+        )
+
+    def declare(self, arn: str, text: str = DECLARED_POLICY, mode: Mode = Mode.ENFORCE) -> None:
+        declared = Declared(
+            arn=arn,
+            kind=self.kind.name,
+            account=ACCOUNT,
+            region="us-east-1",
+            policy=text,
+            digest=sha256(text),
+            mode=mode,
+            version=1,
+            declared_by="security",
+            declared_at=START,
+            principals=(ROLE,),
+        )
+        self.store.declare(declared, in_sync_status(declared))
+        self.kind.live[arn] = text
+
+    def check(self, arn: str, kind: TriggerKind = TriggerKind.POLICY_CHANGED) -> Decision:
+        trigger = Trigger(kind=kind, event_name="PutFakePolicy", event_id="e-1", actor="mallory")
+        decision = self.remediator.check(
+            Target(Arn.parse(arn), self.kind), trigger, self.remediator.lookup()
+        )
+        assert isinstance(decision, Decision)
+        return decision
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    world = World()
+    # The fake kind is registered by name while the test runs (sweep and fan-out
+    # resolve kinds from what the store holds).
+    registry._KINDS[world.kind.name] = world.kind
+    try:
+        yield world
+    finally:
+        del registry._KINDS[world.kind.name]
+
+
+def test_an_in_sync_resource_reads_once_and_writes_nothing(world: World) -> None:
+    world.declare(KEY)
+    decision = world.check(KEY)
+    assert decision.status is Status.IN_SYNC and decision.outcome is Outcome.IN_SYNC
+    assert world.kind.reads == 1 and world.kind.puts == []
+    assert world.store.writes == [] and world.publisher.alerts == []
+    assert world.store.leases == {}  # taken and given back
+    assert world.iam.calls == []  # nothing to restore: no principal looked up
+
+
+def test_a_widened_policy_is_put_back_verified_recorded_and_alerted_once(world: World) -> None:
+    world.declare(KEY)
+    world.kind.live[KEY] = policy(ROLE, VENDOR)
+    world.clock.advance(60)
+
+    decision = world.check(KEY)
+    world.remediator._alert([decision], decision.trigger)
+
+    assert decision.outcome is Outcome.REMEDIATED and decision.status is Status.IN_SYNC
+    assert world.kind.puts == [(KEY, DECLARED_POLICY)]
+    assert world.kind.live[KEY] == DECLARED_POLICY
+    assert world.store.writes == [f"status {KEY}", f"audit {KEY}"]
+    record = world.store.statuses[KEY]
+    assert record.status is Status.IN_SYNC and record.remediated_at == world.clock.now()
+    (entry,) = world.store.audit
+    assert entry.action is AuditAction.RESTORED and entry.actor == "mallory"
+    assert entry.findings == ("widened",)
+    (alert,) = world.publisher.alerts
+    assert alert.type is AlertType.RESTORED and alert.severity is Severity.CRITICAL
+    assert world.clock.sleeps == []  # accepted and visible at once: no waiting
+
+
+def test_a_rejected_put_is_retried_on_the_clock_until_the_role_propagates(world: World) -> None:
+    world.declare(KEY)
+    world.kind.live[KEY] = policy(VENDOR)
+    world.kind.reject_puts = 3
+
+    decision = world.check(KEY)
+
+    assert decision.outcome is Outcome.REMEDIATED
+    assert world.clock.sleeps == [1.0, 2.0, 4.0]
+    assert len(world.kind.puts) == 1
+
+
+def test_a_put_rejected_past_the_propagation_budget_is_a_restore_failure(world: World) -> None:
+    world.declare(KEY)
+    world.kind.live[KEY] = policy(VENDOR)
+    world.kind.reject_puts = 1000
+
+    decision = world.check(KEY)
+
+    assert decision.status is Status.ERROR and decision.outcome is Outcome.FAILED
+    assert decision.alert is AlertType.RESTORE_FAILED
+    assert "kept rejecting" in decision.reason and "attempt(s)" in decision.reason
+    assert sum(world.clock.sleeps) <= PROPAGATION_SECONDS
+    assert world.clock.sleeps[-1] == 16.0  # the backoff is capped
+    assert world.kind.live[KEY] == policy(VENDOR)  # nothing was forced
+
+
+def test_a_stale_read_after_the_put_is_read_again(world: World) -> None:
+    world.declare(KEY)
+    world.kind.live[KEY] = policy(VENDOR)
+    world.kind.stale_reads = 2
+
+    decision = world.check(KEY)
+
+    assert decision.outcome is Outcome.REMEDIATED
+    assert world.clock.sleeps == [0.25, 0.5]
+
+
+def test_a_put_that_never_shows_is_a_restore_failure(world: World) -> None:
+    world.declare(KEY)
+    world.kind.live[KEY] = policy(VENDOR)
+    world.kind.stale_reads = 1000
+
+    decision = world.check(KEY)
+
+    assert decision.status is Status.ERROR
+    assert "re-reading it shows another policy" in decision.reason
+
+
+def test_a_held_lease_is_waited_for_briefly_then_given_up(world: World) -> None:
+    world.declare(KEY)
+    world.kind.live[KEY] = policy(VENDOR)
+    holder = world.store.take_lease(KEY, 600)
+
+    with pytest.raises(LeaseBusyError):
+        world.check(KEY)
+
+    assert 0 < sum(world.clock.sleeps) <= LEASE_WAIT_SECONDS
+    assert world.kind.puts == [] and world.store.writes == []
+    assert world.store.leases[KEY][0] == holder  # the loser did not release it
+
+
+def test_a_lease_whose_holder_died_is_taken_over_once_it_expires(world: World) -> None:
+    world.declare(KEY)
+    world.store.take_lease(KEY, 1)
+    world.clock.advance(2)
+    assert world.check(KEY).status is Status.IN_SYNC
+
+
+def test_an_undeclared_resource_is_seen_and_left_alone(world: World) -> None:
+    world.kind.live[KEY] = policy(VENDOR)
+    trigger = Trigger(kind=TriggerKind.POLICY_CHANGED, event_name="PutFakePolicy", actor="bob")
+    result = world.remediator.check(
+        Target(Arn.parse(KEY), world.kind), trigger, world.remediator.lookup()
+    )
+    assert isinstance(result, Result) and result.outcome is Outcome.UNDECLARED
+    (entry,) = world.store.audit
+    assert entry.action is AuditAction.OBSERVED_UNDECLARED and entry.actor == "bob"
+    assert world.kind.puts == []
+
+
+def test_a_missing_principal_holds_the_restore_and_asks_iam_once_per_trigger(
+    world: World,
+) -> None:
+    for arn in (KEY, SECRET):
+        world.declare(arn)
+        world.kind.live[arn] = policy(VENDOR)
+    world.iam.roles.clear()  # pod-role does not exist
+
+    results = world.remediator.sweep()
+
+    assert {r.status for r in results} == {Status.PENDING_PRINCIPAL}
+    assert world.iam.calls == ["GetRole pod-role"]  # asked once for both resources
+    assert world.kind.puts == []
+    assert [a.type for a in world.publisher.alerts] == [AlertType.PENDING_PRINCIPAL] * 2
+
+
+def test_a_restore_then_three_sweeps_is_one_alert_and_one_history_entry(world: World) -> None:
+    world.declare(KEY)
+    world.kind.live[KEY] = policy(ROLE, VENDOR)
+    world.remediator.sweep()
+    for _ in range(3):
+        world.clock.advance(3600)
+        assert [r.outcome for r in world.remediator.sweep()] == [Outcome.IN_SYNC]
+    assert [a.type for a in world.publisher.alerts] == [AlertType.RESTORED]
+    assert [e.action for e in world.store.audit] == [AuditAction.RESTORED]
+    assert world.store.writes == [f"status {KEY}", f"audit {KEY}"]
+
+
+def delete_role_event() -> CloudTrailDetail:
+    return CloudTrailDetail.model_validate(
+        {
+            "eventVersion": "1.08",
+            "eventSource": "iam.amazonaws.com",
+            "eventName": "DeleteRole",
+            "eventTime": START.isoformat(),
+            "awsRegion": "us-east-1",
+            "recipientAccountId": ACCOUNT,
+            "eventID": "delete-1",
+            "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::{ACCOUNT}:user/bob"},
+            "requestParameters": {"roleName": "pod-role"},
+        }
+    )
+
+
+def test_a_deleted_role_is_one_alert_for_every_resource_naming_it(world: World) -> None:
+    for arn in (KEY, SECRET):
+        world.declare(arn)
+        world.kind.live[arn] = policy(OLD_ROLE_ID)  # what AWS leaves after DeleteRole
+    world.store.unique_ids[OLD_ROLE_ID] = ROLE
+    world.iam.roles.clear()
+
+    results = world.remediator.on_role_deleted(delete_role_event())
+
+    assert {r.status for r in results} == {Status.ORPHANED_PRINCIPAL}
+    (alert,) = world.publisher.alerts
+    assert alert.type is AlertType.ORPHANED_PRINCIPAL and alert.role_arn == ROLE
+    assert sorted(r.arn for r in alert.resources) == [KEY, SECRET]
+    assert alert.unique_ids == {OLD_ROLE_ID: ROLE}  # from the registry, via the decision
+
+
+def test_a_busy_resource_in_a_fan_out_retries_the_event_for_it_alone(world: World) -> None:
+    for arn in (KEY, SECRET):
+        world.declare(arn)
+        world.kind.live[arn] = policy(OLD_ROLE_ID)
+    world.iam.roles.clear()
+    owner = world.store.take_lease(SECRET, 600)
+
+    with pytest.raises(LeaseBusyError, match="thing/secret"):
+        world.remediator.on_role_deleted(delete_role_event())
+    world.store.release_lease(SECRET, owner)
+    world.remediator.on_role_deleted(delete_role_event())
+
+    first, second = world.publisher.alerts
+    assert [r.arn for r in first.resources] == [KEY]
+    assert [r.arn for r in second.resources] == [SECRET]
+
+
+def test_a_failure_in_one_resource_does_not_stop_the_sweep(world: World) -> None:
+    world.declare(KEY)
+    world.declare(SECRET)
+    del world.kind.live[KEY]  # the key itself is gone
+    results = {r.arn: r for r in world.remediator.sweep()}
+    assert results[KEY].status is Status.ERROR and "not found" in results[KEY].reason
+    assert results[SECRET].outcome is Outcome.IN_SYNC
+    (alert,) = world.publisher.alerts
+    assert alert.type is AlertType.CHECK_FAILED
+
+
+def test_time_comes_only_from_the_injected_clock(world: World) -> None:
+    world.declare(KEY)
+    world.kind.live[KEY] = policy(VENDOR)
+    world.check(KEY)
+    record: StatusRecord = world.store.statuses[KEY]
+    moments: list[datetime | None] = [record.updated_at, record.remediated_at]
+    moments += [entry.at for entry in world.store.audit]
+    assert set(moments) == {world.clock.now()}
+
+
+def test_results_report_what_happened(world: World) -> None:
+    world.declare(KEY)
+    world.kind.live[KEY] = policy(VENDOR)
+    (result,) = world.remediator.sweep()
+    expected: dict[str, Any] = {
+        "arn": KEY,
+        "outcome": "remediated",
+        "status": "in-sync",
+        "reason": "",
+    }
+    assert result.as_dict() == expected
