@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 
-from driftguard.classify import SEVERITIES, Classification, Finding, classify
-from driftguard.policy import MAX_ATOMS, Policy, PolicyDiff, replace_principal
+import driftguard.policy
+from driftguard.classify import Classification, classify
+from driftguard.policy import MAX_ATOMS, Policy, PolicyDiff, diff
+from driftguard.vocabulary import Finding, Severity
+from tests.support.policies import replace_principal
 
 ROOT_333 = "arn:aws:iam::333333333333:root"
 ROOT_111 = "arn:aws:iam::111111111111:root"
@@ -90,7 +93,7 @@ class TestInSync:
         result = classify(Policy.parse(kms_policy()), Policy.parse(kms_policy()))
         assert result.in_sync
         assert result.findings == frozenset()
-        assert result.severity == "none"
+        assert result.severity is Severity.NONE
         assert result.orphaned_ids == frozenset()
         assert isinstance(result.diff, PolicyDiff) and result.diff.is_empty
 
@@ -403,12 +406,43 @@ class TestFallback:
 )
 def test_severity(found: set[Finding], severity: str) -> None:
     result = Classification(findings=frozenset(found), diff=None)
-    assert result.severity == severity
+    assert result.severity is Severity(severity)
     assert result.in_sync is (not found)
 
 
 def test_severity_order_and_finding_values() -> None:
-    assert SEVERITIES == ("none", "medium", "high", "critical")
+    # What classify yields, lowest to highest (INFO is for restores).
+    ranked = [Severity.NONE, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
+    assert [s for s in Severity if s in ranked] == ranked
+    assert [s.rank for s in ranked] == sorted({s.rank for s in ranked})
     assert [f.value for f in Finding] == ["orphaned-principal", "widened", "narrowed", "missing"]
     assert Finding("widened") is WIDE
     assert f"{Finding.ORPHANED_PRINCIPAL}" == "orphaned-principal"
+
+
+# --------------------------------------------------------------------------- normalized once
+
+
+def test_each_policy_is_normalized_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Policy] = []
+    normalize = driftguard.policy._normalize
+
+    def counted(policy: Policy) -> Policy:
+        calls.append(policy)
+        return normalize(policy)
+
+    monkeypatch.setattr(driftguard.policy, "_normalize", counted)
+    declared = Policy.parse(kms_policy())
+    live = Policy.parse(with_pod(Principal={"AWS": [ORPHAN_ID, FOREIGN_ROOT]}))
+
+    assert classify(declared, live).findings == frozenset({ORPHAN, WIDE})
+    assert not declared.semantically_equal(live)
+    assert not live.semantically_equal(declared)
+    assert declared.principal_arns() == frozenset({POD_ROLE})
+    assert live.unique_id_principals() == frozenset({ORPHAN_ID})
+    assert not diff(declared, live).is_empty
+    assert classify(declared, live).findings == frozenset({ORPHAN, WIDE})
+
+    assert len(calls) == 2
+    assert {id(p) for p in calls} == {id(declared), id(live)}
+    assert declared.normalized().normalized() is declared.normalized()

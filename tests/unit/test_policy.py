@@ -1,4 +1,4 @@
-"""Unit tests for driftguard.policy: parsing, normalization, unique IDs, diff, digests."""
+"""Unit tests for driftguard.policy: parsing, normalization, unique IDs, rendering, diff."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from driftguard.policy import (
     diff,
     is_principal_arn,
     is_unique_id,
-    replace_principal,
     wildcard_covers,
 )
+from tests.support.policies import replace_principal
 
 ROOT_333 = "arn:aws:iam::333333333333:root"
 POD_ROLE = "arn:aws:iam::111111111111:role/pod-role"
@@ -520,8 +520,8 @@ class TestNormalization:
             Policy.parse(one(Principal={"AWS": "*"}))
         )
         assert (
-            Policy.parse(one(Principal="*")).to_json()
-            == Policy.parse(one(Principal={"AWS": ["*"]})).to_json()
+            Policy.parse(one(Principal="*")).normalized().to_dict()
+            == Policy.parse(one(Principal={"AWS": ["*"]})).normalized().to_dict()
         )
 
     def test_condition_key_case(self) -> None:
@@ -546,7 +546,7 @@ class TestNormalization:
         swapped["Statement"] = [doc["Statement"][1], doc["Statement"][0], doc["Statement"][1]]
         a, b = Policy.parse(doc), Policy.parse(swapped)
         assert a.normalized() == b.normalized()
-        assert a.digest() == b.digest()
+        assert a.normalized().to_dict() == b.normalized().to_dict()
 
     def test_sid_and_id_are_labels(self) -> None:
         doc = kms_policy()
@@ -557,13 +557,22 @@ class TestNormalization:
         a, b = Policy.parse(doc), Policy.parse(relabelled)
         assert a.semantically_equal(b)
         assert diff(a, b).is_empty
-        # ...but the digest protects the exact document, labels included.
-        assert a.digest() != b.digest()
+        # ...but the normalized form keeps them: it is what goes back to AWS.
+        assert a.normalized() != b.normalized()
 
     def test_normalizing_twice_changes_nothing(self) -> None:
         for doc in (kms_policy(), widened_policy(), orphaned_policy()):
             once = Policy.parse(doc).normalized()
-            assert once.normalized() == once
+            assert once.normalized() is once
+            # A fresh object, so normalizing is really done again (``once`` is its own cache).
+            assert Policy(once.version, once.id, once.statements).normalized() == once
+
+    def test_cache_is_not_part_of_equality(self) -> None:
+        a, b = Policy.parse(kms_policy()), Policy.parse(kms_policy())
+        a.semantically_equal(a)  # fills a's caches, not b's
+        assert a == b
+        assert hash(a) == hash(b)
+        assert repr(a) == repr(b)
 
     def test_effect_matters(self) -> None:
         assert not Policy.parse(one(Effect="Allow")).semantically_equal(
@@ -596,7 +605,7 @@ class TestAtomsAndFallback:
             }
         )
         assert a.semantically_equal(b)
-        assert a.digest() != b.digest()  # digest = integrity, not semantics
+        assert a.normalized() != b.normalized()  # same grants, different form
 
     def test_grants_keep_not_elements_whole(self) -> None:
         policy = Policy.parse(
@@ -649,34 +658,32 @@ class TestAtomsAndFallback:
         assert "+ statement " in d.summary()
 
 
-# --------------------------------------------------------------------------- canonical JSON
+# --------------------------------------------------------------------------- rendering
 
 
-class TestCanonicalJson:
-    def test_to_json_is_sorted_compact_and_normalized(self) -> None:
-        text = Policy.parse(kms_policy()).to_json()
-        data = json.loads(text)
-        assert json.dumps(data, sort_keys=True, separators=(",", ":")) == text
-        pod = next(s for s in data["Statement"] if s.get("Sid") == "AllowPodRole")
+class TestRendering:
+    def test_normalized_rendering_is_sorted_and_normalized(self) -> None:
+        data = Policy.parse(kms_policy()).normalized().to_dict()
+        statements = data["Statement"]
+
+        def canonical(statement: dict[str, Any]) -> str:
+            return json.dumps(statement, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+        assert statements == sorted(statements, key=canonical)
+        pod = next(s for s in statements if s.get("Sid") == "AllowPodRole")
         assert pod["Action"] == ["kms:decrypt", "kms:describekey"]
         assert pod["Principal"] == {"AWS": POD_ROLE}
 
     def test_round_trip(self) -> None:
         for doc in (kms_policy(), widened_policy(), orphaned_policy()):
             policy = Policy.parse(doc)
-            again = Policy.parse(policy.to_json())
+            again = Policy.parse(json.dumps(policy.normalized().to_dict()))
             assert again.normalized() == policy.normalized()
-            assert again.digest() == policy.digest()
+            assert again.normalized().to_dict() == policy.normalized().to_dict()
 
-    def test_digest_is_sha256_hex(self) -> None:
-        import hashlib
-
-        policy = Policy.parse(kms_policy())
-        assert policy.digest() == hashlib.sha256(policy.to_json().encode()).hexdigest()
-        assert len(policy.digest()) == 64
-
-    def test_digest_changes_with_semantics(self) -> None:
-        assert Policy.parse(kms_policy()).digest() != Policy.parse(widened_policy()).digest()
+    def test_normalized_form_changes_with_semantics(self) -> None:
+        widened = Policy.parse(widened_policy()).normalized()
+        assert Policy.parse(kms_policy()).normalized() != widened
 
     def test_to_dict_keeps_document_as_is(self) -> None:
         policy = Policy.parse(kms_policy())
@@ -684,46 +691,6 @@ class TestCanonicalJson:
             "Enable IAM User Permissions",
             "AllowPodRole",
         ]
-
-
-# --------------------------------------------------------------------------- replace_principal
-
-
-class TestReplacePrincipal:
-    def test_string_stays_string(self) -> None:
-        doc = kms_policy()
-        out = replace_principal(doc, POD_ROLE, ORPHAN_ID)
-        assert out["Statement"][1]["Principal"]["AWS"] == ORPHAN_ID
-        assert doc["Statement"][1]["Principal"]["AWS"] == POD_ROLE  # input untouched
-
-    def test_list_stays_list(self) -> None:
-        out = replace_principal(widened_policy(), POD_ROLE, ORPHAN_ID)
-        assert out["Statement"][1]["Principal"]["AWS"] == [ORPHAN_ID, FOREIGN_ROOT]
-
-    def test_single_statement_object_and_not_principal(self) -> None:
-        doc = {
-            "Statement": {
-                "Effect": "Deny",
-                "NotPrincipal": {"AWS": [POD_ROLE]},
-                "Action": "*",
-                "Resource": "*",
-            }
-        }
-        out = replace_principal(doc, POD_ROLE, ORPHAN_ID)
-        assert out["Statement"]["NotPrincipal"]["AWS"] == [ORPHAN_ID]
-
-    def test_other_kinds_and_non_matches_untouched(self) -> None:
-        doc = one(Principal={"Service": POD_ROLE, "AWS": ROOT_333})
-        out = replace_principal(doc, POD_ROLE, ORPHAN_ID)
-        assert out == doc
-        # Exact match only: an account id is not its root ARN here.
-        assert replace_principal(kms_policy(), "333333333333", "x") == kms_policy()
-
-    def test_tolerates_odd_documents(self) -> None:
-        assert replace_principal({"Statement": "junk"}, "a", "b") == {"Statement": "junk"}
-        assert replace_principal({}, "a", "b") == {}
-        out = replace_principal({"Statement": [1, {"Principal": "*"}]}, "*", "x")
-        assert out == {"Statement": [1, {"Principal": "*"}]}
 
 
 # --------------------------------------------------------------------------- diff

@@ -53,27 +53,6 @@ class Alert(BaseModel):
     detected_at: datetime
     time_to_fix_seconds: float | None = None
 
-    def render_text(self) -> str:
-        """Plain text for terminals and logs (the demo prints this)."""
-        lines = [f"[{self.severity.value.upper()}] {self.title}", f"  {self.summary}"]
-        if self.actor:
-            lines.append(f"  changed by: {self.actor} ({self.event_name})")
-        for uid, arn in self.unique_ids.items():
-            lines.append(f"  {uid} was {arn}")
-        for resource in self.resources:
-            lines.append(f"  - {resource.arn}: {resource.status}")
-            if resource.orphaned_ids:
-                lines.append(f"      unique ids in policy: {', '.join(resource.orphaned_ids)}")
-            for change in readable_changes(resource.diff):
-                lines.append(f"      {change}")
-            if resource.reason:
-                lines.append(f"      {resource.reason}")
-        if self.time_to_fix_seconds is not None:
-            lines.append(f"  fixed {self.time_to_fix_seconds:.1f}s after the change")
-        if self.next_steps:
-            lines.append(f"  next: {self.next_steps}")
-        return "\n".join(lines)
-
 
 def readable_changes(diff: dict[str, Any]) -> list[str]:
     """Principal and action changes when there are any; the grant lines only when

@@ -192,6 +192,15 @@ def _units(statements: Iterable[Statement], atomic: bool) -> frozenset[_Unit]:
     return frozenset(units)
 
 
+def _comparable(policy: Policy, atomic: bool) -> tuple[list[Statement], frozenset[_Unit]]:
+    """Statements and units of a normalized policy, without unique-ID principals."""
+    if atomic and not _unique_ids(policy):
+        # Nothing to drop: the units are the policy's grants, computed once per policy.
+        return list(policy.statements), policy.grants()
+    statements = [_without_ids(s) for s in policy.statements]
+    return statements, _units(statements, atomic)
+
+
 def _uncovered(units: frozenset[_Unit], others: frozenset[_Unit], index: _Index) -> list[Statement]:
     """Units the other side does not grant. A unit the other side also has is covered by
     definition, so only the (usually few) remaining ones pay for the wildcard checks."""
@@ -250,8 +259,8 @@ def classify(declared: Policy, live: Policy | None) -> Classification:
 
     d, lv = declared.normalized(), live.normalized()
     atomic = d.atom_count() <= MAX_ATOMS and lv.atom_count() <= MAX_ATOMS
-    d_statements = [_without_ids(s) for s in d.statements]
-    l_statements = [_without_ids(s) for s in lv.statements]
+    d_statements, d_units = _comparable(d, atomic)
+    l_statements, l_units = _comparable(lv, atomic)
     d_index, l_index = _Index(d_statements), _Index(l_statements)
 
     findings: set[Finding] = set()
@@ -259,7 +268,6 @@ def classify(declared: Policy, live: Policy | None) -> Classification:
     if orphaned:
         findings.add(Finding.ORPHANED_PRINCIPAL)
 
-    d_units, l_units = _units(d_statements, atomic), _units(l_statements, atomic)
     for unit in _uncovered(l_units, d_units, d_index):
         # Extra Allow = someone gained access; extra Deny = someone lost it.
         findings.add(Finding.WIDENED if unit.effect == "Allow" else Finding.NARROWED)
@@ -276,4 +284,6 @@ def classify(declared: Policy, live: Policy | None) -> Classification:
         # Missing Allow = access lost; missing Deny = a guard rail is gone.
         findings.add(Finding.NARROWED if unit.effect == "Allow" else Finding.WIDENED)
 
+    # diff() on the normalized policies: their normalized() is themselves, so nothing is
+    # normalized again.
     return Classification(findings=frozenset(findings), diff=diff(d, lv), orphaned_ids=orphaned)

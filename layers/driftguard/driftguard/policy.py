@@ -2,26 +2,30 @@
 
 No I/O and no boto3 here, so every rule can be tested on plain data.
 
-Three levels of equality, on purpose:
+Two levels of equality, on purpose:
 
 * ``==`` (dataclass equality) is structural: same fields, same statement order, same Sids.
-* ``Policy.digest()`` hashes the canonical JSON of the *normalized* policy. It is for
-  integrity of a stored document: two policies share a digest only if their normalized
-  statements are identical (Sid and Id included). A policy that splits one statement into
-  two has a different digest even though it grants the same thing.
+  Compare ``normalized()`` policies to ignore order, duplicates, string vs list, action case
+  and account id vs root ARN while still telling Sid/Id labels and split statements apart.
 * ``Policy.semantically_equal()`` is for drift: it compares the sets of atomic grants, so
   reshaping (statement order, splitting, string vs list, action case, account id vs root ARN,
   Sid/Id labels) is not a difference.
+
+The integrity of a stored declaration is not this model's business: that is
+``driftguard.model.sha256`` of the exact text.
+
+A ``Policy`` is normalized at most once: the canonical form and what is derived from it
+(atom count, grants, semantic statements, AWS principals) are cached on the object, outside
+the dataclass fields, so ``==`` and ``hash`` still see only the fields.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Final, NamedTuple, NoReturn
 
 from driftguard.errors import PolicyParseError
@@ -42,7 +46,6 @@ __all__ = [
     "diff",
     "is_principal_arn",
     "is_unique_id",
-    "replace_principal",
     "wildcard_covers",
 ]
 
@@ -545,29 +548,51 @@ class Policy:
             _fail("Statement", f"must be an object or a list of objects, got {_kind_of(raw)}")
         return Policy(version=version, id=policy_id, statements=statements)
 
-    def partition(self) -> str:
-        """Partition used for bare account ids (see ``_detect_partition``)."""
-        return _detect_partition(self.statements)
-
     def normalized(self) -> Policy:
-        """Canonical form; idempotent. Sid/Id labels are kept (so ``to_json`` can be put
-        back to AWS unchanged) but statements are deduplicated and sorted."""
-        partition = self.partition()
-        unique = {s.normalized(partition) for s in self.statements}
-        return replace(self, statements=tuple(sorted(unique, key=_statement_sort_key)))
+        """Canonical form, computed once; that of a normalized policy is itself. Sid/Id labels
+        are kept (the form can be put back to AWS) but statements are deduplicated and sorted."""
+        return self._normalized
+
+    @cached_property
+    def _normalized(self) -> Policy:
+        return _normalize(self)
+
+    # The public methods read these on normalized(), so a parsed policy and its canonical
+    # form share one copy of each.
+
+    @cached_property
+    def _atom_count(self) -> int:
+        return sum(s.atom_count() for s in self.normalized().statements)
+
+    @cached_property
+    def _grants(self) -> frozenset[Grant]:
+        return frozenset(g for s in self.normalized().statements for g in s.grants())
+
+    @cached_property
+    def _semantic_statements(self) -> frozenset[Statement]:
+        return frozenset(s.semantic_key() for s in self.normalized().statements)
+
+    @cached_property
+    def _aws_principals(self) -> frozenset[str]:
+        return frozenset(
+            p.value
+            for s in self.normalized().statements
+            for p in s.principals or ()
+            if p.kind == "AWS"
+        )
 
     def atom_count(self) -> int:
         """Atomic grants the normalized policy expands to (overlaps between statements
         counted twice), computed without expanding."""
-        return sum(s.atom_count() for s in self.normalized().statements)
+        return self.normalized()._atom_count
 
     def grants(self) -> frozenset[Grant]:
         """All atomic grants of the normalized policy. Check ``atom_count()`` first."""
-        return frozenset(g for s in self.normalized().statements for g in s.grants())
+        return self.normalized()._grants
 
     def semantic_statements(self) -> frozenset[Statement]:
         """Normalized statements without Sids: the fallback comparison unit."""
-        return frozenset(s.semantic_key() for s in self.normalized().statements)
+        return self.normalized()._semantic_statements
 
     def semantically_equal(self, other: Policy) -> bool:
         """Same grants, ignoring shape and labels.
@@ -583,12 +608,7 @@ class Policy:
 
     def aws_principals(self) -> frozenset[str]:
         """Normalized AWS principal values from every Principal element (not NotPrincipal)."""
-        return frozenset(
-            p.value
-            for s in self.normalized().statements
-            for p in s.principals or ()
-            if p.kind == "AWS"
-        )
+        return self.normalized()._aws_principals
 
     def unique_id_principals(self) -> frozenset[str]:
         """AWS principals that are unique IDs (a deleted role or user)."""
@@ -608,14 +628,16 @@ class Policy:
         out["Statement"] = [s.to_dict() for s in self.statements]
         return out
 
-    def to_json(self) -> str:
-        """Canonical JSON of the normalized policy (sorted keys, sorted lists, compact)."""
-        return _canonical(self.normalized().to_dict())
 
-    def digest(self) -> str:
-        """sha256 hex of ``to_json()``: integrity of this exact normalized document, not
-        semantic identity (use ``semantically_equal`` for drift)."""
-        return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
+def _normalize(policy: Policy) -> Policy:
+    """The canonical form of ``policy``: the only place that does the normalizing work."""
+    partition = _detect_partition(policy.statements)
+    unique = {s.normalized(partition) for s in policy.statements}
+    normal = replace(policy, statements=tuple(sorted(unique, key=_statement_sort_key)))
+    # Normalizing is idempotent (tests check it on fresh objects), so the canonical form is
+    # its own. cached_property keeps values in __dict__, which a frozen dataclass allows.
+    normal.__dict__["_normalized"] = normal
+    return normal
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -751,39 +773,3 @@ def diff(declared: Policy, live: Policy) -> PolicyDiff:
         removed_grants=removed_grants,
         atomic=atomic,
     )
-
-
-# --------------------------------------------------------------------------- raw documents
-
-
-def _thaw(value: Any) -> Any:
-    """Deep copy into plain dicts/lists so the caller's document is never mutated."""
-    if isinstance(value, Mapping):
-        return {k: _thaw(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_thaw(v) for v in value]
-    return value
-
-
-def replace_principal(doc: Mapping[str, Any], old: str, new: str) -> dict[str, Any]:
-    """Copy of a raw policy document with every AWS principal equal to ``old`` replaced by
-    ``new``, in Principal and NotPrincipal, keeping shape (string stays string, list stays
-    list). Exact string match only: ``123456789012`` does not match its root ARN. Used to
-    emulate AWS rewriting a deleted role's ARN into its unique ID. Not validated."""
-    out: dict[str, Any] = _thaw(doc)
-    raw = out.get("Statement")
-    statements = raw if isinstance(raw, list) else [raw]
-    for statement in statements:
-        if not isinstance(statement, dict):
-            continue
-        for element in ("Principal", "NotPrincipal"):
-            block = statement.get(element)
-            if not isinstance(block, dict) or "AWS" not in block:
-                continue
-            value = block["AWS"]
-            if isinstance(value, str):
-                if value == old:
-                    block["AWS"] = new
-            elif isinstance(value, list):
-                block["AWS"] = [new if v == old else v for v in value]
-    return out

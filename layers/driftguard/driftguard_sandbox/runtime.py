@@ -15,15 +15,15 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, nullcontext, redirect_stdout
+from contextlib import nullcontext, redirect_stdout
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TextIO
+from unittest import mock
 
 from driftguard_sandbox.template import FunctionSpec
 
-__all__ = ["LambdaContext", "LambdaRuntime", "apply_environment"]
+__all__ = ["LambdaContext", "LambdaRuntime"]
 
 
 @dataclass
@@ -46,21 +46,6 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-@contextmanager
-def apply_environment(variables: Mapping[str, str]) -> Iterator[None]:
-    """Set `variables` in `os.environ` for the duration, then restore exactly."""
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 class LambdaRuntime:
@@ -129,7 +114,7 @@ class LambdaRuntime:
             "AWS_LAMBDA_LOG_GROUP_NAME": context.log_group_name,
         }
         logs = redirect_stdout(self.log_stream) if self.log_stream else nullcontext()
-        with self._lock, apply_environment(lambda_env), logs:
+        with self._lock, mock.patch.dict(os.environ, lambda_env), logs:
             handler = self.load(spec)
             return handler(event, context)
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, TextIO
+from unittest import mock
 
 import boto3
 from botocore.exceptions import ClientError
@@ -102,29 +103,6 @@ class HubStack:
     skipped: list[str] = field(default_factory=list)
 
 
-class _EnvPatch:
-    """Remembers original values of every variable it touches; `restore` undoes all."""
-
-    def __init__(self) -> None:
-        self._saved: dict[str, str | None] = {}
-
-    def set(self, name: str, value: str | None) -> None:
-        if name not in self._saved:
-            self._saved[name] = os.environ.get(name)
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-    def restore(self) -> None:
-        for name, value in self._saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved.clear()
-
-
 class Sandbox(AbstractContextManager["Sandbox"]):
     """Local multi-account AWS; build it with `Sandbox.start()`."""
 
@@ -157,7 +135,8 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.runtime = LambdaRuntime(
             account_id=hub_account, region=region, log_stream=function_logs
         )
-        self._env = _EnvPatch()
+        # Every variable the sandbox sets or removes is put back by stop().
+        self._env = mock.patch.dict(os.environ)
         self._sessions: dict[tuple[str, str, str], boto3.Session] = {}
         self._clients: dict[tuple[int, str], Any] = {}
         self._bootstrap: Any = None
@@ -219,8 +198,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self._use_functions_credentials()
         context = self.resolve_context()
         environment = {**globals_environment(self.template, context), **self.env_overrides}
-        for name, value in environment.items():
-            self._env.set(name, value)
+        os.environ.update(environment)
         specs = [
             replace(spec, environment={**spec.environment, **self.env_overrides})
             for spec in function_specs(self.template, context)
@@ -248,7 +226,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.server.gaps.on_event = None
         self.server.gaps.on_publish = None
         self.server.stop()
-        self._env.restore()
+        self._env.stop()
         boto3.DEFAULT_SESSION = None
 
     def __exit__(
@@ -280,26 +258,31 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         return self.server.url
 
     def _point_environment_at_server(self) -> None:
+        self._env.start()
         for name in ("MOTO_ACCOUNT_ID", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-            self._env.set(name, None)  # MOTO_ACCOUNT_ID would pin every account
-        self._env.set("AWS_ENDPOINT_URL", self.endpoint_url)
-        self._env.set("AWS_DEFAULT_REGION", self.region)
-        self._env.set("AWS_REGION", self.region)
-        self._env.set("AWS_EC2_METADATA_DISABLED", "true")
-        # No X-Ray daemon here; the Tracer would only warn about it.
-        self._env.set("POWERTOOLS_TRACE_DISABLED", "true")
+            os.environ.pop(name, None)  # MOTO_ACCOUNT_ID would pin every account
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_REGION": self.region,
+                "AWS_EC2_METADATA_DISABLED": "true",
+                # No X-Ray daemon here; the Tracer would only warn about it.
+                "POWERTOOLS_TRACE_DISABLED": "true",
+            }
+        )
         for name in ("NO_PROXY", "no_proxy"):
             existing = os.environ.get(name, "")
-            self._env.set(name, ",".join(filter(None, [existing, "127.0.0.1", "localhost"])))
+            os.environ[name] = ",".join(filter(None, [existing, "127.0.0.1", "localhost"]))
 
     def _use_functions_credentials(self) -> None:
         credentials = self.hub_session().get_credentials()
         if credentials is None:  # pragma: no cover - assume_role always returns them
             raise RuntimeError("no credentials for the hub functions' role")
         frozen = credentials.get_frozen_credentials()
-        self._env.set("AWS_ACCESS_KEY_ID", frozen.access_key)
-        self._env.set("AWS_SECRET_ACCESS_KEY", frozen.secret_key)
-        self._env.set("AWS_SESSION_TOKEN", frozen.token)
+        os.environ["AWS_ACCESS_KEY_ID"] = frozen.access_key
+        os.environ["AWS_SECRET_ACCESS_KEY"] = frozen.secret_key
+        os.environ["AWS_SESSION_TOKEN"] = frozen.token
 
     # -- identities -----------------------------------------------------------
     def session(

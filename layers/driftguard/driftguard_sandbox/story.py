@@ -246,7 +246,3 @@ class AlertTail:
             for message in messages:
                 alerts.append(Alert.model_validate_json(message["Body"]))
                 self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
-
-    def drain(self, n: Narrator) -> None:
-        for alert in self.read():
-            n.say("  ALERT " + alert.render_text().replace("\n", "\n        "))

@@ -1,0 +1,98 @@
+"""Three import packages, each with one job, and who may import whom (README "Layout").
+
+driftguard is what Lambda runs: it imports neither the command line nor the local AWS.
+The local AWS never imports the command line (the CLI hands the demo its entry point).
+The README's Layout table names every folder that exists, and nothing else.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = ROOT / "layers" / "driftguard"
+PACKAGES = ("driftguard", "driftguard_cli", "driftguard_sandbox")
+# package -> the packages of ours it must never import
+FORBIDDEN = {
+    "driftguard": {"driftguard_cli", "driftguard_sandbox"},
+    "driftguard_sandbox": {"driftguard_cli"},
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_package_imports_what_it_must_not(package: str) -> None:
+    files = sorted((SOURCE / package).rglob("*.py"))
+    assert files, f"no modules found in {package}"
+    wrong = {
+        f"{path.relative_to(SOURCE)}: {name}"
+        for path in files
+        for name in imported_modules(path)
+        if name.split(".")[0] in FORBIDDEN[package]
+    }
+    assert not wrong, f"{package} imports what it must not:\n" + "\n".join(sorted(wrong))
+
+
+_PROBE = """
+import importlib, json, pkgutil, sys
+import driftguard
+for module in pkgutil.walk_packages(driftguard.__path__, "driftguard."):
+    importlib.import_module(module.name)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_importing_all_of_driftguard_loads_no_cli_sandbox_or_their_libraries() -> None:
+    """The static check above, confirmed at run time (lazy imports included)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=120, check=True
+    )
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "driftguard.service" in loaded  # the probe did walk the package
+    tops = {name.split(".")[0] for name in loaded}
+    assert not tops & {"driftguard_cli", "driftguard_sandbox", "moto", "rich", "jinja2", "yaml"}
+
+
+def layout_rows() -> dict[str, str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    return {
+        match.group(1).rstrip("/"): match.group(2)
+        for match in re.finditer(r"^\| `([^`]+)` \| (.+?) \|$", section, re.MULTILINE)
+    }
+
+
+def test_the_readme_layout_names_every_folder_and_package_that_exists() -> None:
+    rows = layout_rows()
+    assert rows, "README.md has no Layout table"
+    missing = [path for path in rows if not (ROOT / path.split(" ")[0]).exists()]
+    assert not missing, f"the Layout table names what does not exist: {missing}"
+    folders = {
+        p.name
+        for p in ROOT.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.name not in {"test-artifacts", "build"}
+        and not p.name.endswith(".egg-info")
+    }
+    listed_tops = {path.split("/")[0] for path in rows}
+    assert folders <= listed_tops, f"folders the Layout table leaves out: {folders - listed_tops}"
+    for package in PACKAGES:
+        assert f"layers/driftguard/{package}" in rows, f"the Layout table leaves out {package}"
+    for folder in ("unit", "functional", "contract", "reliability", "support"):
+        assert f"tests/{folder}" in rows, f"the Layout table leaves out tests/{folder}"
