@@ -70,29 +70,53 @@ def test_importing_all_of_driftguard_loads_no_cli_sandbox_or_their_libraries() -
     assert not tops & {"driftguard_cli", "driftguard_sandbox", "moto", "rich", "jinja2", "yaml"}
 
 
-def layout_rows() -> dict[str, str]:
+def tables() -> list[list[list[str]]]:
+    """The Markdown tables of the README's Layout section: rows of cells."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
-    return {
-        match.group(1).rstrip("/"): match.group(2)
-        for match in re.finditer(r"^\| `([^`]+)` \| (.+?) \|$", section, re.MULTILINE)
-    }
+    found: list[list[list[str]]] = []
+    for block in re.split(r"\n\s*\n", section):
+        lines = [line for line in block.strip().splitlines() if line.startswith("|")]
+        if len(lines) > 2:
+            found.append([[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]])
+    return found
+
+
+def names(cell: str) -> list[str]:
+    return re.findall(r"`([^`]+)`", cell)
 
 
 def test_the_readme_layout_names_every_folder_and_package_that_exists() -> None:
-    rows = layout_rows()
-    assert rows, "README.md has no Layout table"
-    missing = [path for path in rows if not (ROOT / path.split(" ")[0]).exists()]
+    paths_table = tables()[0]
+    paths = [name.rstrip("/") for row in paths_table for name in names(row[0])]
+    missing = [path for path in paths if not list(ROOT.glob(re.sub(r"<[^>]+>", "*", path)))]
     assert not missing, f"the Layout table names what does not exist: {missing}"
     folders = {
         p.name
         for p in ROOT.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and p.name not in {"test-artifacts", "build"}
+        if p.is_dir()
+        and not p.name.startswith(".")
+        and p.name not in {"test-artifacts", "build"}
         and not p.name.endswith(".egg-info")
     }
-    listed_tops = {path.split("/")[0] for path in rows}
-    assert folders <= listed_tops, f"folders the Layout table leaves out: {folders - listed_tops}"
+    tops = {path.split("/")[0] for path in paths}
+    assert folders <= tops, f"folders the Layout table leaves out: {folders - tops}"
     for package in PACKAGES:
-        assert f"layers/driftguard/{package}" in rows, f"the Layout table leaves out {package}"
+        assert f"layers/driftguard/{package}" in paths, f"the Layout table leaves out {package}"
     for folder in ("unit", "functional", "contract", "reliability", "support"):
-        assert f"tests/{folder}" in rows, f"the Layout table leaves out tests/{folder}"
+        assert f"tests/{folder}" in paths, f"the Layout table leaves out tests/{folder}"
+
+
+def test_the_readme_names_every_module_of_driftguard() -> None:
+    modules_table = tables()[1]
+    listed = {name.rstrip("/") for row in modules_table for name in names(row[0])}
+    package = SOURCE / "driftguard"
+    present = {
+        p.name
+        for p in package.iterdir()
+        if (p.suffix == ".py" and p.name != "__init__.py") or (p / "__init__.py").is_file()
+    }
+    assert listed == present, (
+        f"README names modules that do not exist: {sorted(listed - present)}; "
+        f"modules it does not name: {sorted(present - listed)}"
+    )

@@ -18,8 +18,9 @@ import pytest
 from boto3.dynamodb.conditions import ConditionBase, Key
 
 from driftguard import kinds
-from driftguard.config import Config, Mode
-from driftguard.model import AuditEntry, Status, StatusRecord
+from driftguard.config import Config
+from driftguard.model import AuditEntry, StatusRecord
+from driftguard.vocabulary import AuditAction, Mode, Status
 from driftguard_sandbox.template import (
     FunctionSpec,
     ResolveContext,
@@ -257,7 +258,9 @@ def written_items() -> tuple[RecordingTable, Callable[[], None]]:
                 updated_at=at,
             )
         )
-        store.append_audit(AuditEntry(arn=arn, at=at, action="declared", status="in-sync"))
+        store.append_audit(
+            AuditEntry(arn=arn, at=at, action=AuditAction.DECLARED, status="in-sync")
+        )
         list(store.iter_statuses(status=Status.DRIFTED))
         list(store.iter_statuses(account="333333333333", kind="kms-key"))
 
