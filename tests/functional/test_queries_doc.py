@@ -265,7 +265,7 @@ def expectations(w: World) -> dict[str, Expected]:
     )
     history = store.history(key)
     start, end = w.window
-    in_window = [e.action for e in history if start <= e.at <= end]
+    in_window = [e.action.value for e in history if start <= e.at <= end]
     # The story must make every query meaningful: several answers, and filters that filter.
     assert len(orphaned) == 2 and 0 < len(in_window) < len(history)
     return {
@@ -284,7 +284,9 @@ def expectations(w: World) -> dict[str, Expected]:
         "resources-naming-principal": Expected(lambda i: i["arn"], [key, w.story.secret_arn]),
         "unique-id-to-role": Expected(lambda i: i["principal_arn"], [POD_ROLE_ARN]),
         "role-unique-ids": Expected(lambda i: i["unique_id"], [w.first_id, w.second_id]),
-        "audit-history": Expected(lambda i: i["action"], [e.action for e in history], ordered=True),
+        "audit-history": Expected(
+            lambda i: i["action"], [e.action.value for e in history], ordered=True
+        ),
         "audit-history-window": Expected(lambda i: i["action"], in_window, ordered=True),
     }
 
