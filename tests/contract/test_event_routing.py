@@ -16,7 +16,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from moto.events.models import EventPattern
@@ -71,7 +71,7 @@ def routes(specs: dict[str, FunctionSpec]) -> list[Route]:
 
 
 def matching(routes: list[Route], event: Event) -> list[Route]:
-    return [route for route in routes if route.pattern.matches_event(event)]
+    return [route for route in routes if route.pattern.matches_event(cast(Any, event))]
 
 
 def functions_reached(routes: list[Route], event: Event) -> set[str]:

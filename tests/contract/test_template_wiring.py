@@ -20,6 +20,7 @@ from boto3.dynamodb.conditions import ConditionBase, Key
 from driftguard import kinds
 from driftguard.config import Config
 from driftguard.model import AuditEntry, StatusRecord
+from driftguard.state import ACCOUNT_INDEX, STATUS_INDEX, StateStore
 from driftguard.vocabulary import AuditAction, Mode, Status
 from driftguard_sandbox.template import (
     FunctionSpec,
@@ -29,7 +30,6 @@ from driftguard_sandbox.template import (
     load_template,
     resolve,
 )
-from driftguard.state import ACCOUNT_INDEX, STATUS_INDEX, StateStore
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_FUNCTION = "PolicyEventsFunction"

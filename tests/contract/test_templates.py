@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file
@@ -458,7 +458,7 @@ def spoke_rules_matching(
         if name in resources
         and EventPattern.load(
             json.dumps(resources[name]["Properties"]["EventPattern"])
-        ).matches_event(event)
+        ).matches_event(cast(Any, event))
     ]
 
 
@@ -466,7 +466,8 @@ def hub_rules_matching(spec: FunctionSpec, bus: str, event: dict[str, Any]) -> l
     return [
         rule.name
         for rule in spec.event_rules
-        if rule.bus == bus and EventPattern.load(json.dumps(rule.pattern)).matches_event(event)
+        if rule.bus == bus
+        and EventPattern.load(json.dumps(rule.pattern)).matches_event(cast(Any, event))
     ]
 
 

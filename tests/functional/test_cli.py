@@ -2,68 +2,63 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
 
-from driftguard_cli import main as cli
-from driftguard_sandbox.story import Story, key_policy
-from driftguard_sandbox import Sandbox
+from driftguard.vocabulary import AuditAction, Mode, Status
+from driftguard_cli.exit_codes import EXIT_DRIFT, EXIT_OK, EXIT_USAGE
+from driftguard_sandbox.sandbox import Sandbox
+from driftguard_sandbox.story import DATA, SECURITY, Story, key_policy
+from tests.support.cli import run_cli, run_cli_full
 
 
-def run(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    return cli.main(list(argv), out=out), out.getvalue()
-
-
-@pytest.fixture
-def story(sandbox: Sandbox) -> Story:
-    story = Story.create(sandbox)
-    for arn in (story.key_arn, story.secret_arn):
-        assert run("adopt", arn)[0] == cli.EXIT_OK  # DEFAULT_MODE from the template
-    sandbox.wait_idle()
-    return story
+def test_adopt_takes_the_default_mode_from_the_environment(undeclared_story: Story) -> None:
+    code, output = run_cli("adopt", undeclared_story.key_arn)  # DEFAULT_MODE of the template
+    assert code == EXIT_OK
+    assert f"declared {undeclared_story.key_arn} (version 1, enforce): in-sync" in output
 
 
 def test_status_json_lists_every_declared_resource(story: Story) -> None:
-    code, output = run("status", "--json")
-    assert code == cli.EXIT_OK
+    code, output = run_cli("status", "--json")
+    assert code == EXIT_OK
     records = {r["arn"]: r for r in json.loads(output)}
     assert set(records) == {story.key_arn, story.secret_arn}
-    assert {r["status"] for r in records.values()} == {"in-sync"}
-    assert records[story.key_arn]["mode"] == "enforce"
+    assert {r["status"] for r in records.values()} == {Status.IN_SYNC}
+    assert records[story.key_arn]["mode"] == Mode.ENFORCE
 
 
 def test_status_filters_by_account_and_kind(story: Story) -> None:
-    code, output = run("status", "--json", "--account", "222222222222")
-    assert code == cli.EXIT_OK
+    code, output = run_cli("status", "--json", "--account", DATA)
+    assert code == EXIT_OK
     assert [r["arn"] for r in json.loads(output)] == [story.secret_arn]
-    code, output = run("status", "--json", "--account", "333333333333", "--kind", "secret")
-    assert json.loads(output) == []
+    code, output = run_cli("status", "--json", "--account", SECURITY, "--kind", "secret")
+    assert code == EXIT_OK and json.loads(output) == []
 
 
 def test_scan_exits_1_on_drift_and_0_when_in_sync(sandbox: Sandbox, story: Story) -> None:
-    assert run("scan")[0] == cli.EXIT_OK
+    assert run_cli("scan")[0] == EXIT_OK
     with sandbox.events_paused():
         story.widen_key_policy()
-    code, output = run("scan", "--json")
-    assert code == cli.EXIT_DRIFT
+    code, output = run_cli("scan", "--json")
+    assert code == EXIT_DRIFT
     found = {r["arn"]: r for r in json.loads(output)}
     assert found[story.key_arn]["findings"] == ["widened"]
     assert not story.restored()  # a plain scan only reads
 
-    code, _ = run("scan", "--remediate")
-    assert code == cli.EXIT_DRIFT  # drift was found (and fixed)
+    code, output = run_cli("scan", "--remediate", "--json")
+    assert code == EXIT_DRIFT  # drift was found (and fixed)
+    outcomes = {r["arn"]: (r["outcome"], r["status"]) for r in json.loads(output)}
+    assert outcomes[story.key_arn] == ("remediated", Status.IN_SYNC)  # no "remediated" status
     assert story.restored()
-    assert run("scan")[0] == cli.EXIT_OK
+    assert run_cli("scan")[0] == EXIT_OK
 
 
 def test_history_json_is_a_timeline(story: Story) -> None:
-    code, output = run("history", story.secret_arn, "--json")
-    assert code == cli.EXIT_OK
-    assert [e["action"] for e in json.loads(output)][-1] == "declared"
+    code, output = run_cli("history", story.secret_arn, "--json")
+    assert code == EXIT_OK
+    assert [e["action"] for e in json.loads(output)][-1] == AuditAction.DECLARED
 
 
 def test_declare_refuses_an_orphaned_unique_id(story: Story, tmp_path: Path) -> None:
@@ -71,21 +66,23 @@ def test_declare_refuses_an_orphaned_unique_id(story: Story, tmp_path: Path) -> 
     policy["Statement"][2]["Principal"] = {"AWS": "AROAABCDEFGHIJKLMNOPQ"}
     policy_file = tmp_path / "orphaned.json"
     policy_file.write_text(json.dumps(policy))
-    code, _ = run("declare", story.key_arn, "--policy-file", str(policy_file))
-    assert code == cli.EXIT_USAGE
-    code, output = run("history", story.key_arn, "--json")
-    assert [e["action"] for e in json.loads(output)].count("declared") == 1  # nothing recorded
+    code, _, err = run_cli_full("declare", story.key_arn, "--policy-file", str(policy_file))
+    assert code == EXIT_USAGE and "AROAABCDEFGHIJKLMNOPQ" in err
+    code, output = run_cli("history", story.key_arn, "--json")
+    actions = [e["action"] for e in json.loads(output)]
+    assert actions.count(AuditAction.DECLARED) == 1  # nothing recorded
 
 
 def test_declare_refuses_a_key_policy_that_would_lock_driftguard_out(
-    story: Story, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    story: Story, tmp_path: Path
 ) -> None:
     policy = key_policy()
     policy["Statement"] = policy["Statement"][2:]  # only the pod-role grant
     policy_file = tmp_path / "lockout.json"
     policy_file.write_text(json.dumps(policy))
-    assert run("declare", story.key_arn, "--policy-file", str(policy_file))[0] == cli.EXIT_USAGE
-    assert "lockout safety check" in capsys.readouterr().err
+    code, _, err = run_cli_full("declare", story.key_arn, "--policy-file", str(policy_file))
+    assert code == EXIT_USAGE
+    assert "lockout safety check" in err
 
 
 @pytest.mark.parametrize(
@@ -99,20 +96,19 @@ def test_declare_refuses_a_key_policy_that_would_lock_driftguard_out(
         ),
     ],
 )
-def test_bad_input_is_a_clear_usage_error(
-    sandbox: Sandbox, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert run(*argv)[0] == cli.EXIT_USAGE
-    err = capsys.readouterr().err
-    assert message in err
+def test_bad_input_is_a_clear_usage_error(sandbox: Sandbox, argv: list[str], message: str) -> None:
+    code, _, err = run_cli_full(*argv)
+    assert code == EXIT_USAGE
+    assert err.startswith("driftguard: error: ") and message in err
     assert "Traceback" not in err
 
 
 def test_missing_table_configuration_is_exit_2(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TABLE_NAME")
-    assert run("status")[0] == cli.EXIT_USAGE
-    assert "TABLE_NAME" in capsys.readouterr().err
-    assert run("--table", "no-such-table", "status")[0] == cli.EXIT_USAGE
-    assert "ResourceNotFoundException" in capsys.readouterr().err
+    code, _, err = run_cli_full("status")
+    assert code == EXIT_USAGE and "TABLE_NAME" in err
+    code, _, err = run_cli_full("--table", "no-such-table", "status")
+    assert code == EXIT_USAGE
+    assert err.startswith("driftguard: AWS error: ResourceNotFoundException")

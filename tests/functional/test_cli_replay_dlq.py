@@ -7,47 +7,27 @@ function rejects one and parks it (`Runtime.park`).
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from driftguard_cli import main as cli
-from driftguard_sandbox.story import AlertTail, Story
-from driftguard.model import Status
-from driftguard_sandbox import FunctionSpec, Sandbox
 from driftguard.state import StateStore
+from driftguard.vocabulary import AuditAction, Outcome, Status
+from driftguard_cli.exit_codes import EXIT_DRIFT, EXIT_OK, EXIT_USAGE
+from driftguard_sandbox.sandbox import Sandbox
+from driftguard_sandbox.story import AlertTail, Story
+from driftguard_sandbox.template import FunctionSpec
+from tests.support.cli import run_cli_full
 
 INVALID_EVENT = (
     Path(__file__).resolve().parents[2] / "events/invalid/kms-put-key-policy-malformed.json"
 )
 
 
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 def throttled(spec: FunctionSpec, event: dict[str, Any]) -> Any:
     raise RuntimeError("Rate Exceeded.")
-
-
-@pytest.fixture
-def story(sandbox: Sandbox) -> Story:
-    story = Story.create(sandbox)
-    for arn in (story.key_arn, story.secret_arn):
-        assert run("adopt", arn, "--mode", "enforce")[0] == cli.EXIT_OK
-    sandbox.wait_idle()
-    return story
-
-
-@pytest.fixture
-def store(sandbox: Sandbox) -> StateStore:
-    assert sandbox.stack is not None
-    return StateStore.for_table(sandbox.hub_session(), sandbox.stack.table_name)
 
 
 def lose_deliveries(sandbox: Sandbox) -> Any:
@@ -63,8 +43,8 @@ def park_an_invalid_event(sandbox: Sandbox) -> None:
 
 
 def listed(sandbox: Sandbox) -> list[dict[str, Any]]:
-    code, out, _ = run("replay-dlq", "--dry-run", "--json")
-    assert code == cli.EXIT_OK
+    code, out, _ = run_cli_full("replay-dlq", "--dry-run", "--json")
+    assert code == EXIT_OK
     rows: list[dict[str, Any]] = json.loads(out)
     return rows
 
@@ -88,8 +68,8 @@ def test_dry_run_lists_parked_events_and_changes_nothing(sandbox: Sandbox, story
     # Listing released them: a second look sees the same two.
     assert sorted(r["message_id"] for r in listed(sandbox)) == sorted(r["message_id"] for r in rows)
 
-    code, out, _ = run("replay-dlq", "--dry-run")
-    assert code == cli.EXIT_OK
+    code, out, _ = run_cli_full("replay-dlq", "--dry-run")
+    assert code == EXIT_OK
     assert "2 messages: 1 invalid, 1 listed (dry run: nothing replayed or deleted)" in out
 
 
@@ -103,29 +83,30 @@ def test_replay_restores_a_lost_policy_change_and_keeps_what_is_still_invalid(
     park_an_invalid_event(sandbox)
     assert not story.restored()
 
-    code, out, _ = run("replay-dlq", "--json")
-    assert code == cli.EXIT_DRIFT  # a message stays on the queue
+    code, out, _ = run_cli_full("replay-dlq", "--json")
+    assert code == EXIT_DRIFT  # a message stays on the queue
     rows = {r["result"]: r for r in json.loads(out)}
     assert sorted(rows) == ["invalid", "replayed"]
-    assert rows["replayed"]["outcomes"] == [f"remediated {story.key_arn}"]
+    assert rows["replayed"]["outcomes"] == [f"{Outcome.REMEDIATED} {story.key_arn}"]
     assert rows["invalid"]["kept_on_queue"] is True
 
     assert story.restored()
     record = store.get_status(story.key_arn)
-    assert record is not None and record.status is Status.REMEDIATED
+    assert record is not None and record.status is Status.IN_SYNC  # restored and verified
+    assert record.remediated_at is not None
     last = store.history(story.key_arn)[-1]
-    assert last.action == "restored" and "mallory" in (last.actor or "")  # the event's actor
+    assert last.action is AuditAction.RESTORED
+    assert "mallory" in (last.actor or "")  # the event's actor
     # Only the invalid event is left, and replaying it again changes nothing.
     assert [r["result"] for r in listed(sandbox)] == ["invalid"]
-    code, out, _ = run("replay-dlq")
-    assert code == cli.EXIT_DRIFT
+    code, out, _ = run_cli_full("replay-dlq")
+    assert code == EXIT_DRIFT
     assert "1 message: 1 invalid; 0 deleted, 1 left on the queue" in out
 
 
 def test_replayed_delete_role_orphans_every_policy_with_one_alert(
-    sandbox: Sandbox, story: Story, store: StateStore
+    sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
 ) -> None:
-    alerts = AlertTail(sandbox)
     real = lose_deliveries(sandbox)
     old_id = story.pod_role_id
     story.delete_pod_role()
@@ -135,8 +116,8 @@ def test_replayed_delete_role_orphans_every_policy_with_one_alert(
     record = store.get_status(story.key_arn)
     assert record is not None and record.status is Status.IN_SYNC  # nobody noticed
 
-    code, out, _ = run("replay-dlq")
-    assert code == cli.EXIT_OK
+    code, out, _ = run_cli_full("replay-dlq")
+    assert code == EXIT_OK
     assert "1 message: 1 replayed; 1 deleted, 0 left on the queue" in out
     for arn in (story.key_arn, story.secret_arn):
         record = store.get_status(arn)
@@ -145,7 +126,7 @@ def test_replayed_delete_role_orphans_every_policy_with_one_alert(
     (alert,) = alerts.read()
     assert sorted(r.arn for r in alert.resources) == sorted([story.key_arn, story.secret_arn])
     assert listed(sandbox) == []
-    assert run("replay-dlq")[0] == cli.EXIT_OK  # nothing left
+    assert run_cli_full("replay-dlq")[0] == EXIT_OK  # nothing left
 
 
 def test_queue_url_comes_from_the_flag_or_the_environment(
@@ -153,11 +134,11 @@ def test_queue_url_comes_from_the_flag_or_the_environment(
 ) -> None:
     url = sandbox.hub.dlq_url
     monkeypatch.delenv("DEAD_LETTER_QUEUE_URL")
-    code, _, err = run("replay-dlq", "--dry-run")
-    assert code == cli.EXIT_USAGE and "DEAD_LETTER_QUEUE_URL" in err
+    code, _, err = run_cli_full("replay-dlq", "--dry-run")
+    assert code == EXIT_USAGE and "DEAD_LETTER_QUEUE_URL" in err
     park_an_invalid_event_directly(sandbox, url)
-    code, out, _ = run("replay-dlq", "--dry-run", "--queue-url", url, "--json")
-    assert code == cli.EXIT_OK and [r["result"] for r in json.loads(out)] == ["invalid"]
+    code, out, _ = run_cli_full("replay-dlq", "--dry-run", "--queue-url", url, "--json")
+    assert code == EXIT_OK and [r["result"] for r in json.loads(out)] == ["invalid"]
 
 
 def park_an_invalid_event_directly(sandbox: Sandbox, url: str) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from driftguard_sandbox import Sandbox
 from driftguard.state import StateStore
+from driftguard_sandbox import Sandbox
 
 pytestmark = pytest.mark.sandbox
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 from driftguard_cli import main as cli
-from driftguard_sandbox.story import Story
 from driftguard_sandbox import Sandbox
+from driftguard_sandbox.story import Story
 
 
 def test_a_redelivered_event_gets_the_first_answer(sandbox: Sandbox) -> None:

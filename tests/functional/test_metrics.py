@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from driftguard_cli import main as cli
-from driftguard_sandbox.story import Story
 from driftguard_sandbox import Sandbox
+from driftguard_sandbox.story import Story
 
 
 def emitted(output: str) -> list[dict[str, Any]]:

@@ -17,11 +17,12 @@ import pytest
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import SnsModel
 
-from driftguard_cli import main as cli
-from driftguard.alerts import Alert, AlertPublisher, AlertResource, AlertType, Severity
-from driftguard_sandbox.story import POD_ROLE_ARN, Story
+from driftguard.alerts import Alert, AlertPublisher, AlertResource
 from driftguard.observability import logger as function_logger
+from driftguard.vocabulary import AlertType, Severity
+from driftguard_cli import main as cli
 from driftguard_sandbox import Delivery, LocalSlack, Sandbox, SlackReply
+from driftguard_sandbox.story import POD_ROLE_ARN, Story
 
 NOTIFIER = "NotifierFunction"
 

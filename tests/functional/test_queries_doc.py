@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,12 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from botocore import xform_name
 
-from driftguard_cli import main as cli
-from driftguard_sandbox.story import POD_ROLE_ARN, Story
-from driftguard.model import AuditEntry, Declared, Status, StatusRecord
-from driftguard_sandbox import Sandbox
+from driftguard.model import AuditEntry, Declared, StatusRecord
 from driftguard.state import StateStore, UniqueIdItem
+from driftguard.vocabulary import Status
+from driftguard_cli import main as cli
+from driftguard_sandbox import Sandbox
+from driftguard_sandbox.story import POD_ROLE_ARN, Story
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "queries.md"
 PATTERNS = (
@@ -363,18 +365,22 @@ _BETWEEN = re.compile(r"\s+AND\s+(\w+)\s+BETWEEN\s+'([^']*)'\s+AND\s+'([^']*)'",
 Condition = Callable[[dict[str, Any]], bool]
 
 
+def _begins_with(attribute: str, prefix: str, item: dict[str, Any]) -> bool:
+    return str(item.get(attribute, {}).get("S", "")).startswith(prefix)
+
+
+def _between(attribute: str, low: str, high: str, item: dict[str, Any]) -> bool:
+    return low <= str(item.get(attribute, {}).get("S", "")) <= high
+
+
 def for_moto(statement: str) -> tuple[str, list[Condition]]:
     """The statement moto can evaluate, and the conditions it cannot (applied by the
     caller): see "How the test runs this page on moto" in the document."""
     conditions: list[Condition] = []
     for attribute, prefix in _BEGINS_WITH.findall(statement):
-        conditions.append(
-            lambda item, a=attribute, p=prefix: item.get(a, {}).get("S", "").startswith(p)
-        )
+        conditions.append(partial(_begins_with, attribute, prefix))
     for attribute, low, high in _BETWEEN.findall(statement):
-        conditions.append(
-            lambda item, a=attribute, lo=low, hi=high: lo <= item.get(a, {}).get("S", "") <= hi
-        )
+        conditions.append(partial(_between, attribute, low, high))
     rewritten = _BETWEEN.sub("", _BEGINS_WITH.sub("", _INDEX.sub(r'"\1.\2"', statement)))
     # Anything else moto might misread must not slip through unnoticed.
     assert not re.search(r"begins_with|BETWEEN", rewritten, re.IGNORECASE), rewritten

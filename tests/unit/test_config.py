@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from driftguard.config import Config, Mode, StoreConfig
+from driftguard.config import Config, StoreConfig
 from driftguard.errors import ConfigError
+from driftguard.vocabulary import Mode
 
 VALID = {
     "TABLE_NAME": "driftguard-state",

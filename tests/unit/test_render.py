@@ -1,13 +1,20 @@
-"""Terminal views (driftguard.render) and the answers they show, on plain data."""
+"""Terminal views (driftguard_cli.views) and the answers they show, on plain data."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console, RenderableType
 
+from driftguard.classify import classify
+from driftguard.decision import Observation
+from driftguard.kinds.registry import target
+from driftguard.model import AuditEntry, Declared, StatusRecord, sha256
+from driftguard.policy import Policy
+from driftguard.vocabulary import AuditAction, Mode, Status
 from driftguard_cli import views as render
 from driftguard_cli.answers import (
     PrincipalAnswer,
@@ -16,10 +23,6 @@ from driftguard_cli.answers import (
     drift_answer,
     named_resources,
 )
-from driftguard.classify import classify
-from driftguard.config import Mode
-from driftguard.model import AuditEntry, Declared, Status, StatusRecord, sha256
-from driftguard.policy import Policy
 
 T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
 KEY = "arn:aws:kms:us-east-1:333333333333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -89,6 +92,25 @@ def declared(text: str) -> Declared:
     )
 
 
+def look(
+    wanted: Declared,
+    live: str | None,
+    previous: StatusRecord | None = None,
+    owners: Mapping[str, str | None] | None = None,
+) -> Observation:
+    """What Inspector.look finds when the live policy is `live` (None: no policy)."""
+    declared_policy = Policy.parse(wanted.policy)
+    return Observation(
+        target(wanted.arn),
+        wanted,
+        previous,
+        wanted=declared_policy,
+        classification=classify(declared_policy, Policy.parse(live) if live else None),
+        live_digest=sha256(live) if live else None,
+        owners=owners or {},
+    )
+
+
 # --------------------------------------------------------------------------- status
 
 
@@ -124,15 +146,15 @@ def test_no_records_says_so() -> None:
 def test_drift_view_shows_widening_in_red_with_severity() -> None:
     wanted = declared(policy(POD_ROLE))
     live = policy(POD_ROLE, "arn:aws:iam::444455556666:root")
-    classification = classify(Policy.parse(wanted.policy), Policy.parse(live))
-    answer = drift_answer(wanted, record(KEY, Status.REMEDIATED), classification, {})
+    restored_before = record(KEY, Status.IN_SYNC, remediated_at=T0)
+    answer = drift_answer(look(wanted, live, restored_before))
     assert not answer.in_sync
     assert answer.findings == ("widened",) and answer.severity == "critical"
     out = ansi(render.drift_view(answer))
     assert "\x1b[31m  + principal arn:aws:iam::444455556666:root" in out  # only in live: red
     text = plain(render.drift_view(answer))
     assert "DRIFTED: widened (severity critical)" in text
-    assert "recorded status: remediated" in text
+    assert "recorded status: in-sync" in text  # what the table says, not what live is
     assert '+   "Principal": {' in text  # the statement that brings the new grant
     # The grant lines are left out when principal/action lines say it all.
     assert "+ grant" not in text
@@ -143,8 +165,7 @@ def test_drift_view_names_the_role_an_orphaned_id_was() -> None:
     wanted = declared(policy(POD_ROLE))
     uid, unknown = "AROAABCDEFGHIJKLMNOPQ", "AROAZZZZZZZZZZZZZZZZZ"
     live = policy(uid, unknown)
-    classification = classify(Policy.parse(wanted.policy), Policy.parse(live))
-    answer = drift_answer(wanted, None, classification, {uid: POD_ROLE, unknown: None})
+    answer = drift_answer(look(wanted, live, owners={uid: POD_ROLE, unknown: None}))
     text = plain(render.drift_view(answer))
     assert f"unique id {uid} was {POD_ROLE}" in text
     assert f"unique id {unknown} belonged to a role driftguard never saw" in text
@@ -154,15 +175,15 @@ def test_drift_view_names_the_role_an_orphaned_id_was() -> None:
 
 def test_drift_view_in_sync() -> None:
     wanted = declared(policy(POD_ROLE))
-    classification = classify(Policy.parse(wanted.policy), Policy.parse(policy(POD_ROLE)))
-    answer = drift_answer(wanted, None, classification, {})
+    answer = drift_answer(look(wanted, policy(POD_ROLE)))
     assert answer.in_sync and answer.changes == ()
+    assert answer.recorded_status is None
     assert "in sync" in plain(render.drift_view(answer))
 
 
 def test_drift_view_of_a_missing_policy() -> None:
     wanted = declared(policy(POD_ROLE))
-    answer = drift_answer(wanted, None, classify(Policy.parse(wanted.policy), None), {})
+    answer = drift_answer(look(wanted, None))
     assert answer.live_missing and answer.findings == ("missing",)
     assert "the resource has no policy at all" in plain(render.drift_view(answer))
 
@@ -173,18 +194,22 @@ def test_drift_view_of_a_missing_policy() -> None:
 def test_history_is_a_timeline_with_gaps_and_who() -> None:
     mallory = "arn:aws:sts::333333333333:assumed-role/Developer/mallory"
     entries = [
-        AuditEntry(KEY, T0, "declared", "in-sync", actor="alice", trigger="cli"),
+        AuditEntry(KEY, T0, AuditAction.DECLARED, Status.IN_SYNC, actor="alice", trigger="cli"),
         AuditEntry(
             KEY,
             T0 + timedelta(minutes=3, seconds=7),
-            "restored",
-            "remediated",
+            AuditAction.RESTORED,
+            Status.IN_SYNC,
             actor=mallory,
             trigger=f"PutKeyPolicy by {mallory}",
             diff={"summary": ["+ principal arn:aws:iam::444455556666:root"]},
         ),
         AuditEntry(
-            KEY, T0 + timedelta(days=1, hours=2), "in-sync", "in-sync", trigger="reconciler"
+            KEY,
+            T0 + timedelta(days=1, hours=2),
+            AuditAction.RESOLVED,
+            Status.IN_SYNC,
+            trigger="reconciler",
         ),
     ]
     text = plain(render.history_view(KEY, entries))
@@ -192,7 +217,7 @@ def test_history_is_a_timeline_with_gaps_and_who() -> None:
     assert lines[0] == KEY
     assert "2026-05-01 (UTC)" in lines and "2026-05-02 (UTC)" in lines
     assert any("10:03:07" in line and "+3m07s" in line and "restored" in line for line in lines)
-    assert any("+1d01h" in line for line in lines)  # since the entry before
+    assert any("+1d01h" in line and "resolved" in line for line in lines)  # since the one before
     assert f"by {mallory} (PutKeyPolicy)" in text  # the actor once
     assert "(reconciler)" in text
     assert "+ principal arn:aws:iam::444455556666:root" in text
@@ -205,7 +230,7 @@ def test_history_is_a_timeline_with_gaps_and_who() -> None:
 def test_principals_view_tells_current_from_earlier_ids() -> None:
     answer = PrincipalAnswer(
         role_arn=POD_ROLE,
-        resources=named_resources([SECRET, KEY, KEY], {KEY: "remediated"}),
+        resources=named_resources([SECRET, KEY, KEY], {KEY: Status.IN_SYNC}),
         unique_ids=("AROAOLDOLDOLDOLDOLDOL", "AROANEWNEWNEWNEWNEWNE"),
         exists=True,
         current_id="AROANEWNEWNEWNEWNEWNE",

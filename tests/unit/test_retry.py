@@ -27,7 +27,7 @@ def flaky(failures: int) -> tuple[list[int], object]:
 def test_retries_with_doubling_capped_delays_until_it_works() -> None:
     clock = FakeClock()
     calls, attempt = flaky(4)
-    result = retry(
+    result: str = retry(
         attempt,  # type: ignore[arg-type]
         retry_on=NotYet,
         clock=clock,

@@ -77,10 +77,6 @@ def _severity_style(severity: str) -> str:
     return SEVERITY_STYLES[Severity(severity)]
 
 
-def _severity_style(severity: str) -> str:
-    return SEVERITY_STYLES[Severity(severity)]
-
-
 def _table(*headers: str) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     for header in headers:

@@ -146,5 +146,3 @@ def run_demo(out: TextIO, command_line: CommandLine) -> int:
 def show_principals(n: Narrator, label: str, policy_json: str | None) -> None:
     principals = sorted(Policy.parse(policy_json).aws_principals()) if policy_json else []
     n.say(f"  {label} principals now: {', '.join(principals)}")
-
-

@@ -1,0 +1,110 @@
+"""What every command module shares: its interface, the parser factory (summary,
+description, examples and exit codes in every `--help`), common options and the
+argument types."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
+from botocore.exceptions import ClientError
+
+from driftguard.policy import is_unique_id
+from driftguard.vocabulary import Mode
+from driftguard_cli.exit_codes import EXIT_CODES_HELP
+
+if TYPE_CHECKING:
+    from driftguard_cli.context import Context
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+class Command(Protocol):
+    """A command module: the subcommands it adds, and what running one does."""
+
+    @property
+    def NAMES(self) -> tuple[str, ...]:
+        """The subcommands `register` adds (`declare` adds two)."""
+        ...
+
+    def register(self, subparsers: Subparsers) -> None:
+        """Add the subcommands' parsers: help, description, examples, arguments."""
+        ...
+
+    def run(self, ctx: Context) -> int:
+        """Run the parsed command (`ctx.args.command` is one of NAMES); the exit code."""
+        ...
+
+
+def command(
+    subparsers: Subparsers, name: str, summary: str, description: str, examples: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose `--help` ends with its examples and the exit codes.
+    `examples`: indented command lines, one per line."""
+    return subparsers.add_parser(
+        name,
+        help=summary,
+        description=f"{summary}.\n\n{description}",
+        epilog=f"examples:\n{examples}\n\n{EXIT_CODES_HELP}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+
+
+def resource_arn(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("arn", metavar="RESOURCE_ARN")
+
+
+def mode_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mode",
+        choices=[m.value for m in Mode],
+        help="enforce (restore) or detect (alert only); default: $DEFAULT_MODE",
+    )
+
+
+# --------------------------------------------------------------------------- argument types
+
+
+def role_arn(value: str) -> str:
+    """argparse type: an IAM role ARN."""
+    parts = value.split(":", 5)
+    if (
+        len(parts) != 6
+        or parts[0] != "arn"
+        or parts[2] != "iam"
+        or not parts[5].startswith("role/")
+    ):
+        raise argparse.ArgumentTypeError(f"not an IAM role ARN: {value!r}")
+    return value
+
+
+def unique_id(value: str) -> str:
+    """argparse type: an IAM role or user unique ID (AROA.../AIDA..., maybe :session)."""
+    if not is_unique_id(value):
+        raise argparse.ArgumentTypeError(
+            f"not an IAM role or user unique id (AROA... or AIDA..., 21 characters): {value!r}"
+        )
+    return value.split(":", 1)[0]
+
+
+def positive(value: str) -> int:
+    """argparse type: a whole number above zero."""
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number: {value}")
+    return number
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def describe_error(exc: Exception) -> str:
+    """An AWS error as "Code: Message", anything else as its text."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code')}: {error.get('Message')}"
+    return str(exc)

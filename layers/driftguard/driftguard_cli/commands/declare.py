@@ -1,0 +1,60 @@
+"""`driftguard declare` (a policy file) and `driftguard adopt` (the live policy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+
+from driftguard.errors import ConfigError
+from driftguard.vocabulary import Mode
+from driftguard_cli import views
+from driftguard_cli.commands._common import Subparsers, command, mode_option, resource_arn
+from driftguard_cli.context import Context
+from driftguard_cli.exit_codes import EXIT_OK
+
+NAMES = ("declare", "adopt")
+
+
+def register(subparsers: Subparsers) -> None:
+    declare = command(
+        subparsers,
+        "declare",
+        "declare the policy a resource must have",
+        "Validates the policy (no orphaned unique IDs; for keys, KMS's lockout check),\n"
+        "records it with its principals, and compares it with the live policy.",
+        "  driftguard declare \\\n"
+        "      arn:aws:secretsmanager:us-east-1:222222222222:secret:testsecret-AbCdEf \\\n"
+        "      --policy-file testsecret-policy.json --mode enforce",
+    )
+    resource_arn(declare)
+    declare.add_argument("--policy-file", required=True, type=Path, help="policy JSON file")
+    mode_option(declare)
+
+    adopt = command(
+        subparsers,
+        "adopt",
+        "declare the resource's live policy as its state",
+        "Reads the live policy through the remediation role and declares it as it is.",
+        "  driftguard adopt arn:aws:kms:us-east-1:333333333333:key/1234abcd-... --mode detect",
+    )
+    resource_arn(adopt)
+    mode_option(adopt)
+
+
+def run(ctx: Context) -> int:
+    args = ctx.args
+    mode_name = args.mode or ctx.environ.get("DEFAULT_MODE")
+    if not mode_name:
+        raise ConfigError("give --mode or set DEFAULT_MODE")
+    mode = Mode(mode_name)
+    who = ctx.caller()
+    if args.command == "declare":
+        declared = ctx.declarations.declare(args.arn, args.policy_file.read_text(), mode, who)
+    else:
+        declared = ctx.declarations.adopt(args.arn, mode, who)
+    record = ctx.store.get_status(declared.arn)
+    line = Text(f"declared {declared.arn} (version {declared.version}, {mode.value}): ")
+    line.append_text(views.status_text(record.status.value if record else "unknown"))
+    ctx.show(line)
+    return EXIT_OK

@@ -1,0 +1,36 @@
+"""`driftguard demo`: the story on a local multi-account AWS (the sandbox extra).
+
+The sandbox is imported only when the demo runs, and gets the CLI's `main` to run
+commands with: it never imports the command line itself."""
+
+from __future__ import annotations
+
+from driftguard_cli.commands._common import Subparsers, command
+from driftguard_cli.context import Context
+from driftguard_cli.exit_codes import EXIT_USAGE
+
+NAMES = ("demo",)
+
+
+def register(subparsers: Subparsers) -> None:
+    command(
+        subparsers,
+        "demo",
+        "tell the driftguard story on a local multi-account AWS",
+        "Starts moto on 127.0.0.1 as three accounts and plays the story; contacts nothing else.",
+        "  driftguard demo",
+    )
+
+
+def run(ctx: Context) -> int:
+    try:
+        from driftguard_sandbox.demo import run_demo
+    except ImportError as exc:  # moto is the sandbox extra, not a CLI dependency
+        return ctx.fail(
+            f"the demo needs the local AWS ({exc.name} is not installed): "
+            'pip install "driftguard[sandbox]"',
+            EXIT_USAGE,
+        )
+    from driftguard_cli.main import main  # loaded already: it is what runs this
+
+    return run_demo(ctx.out, main)
