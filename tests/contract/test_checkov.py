@@ -11,6 +11,9 @@ import pytest
 
 from driftguard_sandbox.template import load_template
 
+# The slow tier: an external tool (SAM CLI, checkov) or a browser.
+pytestmark = pytest.mark.sandbox
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = [ROOT / "template.yaml", ROOT / "spoke-template.yaml"]
 # Installed by `make tools` (part of `make test`): checkov pins an older boto3.

@@ -1,5 +1,9 @@
 """The layer and the functions package the way `sam build` would, import with only
-the layer's requirements, and their sizes are reported (test-artifacts/)."""
+the layer's requirements, and their sizes are reported (test-artifacts/); `pip install .`
+gives a working command line without the sandbox extra.
+
+The slow tier (builds and installs): marked `sandbox`, so `pytest -m "not sandbox"`
+stays fast."""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from driftguard_sandbox.template import load_template
+
+pytestmark = pytest.mark.sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "driftguard"
@@ -121,3 +127,42 @@ def test_sizes_are_reported_and_within_lambda_limits(lambda_layer: Path, tmp_pat
         print(f"{name}: {size['zipped'] / 1e6:.2f} MB zipped, {size['unzipped'] / 1e6:.2f} MB")
     assert sizes["DriftguardLayer"]["zipped"] > 1_000_000  # it really holds the dependencies
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def installed_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`pip install .` into a fresh venv: the CLI with its dependencies, no extras."""
+    venv = tmp_path_factory.mktemp("pip-install") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        + ["--disable-pip-version-check", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return venv / "bin" / "driftguard"
+
+
+def cli_commands() -> list[str]:
+    from driftguard_cli.main import COMMANDS
+
+    return [name for command in COMMANDS for name in command.NAMES]
+
+
+def test_pip_install_gives_a_cli_whose_every_command_explains_itself(installed_cli: Path) -> None:
+    for command in cli_commands():
+        done = subprocess.run(
+            [str(installed_cli), command, "--help"], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, f"{command}: {done.stderr}"
+        assert f"driftguard {command}" in done.stdout and "exit codes:" in done.stdout
+
+
+def test_the_demo_without_the_sandbox_extra_says_how_to_get_it(installed_cli: Path) -> None:
+    done = subprocess.run([str(installed_cli), "demo"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert 'pip install "driftguard[sandbox]"' in line and "Traceback" not in done.stderr

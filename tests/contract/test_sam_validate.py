@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# The slow tier: an external tool (SAM CLI, checkov) or a browser.
+pytestmark = pytest.mark.sandbox
+
 ROOT = Path(__file__).resolve().parents[2]
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from driftguard.state import StateStore
 from driftguard.vocabulary import AuditAction, Mode, Status
 from driftguard_cli.exit_codes import EXIT_DRIFT, EXIT_OK, EXIT_USAGE
 from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import DATA, SECURITY, Story, key_policy
 from tests.support.cli import run_cli, run_cli_full
+from tests.support.state import set_declared
 
 
 def test_adopt_takes_the_default_mode_from_the_environment(undeclared_story: Story) -> None:
@@ -53,6 +55,28 @@ def test_scan_exits_1_on_drift_and_0_when_in_sync(sandbox: Sandbox, story: Story
     assert outcomes[story.key_arn] == ("remediated", Status.IN_SYNC)  # no "remediated" status
     assert story.restored()
     assert run_cli("scan")[0] == EXIT_OK
+
+
+def test_scan_refuses_a_tampered_declaration_as_the_functions_do(
+    sandbox: Sandbox, story: Story, store: StateStore
+) -> None:
+    widened = key_policy()
+    widened["Statement"][0]["Principal"] = {"AWS": "*"}
+    set_declared(sandbox, story.key_arn, policy=json.dumps(widened))  # digest left as it was
+
+    code, output = run_cli("scan", "--json")
+    sandbox.run_schedule("ReconcilerFunction")
+
+    assert code == EXIT_DRIFT
+    rows = {row["arn"]: row for row in json.loads(output)}
+    record = store.get_status(story.key_arn)
+    assert record is not None and record.status is Status.ERROR
+    assert rows[story.key_arn]["status"] == "error"
+    assert rows[story.key_arn]["error"] == record.reason  # the same check, the same words
+    assert "digest" in record.reason
+    code, _, err = run_cli_full("drift", story.key_arn)
+    assert code == EXIT_USAGE and record.reason in err
+    assert rows[story.secret_arn]["status"] == "in-sync"
 
 
 def test_history_json_is_a_timeline(story: Story) -> None:

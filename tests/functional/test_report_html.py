@@ -30,6 +30,9 @@ from driftguard_cli.report import build_report, render_html
 from driftguard_sandbox import Sandbox
 from driftguard_sandbox.story import POD_ROLE_ARN, Story
 
+# The slow tier: an external tool (SAM CLI, checkov) or a browser.
+pytestmark = pytest.mark.sandbox
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 

@@ -26,6 +26,7 @@ from driftguard_sandbox import FunctionSpec, Sandbox
 from driftguard_sandbox.story import POD_ROLE_ARN, WORKLOAD, AlertTail, Story, key_policy
 from tests.support.cli import run_cli
 from tests.support.fakes import FakeClock
+from tests.support.state import set_declared
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -38,21 +39,6 @@ def load(path: Path) -> dict[str, Any]:
     event = json.loads(path.read_text(encoding="utf-8"))
     assert isinstance(event, dict)
     return event
-
-
-def set_declared(sandbox: Sandbox, arn: str, **attributes: str) -> None:
-    """Overwrite attributes of the DECLARED item directly, as no driftguard code would."""
-    names = {f"#a{i}": name for i, name in enumerate(attributes)}
-    values = {f":v{i}": {"S": value} for i, value in enumerate(attributes.values())}
-    assignments = ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes)))
-    sandbox.hub_session().client("dynamodb").update_item(
-        TableName=sandbox.hub.table_name,
-        Key={"pk": {"S": f"RES#{arn}"}, "sk": {"S": "DECLARED"}},
-        UpdateExpression=f"SET {assignments}",
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
-        ConditionExpression="attribute_exists(pk)",
-    )
 
 
 # --------------------------------------------------------------------------- delivery

@@ -156,7 +156,7 @@ RESTORE = "restore"
 
 
 def expected(case: Case) -> Status | str:
-    """The rules, first match wins (DESIGN: the remediation algorithm, steps 3 to 8)."""
+    """The rules, first match wins (README "Architecture": the check per resource)."""
     if isinstance(case.look, Failure):
         return Status.ERROR
     if case.look == IN_SYNC:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from driftguard import policy as policy_module
 from driftguard.arns import Arn
 from driftguard.config import Config
 from driftguard.decision import Decision, Result
@@ -361,3 +362,25 @@ def test_results_report_what_happened(world: World) -> None:
         "reason": "",
     }
     assert result.as_dict() == expected
+
+
+def test_each_policy_is_normalized_once_per_check(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The declared and the live policy once each; a restore adds the policy read back."""
+    calls: list[object] = []
+    real = policy_module._normalize
+
+    def counting(p: Any) -> Any:
+        calls.append(p)
+        return real(p)
+
+    monkeypatch.setattr(policy_module, "_normalize", counting)
+    world.declare(KEY)
+    world.check(KEY)
+    assert len(calls) == 2
+
+    calls.clear()
+    world.kind.live[KEY] = policy(ROLE, VENDOR)
+    assert world.check(KEY).restored
+    assert len(calls) == 3

@@ -3,24 +3,30 @@
 `AwsGaps` is WSGI middleware in front of moto's server. It sees each signed
 request before moto (to reject what AWS would reject) and after (to do what AWS
 does as a side effect), and nothing else in the project fakes AWS behaviour.
-Section numbers refer to /work/shared/reference/aws-facts.md.
+Each behaviour names its public source; what moto does instead was checked
+against moto 5.2.5.
 
 1. Deleting a role rewrites its ARN to its unique ID (`AROA...`) in every KMS key
    policy, Secrets Manager resource policy and IAM role trust policy of every
-   account and region (§0.1, §1c "What happens on delete"; moto keeps the ARN,
-   §2.3). The rewrite is internal to AWS: it produces no CloudTrail event.
+   account and region (IAM User Guide, "Policy elements: Principal"; re:Post
+   knowledge center "kms-policy-error-invalid-principals"; moto keeps the ARN).
+   The rewrite is internal to AWS: it produces no CloudTrail event.
 2. Principal validation on KMS `PutKeyPolicy`/`CreateKey`, Secrets Manager
    `PutResourcePolicy` and IAM `CreateRole`/`UpdateAssumeRolePolicy`: orphaned
    unique IDs, unknown roles/users and not-yet-propagated roles are rejected with
-   AWS's code and message (§0.2, §1c error table; moto accepts anything, §2.2-2.4).
-3. The KMS key-policy lockout safety check (§1d "Lockout safety check"; moto has
-   none, §2.3).
+   AWS's code and message (the knowledge center article above; the messages the
+   Terraform AWS provider matches; moto accepts anything).
+3. The KMS key-policy lockout safety check (KMS API reference, PutKeyPolicy,
+   `BypassPolicyLockoutSafetyCheck`; moto has none).
 4. IAM propagation: a new role or user becomes a valid policy principal only
    `propagation_delay` seconds after it was created, while `GetRole` sees it at
-   once (§1c "IAM eventual consistency").
+   once (KMS API reference, PutKeyPolicy `Policy`: "the new principal might not be
+   immediately visible to KMS"; IAM troubleshooting, "Changes that I make are not
+   always immediately visible").
 5. CloudTrail via EventBridge: every mutating IAM, KMS and Secrets Manager call,
    successful or failed, yields the "AWS API Call via CloudTrail" event AWS would
-   deliver (§1a shapes, §1b failed calls carry `errorCode`; moto emits none, §2.8).
+   deliver (EventBridge user guide, "Events from AWS services via CloudTrail";
+   CloudTrail record contents: failed calls carry `errorCode`; moto emits none).
 6. SNS to Lambda: a message published to a topic is handed to `on_publish` as
    the notification SNS gives every subscription (`SnsPublish`), which knows the
    event a subscribed Lambda function is invoked with (moto invokes Lambda
@@ -76,7 +82,7 @@ WATCHED_SERVICES: Final = frozenset({"iam", "kms", "secretsmanager"})
 IAM_NAMESPACE: Final = "https://iam.amazonaws.com/doc/2010-05-08/"
 PARTITION: Final = "aws"
 
-# -- error messages (§1c error table, §1d) --------------------------------------
+# -- error messages (behaviours 2 and 3) -----------------------------------------
 KMS_INVALID_PRINCIPAL: Final = "Policy contains a statement with one or more invalid principals."
 KMS_LOCKOUT: Final = "The new key policy will not allow you to update the key policy in the future."
 KMS_SYNTAX: Final = "The key policy is not valid JSON."  # UNVERIFIED wording
@@ -132,7 +138,8 @@ def is_mutating(action: str) -> bool:
 
 
 def java_date(moment: datetime) -> str:
-    """The `MMM d, yyyy h:mm:ss a` dates CloudTrail puts in responseElements (§1a)."""
+    """The `MMM d, yyyy h:mm:ss a` dates CloudTrail puts in responseElements (e.g.
+    CreateRole's `createDate`, CreateKey's `creationDate`)."""
     moment = moment.astimezone(UTC)
     hour = moment.hour % 12 or 12
     meridiem = "AM" if moment.hour < 12 else "PM"
