@@ -134,9 +134,9 @@ def installed_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`pip install .` into a fresh venv: the CLI with its dependencies, no extras."""
     venv = tmp_path_factory.mktemp("pip-install") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
     done = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-        + ["--disable-pip-version-check", str(ROOT)],
+        [*pip, "--disable-pip-version-check", str(ROOT)],
         capture_output=True,
         text=True,
         timeout=900,
