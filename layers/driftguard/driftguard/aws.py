@@ -6,14 +6,16 @@ remediation role. Created lazily, once per container, and injectable in tests
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config as BotoConfig
+from botocore.loaders import Loader
 
 from driftguard.errors import ConfigError
+from driftguard.retry import SYSTEM_CLOCK, Clock
 
 # Standard retry mode backs off on throttling (Secrets Manager policy APIs share
 # 50 requests/s per region, KMS PutKeyPolicy is low too).
@@ -22,9 +24,34 @@ SESSION_NAME = "driftguard"
 _REFRESH_MARGIN_SECONDS = 300
 
 
+_LOADER: list[Loader] = []  # the process's one data loader, made by the first session
+
+
+def new_session(**kwargs: Any) -> boto3.Session:
+    """A boto3 Session whose service models are parsed once per process.
+
+    Each botocore session otherwise re-reads and re-parses the JSON models (IAM's
+    alone takes a tenth of a second): the CLI, the demo and the sandbox create
+    several in one process. `kwargs` are boto3.Session's."""
+    core = botocore.session.Session()
+    if _LOADER:
+        core.register_component("data_loader", _LOADER[0])
+    session = boto3.Session(botocore_session=core, **kwargs)
+    loader: Loader = core.get_component("data_loader")
+    if not _LOADER:
+        _LOADER.append(loader)
+    # boto3 adds its own resource models' folder to the loader once per session.
+    loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
+    return session
+
+
 @dataclass(frozen=True)
 class _Assumed:
-    session: boto3.Session
+    """Credentials of the remediation role in one account, until they expire."""
+
+    access_key: str
+    secret_key: str
+    token: str
     expires_at: float
 
 
@@ -42,20 +69,22 @@ class AwsClients:
         remediation_role_name: str | None = None,
         session: boto3.Session | None = None,
         partition: str = "aws",
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._session = session
+        self._clock = clock
         self._remediation_role_name = remediation_role_name
         self._partition = partition
         self._hub_clients: dict[tuple[str, str], Any] = {}
-        # Keyed by account; the session is kept to notice credentials were refreshed.
-        self._account_clients: dict[tuple[str, str, str], tuple[boto3.Session, Any]] = {}
+        # Keyed by account; the credentials are kept to notice they were refreshed.
+        self._account_clients: dict[tuple[str, str, str], tuple[_Assumed, Any]] = {}
         self._assumed: dict[str, _Assumed] = {}
         self._lock = threading.Lock()
 
     @property
     def base_session(self) -> boto3.Session:
         if self._session is None:
-            self._session = boto3.Session()
+            self._session = new_session()
         return self._session
 
     @property
@@ -81,31 +110,42 @@ class AwsClients:
 
     def in_account(self, account_id: str, service: str, region: str | None = None) -> Any:
         region = region or self.region
-        session = self._account_session(account_id)
+        assumed = self._assume(account_id)
         key = (account_id, service, region)
         with self._lock:
             cached = self._account_clients.get(key)
-            if cached is not None and cached[0] is session:
+            if cached is not None and cached[0] is assumed:
                 return cached[1]
-            client = session.client(service, region_name=region, config=BOTO_CONFIG)
-            self._account_clients[key] = (session, client)
+            # From the one base session: service models are loaded once per container,
+            # not once per account.
+            client = self.base_session.client(
+                service,
+                region_name=region,
+                config=BOTO_CONFIG,
+                aws_access_key_id=assumed.access_key,
+                aws_secret_access_key=assumed.secret_key,
+                aws_session_token=assumed.token,
+            )
+            self._account_clients[key] = (assumed, client)
             return client
 
-    def _account_session(self, account_id: str) -> boto3.Session:
+    def _assume(self, account_id: str) -> _Assumed:
+        """One AssumeRole per account, again only shortly before the credentials expire."""
         with self._lock:
             assumed = self._assumed.get(account_id)
-            if assumed and assumed.expires_at - _REFRESH_MARGIN_SECONDS > time.time():
-                return assumed.session
+            now = self._clock.now().timestamp()
+            if assumed and assumed.expires_at - _REFRESH_MARGIN_SECONDS > now:
+                return assumed
         response = self.hub("sts").assume_role(
             RoleArn=self.role_arn(account_id), RoleSessionName=SESSION_NAME
         )
         creds = response["Credentials"]
-        session = boto3.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=self.region,
+        assumed = _Assumed(
+            access_key=creds["AccessKeyId"],
+            secret_key=creds["SecretAccessKey"],
+            token=creds["SessionToken"],
+            expires_at=creds["Expiration"].timestamp(),
         )
         with self._lock:
-            self._assumed[account_id] = _Assumed(session, creds["Expiration"].timestamp())
-        return session
+            self._assumed[account_id] = assumed
+        return assumed

@@ -52,7 +52,9 @@ class Runtime:
         clock: Clock = SYSTEM_CLOCK,
     ) -> Runtime:
         config = Config.from_env(environ)
-        clients = AwsClients(remediation_role_name=config.remediation_role_name, session=session)
+        clients = AwsClients(
+            remediation_role_name=config.remediation_role_name, session=session, clock=clock
+        )
         store = StateStore.for_table(
             clients.base_session,
             config.table_name,

@@ -30,7 +30,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from driftguard.aws import AwsClients
+from driftguard.aws import AwsClients, new_session
 from driftguard.config import StoreConfig
 from driftguard.inspector import Inspector
 from driftguard.state import StateStore
@@ -86,7 +86,7 @@ class Context:
     @cached_property
     def session(self) -> boto3.Session:
         region = getattr(self.args, "region", None)
-        return boto3.Session(region_name=region) if region else boto3.Session()
+        return new_session(region_name=region) if region else new_session()
 
     @cached_property
     def table_name(self) -> str:

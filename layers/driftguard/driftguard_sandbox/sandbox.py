@@ -28,6 +28,7 @@ from unittest import mock
 import boto3
 from botocore.exceptions import ClientError
 
+from driftguard.aws import new_session
 from driftguard_sandbox.aws_gaps import SnsPublish
 from driftguard_sandbox.router import Delivery, Event, Invoker, Router, Subscription
 from driftguard_sandbox.runtime import LambdaRuntime
@@ -189,7 +190,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.server.start()
         self.propagation_delay = self._initial_delay
         self._point_environment_at_server()
-        self._bootstrap = boto3.Session(
+        self._bootstrap = new_session(
             aws_access_key_id=BOOTSTRAP_KEY,
             aws_secret_access_key=BOOTSTRAP_KEY,
             region_name=self.region,
@@ -299,7 +300,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
             credentials = self._bootstrap.assume_role(
                 RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=SESSION_SECONDS
             )["Credentials"]
-            self._sessions[key] = boto3.Session(
+            self._sessions[key] = new_session(
                 aws_access_key_id=credentials["AccessKeyId"],
                 aws_secret_access_key=credentials["SecretAccessKey"],
                 aws_session_token=credentials["SessionToken"],

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import boto3
@@ -129,7 +130,7 @@ class Story:
             security=sandbox.session(SECURITY, role="SecurityAdmin", session_name="security-admin"),
             mallory=sandbox.session(SECURITY, role="Developer", session_name="mallory"),
         )
-        iam = story.platform.client("iam")
+        iam = story.iam
         iam.create_open_id_connect_provider(
             Url=f"https://{OIDC_HOST}",
             ClientIDList=["sts.amazonaws.com"],
@@ -151,15 +152,20 @@ class Story:
         story.grant_pod_role()
         return story
 
-    @property
+    # One client each (creating one loads its service model).
+    @cached_property
     def iam(self) -> Any:
         return self.platform.client("iam")
 
-    @property
+    @cached_property
     def kms(self) -> Any:
         return self.security.client("kms")
 
-    @property
+    @cached_property
+    def mallory_kms(self) -> Any:
+        return self.mallory.client("kms")
+
+    @cached_property
     def secrets(self) -> Any:
         return self.data_admin.client("secretsmanager")
 
@@ -197,7 +203,7 @@ class Story:
                 "Resource": "*",
             }
         )
-        self.mallory.client("kms").put_key_policy(
+        self.mallory_kms.put_key_policy(
             KeyId=self.key_arn, PolicyName="default", Policy=json.dumps(widened)
         )
 

@@ -44,7 +44,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 from driftguard.alerts import Alert
-from driftguard.aws import BOTO_CONFIG
+from driftguard.aws import BOTO_CONFIG, new_session
 from driftguard.config import EnvSettings
 from driftguard.errors import ConfigError, InvalidEventError, SlackDeliveryError
 from driftguard.events import brief
@@ -284,7 +284,7 @@ class SlackNotifier:
         # A provider of our own, not Powertools' module-level one: its cache is
         # then this container's, as in Lambda (the sandbox runs several
         # "containers" in one process, and a cold start must read the secret).
-        client = (session or boto3.Session()).client("secretsmanager", config=BOTO_CONFIG)
+        client = (session or new_session()).client("secretsmanager", config=BOTO_CONFIG)
         return cls(config, SecretsProvider(boto3_client=client))
 
     def send(self, alert: Alert) -> Delivered:
