@@ -18,7 +18,7 @@ import pytest
 from pytest_socket import enable_socket, socket_allow_hosts
 
 from driftguard.state import StateStore
-from driftguard_sandbox import Sandbox
+from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import AlertTail, Story
 from tests.support.cli import run_cli
 

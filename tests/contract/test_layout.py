@@ -120,3 +120,21 @@ def test_the_readme_names_every_module_of_driftguard() -> None:
         f"README names modules that do not exist: {sorted(listed - present)}; "
         f"modules it does not name: {sorted(present - listed)}"
     )
+
+
+# The sandbox modules that start or need moto; the others (template, slack, sns,
+# story) are plain Python the fast tier may use.
+HEAVY_SANDBOX = {"sandbox", "aws_gaps", "server", "router", "runtime", "demo"}
+
+
+def test_the_unit_tier_needs_no_local_aws() -> None:
+    wrong = []
+    for path in sorted((ROOT / "tests" / "unit").rglob("*.py")):
+        for name in imported_modules(path):
+            parts = name.split(".")
+            heavy = (
+                parts[0] == "driftguard_sandbox" and len(parts) > 1 and parts[1] in HEAVY_SANDBOX
+            )
+            if parts[0] == "moto" or heavy:
+                wrong.append(f"{path.relative_to(ROOT)}: {name}")
+    assert not wrong, "unit tests that load the local AWS:\n" + "\n".join(wrong)

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from driftguard_sandbox import FunctionSpec, Sandbox
+from driftguard_sandbox.sandbox import Sandbox
+from driftguard_sandbox.template import FunctionSpec
 
 
 @pytest.fixture

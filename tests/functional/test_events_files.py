@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from driftguard.state import StateStore
-from driftguard_sandbox import Sandbox
+from driftguard_sandbox.sandbox import Sandbox
 
 pytestmark = pytest.mark.sandbox
 

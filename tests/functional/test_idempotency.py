@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from driftguard_cli import main as cli
-from driftguard_sandbox import Sandbox
+from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import Story
 
 

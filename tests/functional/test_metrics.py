@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from driftguard_cli import main as cli
-from driftguard_sandbox import Sandbox
+from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import Story
 
 

@@ -21,7 +21,9 @@ from driftguard.alerts import Alert, AlertPublisher, AlertResource
 from driftguard.observability import logger as function_logger
 from driftguard.vocabulary import AlertType, Severity
 from driftguard_cli import main as cli
-from driftguard_sandbox import Delivery, LocalSlack, Sandbox, SlackReply
+from driftguard_sandbox.router import Delivery
+from driftguard_sandbox.sandbox import Sandbox
+from driftguard_sandbox.slack import LocalSlack, SlackReply
 from driftguard_sandbox.story import POD_ROLE_ARN, Story
 
 NOTIFIER = "NotifierFunction"

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from driftguard_sandbox import LocalSlack, Sandbox, SlackReply
-from driftguard_sandbox.sandbox import NO_SLACK_RECEIVER
+from driftguard_sandbox.sandbox import NO_SLACK_RECEIVER, Sandbox
+from driftguard_sandbox.slack import LocalSlack, SlackReply
 
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

@@ -30,7 +30,7 @@ from driftguard.model import AuditEntry, Declared, StatusRecord
 from driftguard.state import StateStore, UniqueIdItem
 from driftguard.vocabulary import Status
 from driftguard_cli import main as cli
-from driftguard_sandbox import Sandbox
+from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import POD_ROLE_ARN, Story
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "queries.md"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import re
 import shutil
 import struct
@@ -25,10 +24,11 @@ import pytest
 
 from driftguard.state import StateStore
 from driftguard.vocabulary import AuditAction
-from driftguard_cli import main as cli
+from driftguard_cli.exit_codes import EXIT_OK
 from driftguard_cli.report import build_report, render_html
-from driftguard_sandbox import Sandbox
+from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import POD_ROLE_ARN, Story
+from tests.support.cli import run_cli
 
 # The slow tier: an external tool (SAM CLI, checkov) or a browser.
 pytestmark = pytest.mark.sandbox
@@ -170,13 +170,16 @@ class Rendered:
     current_id: str
 
 
-@pytest.fixture
-def rendered(sandbox: Sandbox, tmp_path: Path) -> Rendered:
+@pytest.fixture(scope="module")
+def rendered(sandbox_server: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     """Both policies adopted; the key policy widened by hand (restored); pod-role
-    deleted (orphaned), created again (restored) and deleted again (still orphaned)."""
+    deleted (orphaned), created again (restored) and deleted again (still orphaned).
+    Built once for the module: the tests only read the page."""
+    sandbox = sandbox_server
+    sandbox.reset()
     story = Story.create(sandbox)
     for arn in (story.key_arn, story.secret_arn):
-        assert cli.main(["adopt", arn, "--mode", "enforce"], out=io.StringIO()) == 0
+        assert run_cli("adopt", arn, "--mode", "enforce")[0] == EXIT_OK
     sandbox.wait_idle()
     story.widen_key_policy()
     sandbox.wait_idle()
@@ -186,12 +189,10 @@ def rendered(sandbox: Sandbox, tmp_path: Path) -> Rendered:
     sandbox.wait_idle()
     story.delete_pod_role()
     sandbox.wait_idle()
-    page = tmp_path / "report.html"
-    out = io.StringIO()
-    assert cli.main(["report", "--html", str(page)], out=out) == cli.EXIT_OK
-    assert "2 resources" in out.getvalue()
-    assert sandbox.stack is not None
-    store = StateStore.for_table(sandbox.hub_session(), sandbox.stack.table_name)
+    page = tmp_path_factory.mktemp("report") / "report.html"
+    code, output = run_cli("report", "--html", str(page))
+    assert code == EXIT_OK and "2 resources" in output
+    store = StateStore.for_table(sandbox.hub_session(), sandbox.hub.table_name)
     return Rendered(story, store, page, current_id)
 
 

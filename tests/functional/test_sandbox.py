@@ -17,7 +17,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from driftguard_sandbox import Sandbox
+from driftguard_sandbox.sandbox import Sandbox
 
 # The real handlers are other modules' business: here deliveries are recorded.
 pytestmark = [pytest.mark.sandbox, pytest.mark.usefixtures("recorded_invocations")]

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from driftguard_sandbox import FunctionSpec, RuleSpec
 from driftguard_sandbox.router import Router
 from driftguard_sandbox.runtime import LambdaRuntime
+from driftguard_sandbox.template import FunctionSpec, RuleSpec
 
 HANDLER = textwrap.dedent(
     """

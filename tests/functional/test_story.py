@@ -9,7 +9,7 @@ from pathlib import Path
 from driftguard.policy import Policy
 from driftguard.state import StateStore
 from driftguard.vocabulary import AlertType, AuditAction, Severity, Status
-from driftguard_sandbox import Sandbox
+from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import POD_ROLE_ARN, AlertTail, Story, secret_policy
 from tests.support.cli import run_cli
 from tests.support.state import status_of

@@ -14,7 +14,7 @@ from driftguard.events import parse_cloudtrail
 from driftguard.runtime import Runtime
 from driftguard.state import StateStore
 from driftguard.vocabulary import AlertType, Status
-from driftguard_sandbox import Sandbox
+from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import POD_ROLE_ARN, AlertTail, Story
 from tests.support.fakes import FakeClock
 from tests.support.state import status_of

@@ -22,8 +22,9 @@ from driftguard.service import LEASE_WAIT_SECONDS
 from driftguard.state import StateStore
 from driftguard.vocabulary import AlertType, Outcome, Status, TriggerKind
 from driftguard_cli.main import EXIT_USAGE
-from driftguard_sandbox import FunctionSpec, Sandbox
+from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import POD_ROLE_ARN, WORKLOAD, AlertTail, Story, key_policy
+from driftguard_sandbox.template import FunctionSpec
 from tests.support.cli import run_cli
 from tests.support.fakes import FakeClock
 from tests.support.state import set_declared

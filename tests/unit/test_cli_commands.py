@@ -5,10 +5,11 @@ The list is main.py's own, so a new command cannot be left out."""
 from __future__ import annotations
 
 import argparse
+import sys
+import types
 
 import pytest
 
-import driftguard_sandbox.demo
 from driftguard_cli.commands._common import Command
 from driftguard_cli.exit_codes import EXIT_CODES_HELP, EXIT_OK, EXIT_USAGE
 from driftguard_cli.main import COMMANDS, build_parser, main
@@ -91,6 +92,9 @@ def test_demo_hands_the_sandbox_the_cli_entry_point(monkeypatch: pytest.MonkeyPa
         calls.append(command_line)
         return 0
 
-    monkeypatch.setattr(driftguard_sandbox.demo, "run_demo", run_demo)
+    # A stand-in for the sandbox's demo module: the real one would start moto.
+    stand_in = types.ModuleType("driftguard_sandbox.demo")
+    stand_in.run_demo = run_demo  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "driftguard_sandbox.demo", stand_in)
     assert run_cli("demo") == (EXIT_OK, "")
     assert calls == [main]

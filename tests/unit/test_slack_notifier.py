@@ -28,7 +28,7 @@ from driftguard.notify.slack import (
     retry_handlers,
 )
 from driftguard.vocabulary import AlertType, Severity
-from driftguard_sandbox.aws_gaps import SnsPublish
+from driftguard_sandbox.sns import SnsPublish
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:333333333333:secret:driftguard/slack-webhook"
 URL = "https://hooks.slack.com/services/T0000/B0000/sEcReTtOkEn"

@@ -1,21 +1,7 @@
-"""Local multi-account AWS for tests and the demo (moto server + the AWS gaps it lacks).
+"""The local multi-account AWS for tests and the demo: moto's server plus the AWS
+behaviours moto lacks (`aws_gaps`), the hub deployed from template.yaml (`sandbox`),
+the demo (`demo`) and the story's world the tests share (`story`).
 
-`Sandbox.start()` is the entry point; see `driftguard_sandbox.sandbox`. The AWS
-behaviours moto lacks all live in `driftguard_sandbox.aws_gaps`.
+Import what you need from its module: `template` and `slack` need no moto, so the
+contract and unit tests that read the template or check Slack payloads stay light.
 """
-
-from driftguard_sandbox.router import Delivery
-from driftguard_sandbox.sandbox import HubStack, Sandbox
-from driftguard_sandbox.slack import LocalSlack, SlackPost, SlackReply
-from driftguard_sandbox.template import FunctionSpec, RuleSpec
-
-__all__ = [
-    "Delivery",
-    "FunctionSpec",
-    "HubStack",
-    "LocalSlack",
-    "RuleSpec",
-    "Sandbox",
-    "SlackPost",
-    "SlackReply",
-]

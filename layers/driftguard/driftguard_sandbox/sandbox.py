@@ -29,11 +29,11 @@ import boto3
 from botocore.exceptions import ClientError
 
 from driftguard.aws import new_session
-from driftguard_sandbox.aws_gaps import SnsPublish
 from driftguard_sandbox.router import Delivery, Event, Invoker, Router, Subscription
 from driftguard_sandbox.runtime import LambdaRuntime
 from driftguard_sandbox.server import MotoServer
 from driftguard_sandbox.slack import LocalSlack
+from driftguard_sandbox.sns import SnsPublish
 from driftguard_sandbox.template import (
     SLACK_WEBHOOK_SECRET_NAME,
     FunctionSpec,
