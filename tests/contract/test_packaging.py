@@ -82,28 +82,48 @@ def test_layer_is_built_for_the_lambda_runtime_without_workstation_code(
     assert compiled and all("313" in n and "aarch64" in n for n in compiled), compiled
 
 
+# Run by a clean interpreter: each handler loaded from its file as Lambda loads
+# CodeUri/app.py, with only the layer on the path.
+_IMPORT_PROBE = """
+import importlib.util, json, sys
+failures = {}
+for name, path in json.loads(sys.argv[1]).items():
+    spec = importlib.util.spec_from_file_location(f"fn_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        assert callable(module.handler)
+    except Exception as exc:
+        failures[name] = f"{type(exc).__name__}: {exc}"
+driftguard = getattr(sys.modules.get("driftguard"), "__file__", None)
+print(json.dumps({"failures": failures, "loaded": sorted(sys.modules), "from": driftguard}))
+"""
+
+
 def test_functions_import_with_only_the_layer(local_layer: Path, tmp_path: Path) -> None:
     """A clean interpreter (no site-packages) sees what Lambda gives it: the
     function's code and the layer's python/ directory, nothing else."""
     venv = tmp_path / "clean"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    for logical_id, (code, handler) in functions().items():
-        module, function = handler.split(".")
-        probe = (
-            f"import {module}, sys; "
-            f"assert callable({module}.{function}); "
-            "assert 'moto' not in sys.modules and 'driftguard_sandbox' not in sys.modules"
-        )
-        done = subprocess.run(
-            [str(venv / "bin" / "python"), "-s", "-c", probe],
-            cwd=code,
-            env={"PATH": os.environ["PATH"], "PYTHONPATH": f"{code}:{local_layer}"},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, f"{logical_id}: {done.stderr}"
+    handlers = {
+        logical_id: str(code / f"{handler.split('.')[0]}.py")
+        for logical_id, (code, handler) in functions().items()
+    }
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-s", "-c", _IMPORT_PROBE, json.dumps(handlers)],
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(local_layer)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["failures"] == {}
+    assert "driftguard.runtime" in report["loaded"]  # the handlers did load
+    assert str(report["from"]).startswith(str(local_layer))  # the layer's copy, no other
+    tops = {name.split(".")[0] for name in report["loaded"]}
+    assert not tops & {"moto", "driftguard_sandbox", "driftguard_cli", "rich", "jinja2"}
 
 
 def test_sizes_are_reported_and_within_lambda_limits(lambda_layer: Path, tmp_path: Path) -> None:
@@ -131,12 +151,15 @@ def test_sizes_are_reported_and_within_lambda_limits(lambda_layer: Path, tmp_pat
 
 @pytest.fixture(scope="module")
 def installed_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`pip install .` into a fresh venv: the CLI with its dependencies, no extras."""
+    """`pip install .` into a fresh venv: the CLI with its dependencies, no extras.
+    (This pip, pointed at the new venv: the same install, without bootstrapping one.)"""
     venv = tmp_path_factory.mktemp("pip-install") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+    )
+    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install"]
     done = subprocess.run(
-        [*pip, "--disable-pip-version-check", str(ROOT)],
+        [*pip, "--quiet", "--no-compile", "--disable-pip-version-check", str(ROOT)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -146,19 +169,33 @@ def installed_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv / "bin" / "driftguard"
 
 
-def cli_commands() -> list[str]:
-    from driftguard_cli.main import COMMANDS
-
-    return [name for command in COMMANDS for name in command.NAMES]
+_HELP_PROBE = """
+import io, json
+from driftguard_cli.main import COMMANDS, main
+answers = {}
+for name in [n for command in COMMANDS for n in command.NAMES]:
+    out = io.StringIO()
+    answers[name] = (main([name, "--help"], out=out), out.getvalue())
+print(json.dumps(answers))
+"""
 
 
 def test_pip_install_gives_a_cli_whose_every_command_explains_itself(installed_cli: Path) -> None:
-    for command in cli_commands():
-        done = subprocess.run(
-            [str(installed_cli), command, "--help"], capture_output=True, text=True, timeout=60
-        )
-        assert done.returncode == 0, f"{command}: {done.stderr}"
-        assert f"driftguard {command}" in done.stdout and "exit codes:" in done.stdout
+    python = installed_cli.parent / "python"
+    done = subprocess.run(
+        [str(python), "-c", _HELP_PROBE], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    answers = json.loads(done.stdout)
+    from driftguard_cli.main import COMMANDS
+
+    assert set(answers) == {name for command in COMMANDS for name in command.NAMES}
+    for command, (code, text) in answers.items():
+        assert code == 0 and f"driftguard {command}" in text and "exit codes:" in text, command
+    version = subprocess.run(
+        [str(installed_cli), "status", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert version.returncode == 0 and "driftguard status" in version.stdout  # the script too
 
 
 def test_the_demo_without_the_sandbox_extra_says_how_to_get_it(installed_cli: Path) -> None:
