@@ -14,7 +14,7 @@ SAM := .venv-sam
 SAM_STAMP := $(SAM)/.installed-stamp
 SAM_CLI_VERSION := 1.170.0
 
-.PHONY: install tools browser demo test lint unit functional clean
+.PHONY: install tools browser demo test lint fast unit functional clean
 
 $(STAMP): pyproject.toml layers/driftguard/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,13 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Tests run on every core (pytest-xdist); tests sharing a module fixture stay together.
 test: lint tools browser
-	$(BIN)/pytest
+	HYPOTHESIS_PROFILE=thorough $(BIN)/pytest -n auto --dist loadgroup
+
+# The fast tier: everything but the local AWS, the browser and the packaging tools.
+fast: install
+	$(BIN)/pytest -m "not sandbox"
 
 unit: install
 	$(BIN)/pytest tests/unit

@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from driftguard.errors import ConfigError, InvalidEventError, SlackDeliveryError
-from driftguard.notify import SlackNotifier, parse_alerts
+from driftguard.notify.slack import SlackNotifier, parse_alerts
 from driftguard.observability import logger, metrics, tracer
 
 # SNS keeps one MessageId per alert through Lambda's retries and the DLQ.

@@ -71,6 +71,8 @@ def local_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_layer(tmp_path_factory.mktemp("local-layer"), for_lambda=False)
 
 
+# Tests that share a module fixture stay on one xdist worker (`--dist loadgroup`).
+@pytest.mark.xdist_group("lambda-layer")
 def test_layer_is_built_for_the_lambda_runtime_without_workstation_code(
     lambda_layer: Path,
 ) -> None:
@@ -100,6 +102,7 @@ print(json.dumps({"failures": failures, "loaded": sorted(sys.modules), "from": d
 """
 
 
+@pytest.mark.xdist_group("local-layer")
 def test_functions_import_with_only_the_layer(local_layer: Path, tmp_path: Path) -> None:
     """A clean interpreter (no site-packages) sees what Lambda gives it: the
     function's code and the layer's python/ directory, nothing else."""
@@ -126,6 +129,7 @@ def test_functions_import_with_only_the_layer(local_layer: Path, tmp_path: Path)
     assert not tops & {"moto", "driftguard_sandbox", "driftguard_cli", "rich", "jinja2"}
 
 
+@pytest.mark.xdist_group("lambda-layer")
 def test_sizes_are_reported_and_within_lambda_limits(lambda_layer: Path, tmp_path: Path) -> None:
     sizes: dict[str, dict[str, int]] = {
         "DriftguardLayer": {
@@ -153,13 +157,23 @@ def test_sizes_are_reported_and_within_lambda_limits(lambda_layer: Path, tmp_pat
 def installed_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`pip install .` into a fresh venv: the CLI with its dependencies, no extras.
     (This pip, pointed at the new venv: the same install, without bootstrapping one.)"""
-    venv = tmp_path_factory.mktemp("pip-install") / "venv"
+    work = tmp_path_factory.mktemp("pip-install")
+    # From a copy of what the distribution is made of: setuptools builds in the source
+    # tree (build/, *.egg-info), and the checkout must stay as it is.
+    source = work / "source"
+    shutil.copytree(
+        ROOT / "layers" / "driftguard",
+        source / "layers" / "driftguard",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+    )
+    shutil.copy(ROOT / "pyproject.toml", source)
+    venv = work / "venv"
     subprocess.run(
         [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
     )
     pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install"]
     done = subprocess.run(
-        [*pip, "--quiet", "--no-compile", "--disable-pip-version-check", str(ROOT)],
+        [*pip, "--quiet", "--no-compile", "--disable-pip-version-check", str(source)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -180,6 +194,7 @@ print(json.dumps(answers))
 """
 
 
+@pytest.mark.xdist_group("pip-install")
 def test_pip_install_gives_a_cli_whose_every_command_explains_itself(installed_cli: Path) -> None:
     python = installed_cli.parent / "python"
     done = subprocess.run(
@@ -198,6 +213,7 @@ def test_pip_install_gives_a_cli_whose_every_command_explains_itself(installed_c
     assert version.returncode == 0 and "driftguard status" in version.stdout  # the script too
 
 
+@pytest.mark.xdist_group("pip-install")
 def test_the_demo_without_the_sandbox_extra_says_how_to_get_it(installed_cli: Path) -> None:
     done = subprocess.run([str(installed_cli), "demo"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stdout == ""

@@ -77,6 +77,7 @@ def _loopback_only() -> Iterator[None]:
 # --------------------------------------------------------------------------- cfn-lint
 
 
+@pytest.mark.sandbox  # the slow tier: an external linter
 @pytest.mark.parametrize("path", list(LINT_REGIONS), ids=lambda path: path.name)
 def test_cfn_lint_finds_nothing(path: Path) -> None:
     matches = lint_file(path, config=ManualArgs(regions=LINT_REGIONS[path]))

@@ -7,15 +7,13 @@ import json
 import random
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from driftguard.classify import classify
 from driftguard.policy import Policy, diff, is_unique_id
 from driftguard.vocabulary import Finding
-
-# Per-test settings (not a global profile) so other test modules keep their own.
-FAST = settings(max_examples=150, deadline=None)
+from tests.support.properties import PROPERTIES
 
 ACCOUNTS = ["111111111111", "333333333333", "444455556666"]
 SERVICES = ["kms.amazonaws.com", "logs.amazonaws.com", "secretsmanager.amazonaws.com"]
@@ -311,7 +309,7 @@ def reshaped(doc: dict[str, Any], rnd: random.Random) -> dict[str, Any]:
 seeds = st.integers(0, 2**32 - 1).map(random.Random)
 
 
-@FAST
+@PROPERTIES
 @given(policy_docs(with_ids=True))
 def test_normalizing_twice_changes_nothing(doc: dict[str, Any]) -> None:
     once = Policy.parse(doc).normalized()
@@ -320,7 +318,7 @@ def test_normalizing_twice_changes_nothing(doc: dict[str, Any]) -> None:
     assert once.to_dict() == Policy.parse(doc).normalized().to_dict()
 
 
-@FAST
+@PROPERTIES
 @given(policy_docs(with_ids=True), seeds)
 def test_cosmetic_changes_keep_the_normalized_form(doc: dict[str, Any], rnd: random.Random) -> None:
     original, other = Policy.parse(doc), Policy.parse(cosmetic(doc, rnd))
@@ -328,7 +326,7 @@ def test_cosmetic_changes_keep_the_normalized_form(doc: dict[str, Any], rnd: ran
     assert other.normalized().to_dict() == original.normalized().to_dict()
 
 
-@FAST
+@PROPERTIES
 @given(policy_docs(), seeds)
 def test_reshaping_is_semantically_equal(doc: dict[str, Any], rnd: random.Random) -> None:
     original, other = Policy.parse(doc), Policy.parse(reshaped(doc, rnd))
@@ -340,7 +338,7 @@ def test_reshaping_is_semantically_equal(doc: dict[str, Any], rnd: random.Random
     assert classify(other, original).in_sync
 
 
-@FAST
+@PROPERTIES
 @given(policy_docs(with_ids=True))
 def test_diff_with_itself_is_empty(doc: dict[str, Any]) -> None:
     policy = Policy.parse(doc)
@@ -349,7 +347,7 @@ def test_diff_with_itself_is_empty(doc: dict[str, Any]) -> None:
     assert result.summary() == "no changes"
 
 
-@FAST
+@PROPERTIES
 @given(policy_docs(with_ids=True))
 def test_classify_with_itself(doc: dict[str, Any]) -> None:
     policy = Policy.parse(doc)
@@ -366,7 +364,7 @@ def test_classify_with_itself(doc: dict[str, Any]) -> None:
     assert result.orphaned_ids == ids
 
 
-@FAST
+@PROPERTIES
 @given(policy_docs(with_ids=True))
 def test_normalized_rendering_round_trips(doc: dict[str, Any]) -> None:
     policy = Policy.parse(doc)
@@ -386,7 +384,7 @@ INTRUDER = {
 }
 
 
-@FAST
+@PROPERTIES
 @given(policy_docs(), seeds)
 def test_an_added_grant_is_always_seen(doc: dict[str, Any], rnd: random.Random) -> None:
     base = Policy.parse(doc)

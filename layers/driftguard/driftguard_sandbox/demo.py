@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from driftguard.notify import render_terminal
+from driftguard.notify.blocks import render_terminal
 from driftguard.policy import Policy
 from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.slack import LocalSlack

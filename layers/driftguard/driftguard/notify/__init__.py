@@ -1,13 +1,5 @@
-"""Alerts to people: Block Kit messages (`blocks`) and their delivery to Slack (`slack`)."""
+"""Alerts to people: Block Kit messages (`blocks`) and their delivery to Slack (`slack`).
 
-from driftguard.notify.blocks import SlackMessage, build_message, render_terminal
-from driftguard.notify.slack import NotifierConfig, SlackNotifier, parse_alerts
-
-__all__ = [
-    "NotifierConfig",
-    "SlackMessage",
-    "SlackNotifier",
-    "build_message",
-    "parse_alerts",
-    "render_terminal",
-]
+Import from the module you need: building messages (the sandbox, the tests) does not
+load the delivery's HTTP client and tracing.
+"""
