@@ -57,10 +57,16 @@ def sandbox(sandbox_server: Sandbox) -> Sandbox:
     return sandbox_server
 
 
+@pytest.fixture(scope="session")
+def _store(sandbox_server: Sandbox) -> StateStore:
+    # The table keeps its name across resets; one client serves every test.
+    return StateStore.for_table(sandbox_server.hub_session(), sandbox_server.hub.table_name)
+
+
 @pytest.fixture
-def store(sandbox: Sandbox) -> StateStore:
-    """The hub's state table, read as the functions read it."""
-    return StateStore.for_table(sandbox.hub_session(), sandbox.hub.table_name)
+def store(sandbox: Sandbox, _store: StateStore) -> StateStore:
+    """The hub's state table (emptied for each test), read as the functions read it."""
+    return _store
 
 
 @pytest.fixture

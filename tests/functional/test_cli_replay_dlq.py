@@ -143,7 +143,7 @@ def test_queue_url_comes_from_the_flag_or_the_environment(
 
 def park_an_invalid_event_directly(sandbox: Sandbox, url: str) -> None:
     """What Runtime.park sends, without the function (its environment is unset here)."""
-    sandbox.hub_session().client("sqs").send_message(
+    sandbox.hub_client("sqs").send_message(
         QueueUrl=url,
         MessageBody="not json",
         MessageAttributes={

@@ -68,8 +68,8 @@ def an_alert(title: str = "Restored: arn:aws:kms:us-east-1:333333333333:key/1") 
 
 def publish(sandbox: Sandbox, alert: Alert) -> str:
     """What the remediation functions do: the real publisher, to the real topic."""
-    sns = sandbox.hub_session().client("sns")
-    message_id = AlertPublisher(sns, sandbox.hub.topic_arn).publish(alert)
+    sns = sandbox.hub_client("sns")
+    message_id = AlertPublisher(lambda: sns, sandbox.hub.topic_arn).publish(alert)
     sandbox.wait_idle(timeout=60)
     return message_id
 
@@ -199,7 +199,7 @@ def test_a_revoked_webhook_ends_on_the_notifier_dlq(sandbox: Sandbox, slack: Loc
 def test_a_message_that_is_not_an_alert_ends_on_the_dlq_with_a_clear_error(
     sandbox: Sandbox, slack: LocalSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sns = sandbox.hub_session().client("sns")
+    sns = sandbox.hub_client("sns")
     with captured_function_logs(caplog):
         sns.publish(TopicArn=sandbox.hub.topic_arn, Message='{"hello": "world"}')
         sandbox.wait_idle()

@@ -53,7 +53,7 @@ def test_the_template_subscribes_the_notifier_to_the_alert_topic(sandbox: Sandbo
 
 def test_messages_to_other_topics_reach_no_function(sandbox: Sandbox, receiver: LocalSlack) -> None:
     sandbox.use_slack(receiver)
-    sns = sandbox.hub_session().client("sns")
+    sns = sandbox.hub_client("sns")
     other = sns.create_topic(Name="someone-elses-topic")["TopicArn"]
     sns.publish(TopicArn=other, Message="{}")
     sandbox.wait_idle()

@@ -147,7 +147,7 @@ def test_process_environment_is_the_hub_functions_role(sandbox: Sandbox) -> None
 
 def test_hub_table_is_created_from_the_template(sandbox: Sandbox) -> None:
     assert sandbox.stack is not None
-    dynamodb = sandbox.hub_session().client("dynamodb")
+    dynamodb = sandbox.hub_client("dynamodb")
     table = dynamodb.describe_table(TableName=sandbox.stack.table_name)["Table"]
     declared = sandbox.template["Resources"]["StateTable"]["Properties"]
     indexes = {index["IndexName"]: index["KeySchema"] for index in table["GlobalSecondaryIndexes"]}
@@ -621,7 +621,7 @@ def test_failing_handler_is_retried_then_dead_lettered(sandbox: Sandbox) -> None
     assert delivery.attempts == 3 and attempts == ["PolicyEventsFunction"] * 3
     assert delivery.error == "RuntimeError: boom" and delivery.dead_lettered
     assert sandbox.stack is not None
-    sqs = sandbox.hub_session().client("sqs")
+    sqs = sandbox.hub_client("sqs")
     messages = sqs.receive_message(
         QueueUrl=sandbox.stack.dlq_url, MessageAttributeNames=["All"], MaxNumberOfMessages=10
     )["Messages"]

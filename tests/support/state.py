@@ -18,7 +18,7 @@ def set_declared(sandbox: Sandbox, arn: str, **attributes: str) -> None:
     names = {f"#a{i}": name for i, name in enumerate(attributes)}
     values = {f":v{i}": {"S": value} for i, value in enumerate(attributes.values())}
     assignments = ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes)))
-    sandbox.hub_session().client("dynamodb").update_item(
+    sandbox.hub_client("dynamodb").update_item(
         TableName=sandbox.hub.table_name,
         Key={"pk": {"S": f"RES#{arn}"}, "sk": {"S": "DECLARED"}},
         UpdateExpression=f"SET {assignments}",

@@ -183,14 +183,17 @@ WORDING: Final[Mapping[AlertType, Wording]] = {
 
 
 class AlertPublisher:
-    """Publishes alerts to SNS. The message attributes let subscribers filter."""
+    """Publishes alerts to SNS. The message attributes let subscribers filter.
 
-    def __init__(self, sns: Any, topic_arn: str) -> None:
+    `sns` gives the client when the first alert is due: most invocations publish
+    nothing and need not create one."""
+
+    def __init__(self, sns: Callable[[], Any], topic_arn: str) -> None:
         self._sns = sns
         self._topic_arn = topic_arn
 
     def publish(self, alert: Alert) -> str:
-        response = self._sns.publish(
+        response = self._sns().publish(
             TopicArn=self._topic_arn,
             Subject=alert.title[:100],
             Message=alert.model_dump_json(),

@@ -12,7 +12,7 @@ Three things land on that queue, each as the original EventBridge event:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,12 +49,22 @@ class ParkedMessage:
 
 
 class DeadLetterQueue:
+    """`sqs` gives the client when first needed (most invocations park nothing)."""
+
     def __init__(
-        self, sqs: Any, url: str, *, visibility_timeout: int = VISIBILITY_TIMEOUT_SECONDS
+        self,
+        sqs: Callable[[], Any],
+        url: str,
+        *,
+        visibility_timeout: int = VISIBILITY_TIMEOUT_SECONDS,
     ) -> None:
-        self._sqs = sqs
+        self._client = sqs
         self.url = url
         self._visibility_timeout = visibility_timeout
+
+    @property
+    def _sqs(self) -> Any:
+        return self._client()
 
     def park(self, event: Any, error: Exception) -> None:
         """Keep an event driftguard cannot use, with why."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import boto3
@@ -61,13 +61,13 @@ class Runtime:
             audit_retention_days=config.audit_retention_days,
             clock=clock,
         )
-        publisher = AlertPublisher(clients.hub("sns"), config.alert_topic_arn)
+        publisher = AlertPublisher(partial(clients.hub, "sns"), config.alert_topic_arn)
         return cls(
             config,
             clients,
             store,
             Remediator(config, clients, store, publisher, clock=clock),
-            DeadLetterQueue(clients.hub("sqs"), config.dead_letter_queue_url),
+            DeadLetterQueue(partial(clients.hub, "sqs"), config.dead_letter_queue_url),
         )
 
     def dispatch(self, detail: CloudTrailDetail) -> list[Result]:
@@ -99,7 +99,7 @@ class Runtime:
             sort_key_attr="sk",
             static_pk_value=f"IDEMPOTENCY#{function}",
             expiry_attr="expires_at",
-            boto3_client=self.clients.hub("dynamodb"),
+            boto3_client=self.store.client,  # the state table's own client
         )
         config = IdempotencyConfig(
             # A CloudTrail record keeps its eventID through forwarding and retries.

@@ -113,7 +113,7 @@ class Context:
 
     def caller(self) -> str:
         """Who runs the command (the ARN of the credentials in use)."""
-        return str(self.session.client("sts").get_caller_identity()["Arn"])
+        return str(self.clients.hub("sts").get_caller_identity()["Arn"])
 
     # ----------------------------------------------------------------------- output
 

@@ -312,6 +312,10 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         """The hub functions' role (what the handlers run as)."""
         return self.session(self.hub_account, FUNCTIONS_ROLE, FUNCTIONS_SESSION)
 
+    def hub_client(self, service: str) -> Any:
+        """A client as the hub functions' role, made once per sandbox."""
+        return self._client(self.hub_session(), service)
+
     def _client(self, session: boto3.Session, service: str) -> Any:
         key = (id(session), service)
         if key not in self._clients:
@@ -624,7 +628,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         if ":sqs:" not in target:
             raise TemplateError(f"{spec.logical_id}: dead-letter target {target!r} is not SQS")
         *_, account, queue_name = target.split(":")
-        sqs = self._client(self.hub_session(), "sqs")
+        sqs = self.hub_client("sqs")
         url = sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)["QueueUrl"]
         sqs.send_message(
             QueueUrl=url,
@@ -641,7 +645,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         """Every message on a hub queue (a URL, or the template's logical id), taken off it
         with its attributes: what a person inspecting a dead-letter queue would see."""
         url = self.hub.physical_ids.get(queue, queue)
-        sqs = self._client(self.hub_session(), "sqs")
+        sqs = self.hub_client("sqs")
         messages: list[dict[str, Any]] = []
         while batch := sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
@@ -656,7 +660,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         if not rule.dead_letter_arn:
             return
         *_, account, queue_name = rule.dead_letter_arn.split(":")
-        sqs = self._client(self.hub_session(), "sqs")
+        sqs = self.hub_client("sqs")
         url = sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)["QueueUrl"]
         code, _, message = error.partition(": ")
         sqs.send_message(

@@ -225,17 +225,16 @@ class Story:
 
 
 class AlertTail:
-    """Reads the alert topic through an SQS subscription, as a terminal would show Slack."""
+    """Every alert published to the alert topic, read through an SQS subscription."""
 
     def __init__(self, sandbox: Any) -> None:
-        hub = sandbox.hub_session()
-        self._sqs = hub.client("sqs")
-        self._url = self._sqs.create_queue(QueueName="demo-alerts")["QueueUrl"]
+        self._sqs = sandbox.hub_client("sqs")
+        self._url = self._sqs.create_queue(QueueName="alert-tail")["QueueUrl"]
         queue_arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
-        hub.client("sns").subscribe(
-            TopicArn=sandbox.stack.topic_arn,
+        sandbox.hub_client("sns").subscribe(
+            TopicArn=sandbox.hub.topic_arn,
             Protocol="sqs",
             Endpoint=queue_arn,
             Attributes={"RawMessageDelivery": "true"},

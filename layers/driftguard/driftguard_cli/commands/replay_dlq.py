@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from driftguard.errors import ConfigError
 from driftguard_cli import views
 from driftguard_cli.commands._common import Subparsers, command, json_flag
@@ -45,7 +47,7 @@ def run(ctx: Context) -> int:
     if not ctx.args.dry_run:
         environ = ctx.environ | {"DEAD_LETTER_QUEUE_URL": url}
         redrive = Runtime.from_env(session=ctx.session, environ=environ).dispatch
-    rows = replay(DeadLetterQueue(ctx.clients.hub("sqs"), url), redrive)
+    rows = replay(DeadLetterQueue(partial(ctx.clients.hub, "sqs"), url), redrive)
     if ctx.args.json:
         ctx.dump([row.to_json() for row in rows])
     else:
