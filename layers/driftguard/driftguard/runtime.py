@@ -99,7 +99,7 @@ class Runtime:
             sort_key_attr="sk",
             static_pk_value=f"IDEMPOTENCY#{function}",
             expiry_attr="expires_at",
-            boto3_client=self.store.client,  # the state table's own client
+            boto3_client=self.clients.hub("dynamodb"),
         )
         config = IdempotencyConfig(
             # A CloudTrail record keeps its eventID through forwarding and retries.

@@ -101,11 +101,6 @@ class StateStore:
     def for_table(cls, session: Any, table_name: str, **kwargs: Any) -> StateStore:
         return cls(session.resource("dynamodb").Table(table_name), **kwargs)
 
-    @property
-    def client(self) -> Any:
-        """The low-level DynamoDB client under the table (shared, not another one)."""
-        return self._table.meta.client
-
     # -- one resource ---------------------------------------------------------------
 
     def load(self, arn: str) -> tuple[Declared | None, StatusRecord | None]:
