@@ -7,6 +7,7 @@ stays fast."""
 
 from __future__ import annotations
 
+import email.parser
 import json
 import os
 import shutil
@@ -27,15 +28,29 @@ ARTIFACTS = ROOT / "test-artifacts"
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 
 
-def build_layer(target: Path, *, for_lambda: bool) -> Path:
-    """`sam build`'s makefile build of DriftguardLayer, into target/python."""
+def build_layer(target: Path) -> Path:
+    """`sam build`'s makefile build of DriftguardLayer (for Lambda), into target/python."""
     args = ["make", "-s", "-C", str(LAYER), "build-DriftguardLayer", f"ARTIFACTS_DIR={target}"]
     args.append(f"PYTHON={sys.executable}")
-    if not for_lambda:
-        args.append("PIP_TARGET_ARGS=")
     done = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr
     return target / "python"
+
+
+def compiled_distributions(layer: Path) -> dict[str, set[str]]:
+    """`name==version` of each wheel in the layer that holds compiled code, and the
+    top-level entries its files are in."""
+    found: dict[str, set[str]] = {}
+    for wheel in layer.glob("*.dist-info/WHEEL"):
+        if "Root-Is-Purelib: false" not in wheel.read_text(encoding="utf-8"):
+            continue
+        metadata = email.parser.Parser().parsestr(
+            (wheel.parent / "METADATA").read_text(encoding="utf-8")
+        )
+        record = (wheel.parent / "RECORD").read_text(encoding="utf-8").splitlines()
+        tops = {line.split(",", 1)[0].split("/", 1)[0] for line in record if line}
+        found[f"{metadata['Name']}=={metadata['Version']}"] = tops
+    return found
 
 
 def zipped_size(source: Path, archive: Path) -> int:
@@ -63,16 +78,35 @@ def functions() -> dict[str, tuple[Path, str]]:
 
 @pytest.fixture(scope="module")
 def lambda_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_layer(tmp_path_factory.mktemp("lambda-layer"), for_lambda=True)
+    return build_layer(tmp_path_factory.mktemp("lambda-layer"))
 
 
 @pytest.fixture(scope="module")
-def local_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_layer(tmp_path_factory.mktemp("local-layer"), for_lambda=False)
+def local_layer(lambda_layer: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Lambda layer's own files, for this machine: every entry linked as built,
+    except the wheels with compiled code (arm64, Python 3.13), which are installed
+    at the same versions for the local interpreter."""
+    local = tmp_path_factory.mktemp("local-layer") / "python"
+    local.mkdir()
+    compiled = compiled_distributions(lambda_layer)
+    swapped = set().union(*compiled.values())
+    for entry in lambda_layer.iterdir():
+        if entry.name not in swapped:
+            (local / entry.name).symlink_to(entry)
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    done = subprocess.run(
+        [*pip, "--no-deps", "--no-compile", "--target", str(local), *sorted(compiled)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return local
 
 
 # Tests that share a module fixture stay on one xdist worker (`--dist loadgroup`).
-@pytest.mark.xdist_group("lambda-layer")
+@pytest.mark.xdist_group("layers")
 def test_layer_is_built_for_the_lambda_runtime_without_workstation_code(
     lambda_layer: Path,
 ) -> None:
@@ -102,7 +136,7 @@ print(json.dumps({"failures": failures, "loaded": sorted(sys.modules), "from": d
 """
 
 
-@pytest.mark.xdist_group("local-layer")
+@pytest.mark.xdist_group("layers")
 def test_functions_import_with_only_the_layer(local_layer: Path, tmp_path: Path) -> None:
     """A clean interpreter (no site-packages) sees what Lambda gives it: the
     function's code and the layer's python/ directory, nothing else."""
@@ -129,7 +163,7 @@ def test_functions_import_with_only_the_layer(local_layer: Path, tmp_path: Path)
     assert not tops & {"moto", "driftguard_sandbox", "driftguard_cli", "rich", "jinja2"}
 
 
-@pytest.mark.xdist_group("lambda-layer")
+@pytest.mark.xdist_group("layers")
 def test_sizes_are_reported_and_within_lambda_limits(lambda_layer: Path, tmp_path: Path) -> None:
     sizes: dict[str, dict[str, int]] = {
         "DriftguardLayer": {

@@ -81,7 +81,7 @@ def test_restore_retries_while_the_new_role_propagates(
 ) -> None:
     story.delete_pod_role()
     sandbox.wait_idle()
-    sandbox.propagation_delay = 1.5
+    sandbox.propagation_delay = 1.0  # the first put is refused, the one after 1 s backoff not
     story.recreate_pod_role()
     sandbox.wait_idle(timeout=60)
 

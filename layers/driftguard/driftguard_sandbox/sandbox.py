@@ -241,15 +241,20 @@ class Sandbox(AbstractContextManager["Sandbox"]):
     def reset(self) -> None:
         """A clean world: empty moto, clear state and records, redeploy hub and roles.
 
-        STS sessions (and so the process credentials) stay valid across it. The
-        Slack receiver is forgotten (not stopped: its owner stops it).
+        STS sessions (and so the process credentials) stay valid across it, and so
+        do the functions' warm containers: as in Lambda, a container outlives the
+        events it handled, and everything it caches (clients, configuration) names
+        what the redeploy recreates under the same names. `runtime.reset()` gives a
+        cold start where a test needs one. The Slack receiver is forgotten (not
+        stopped: its owner stops it), and the notifier with it.
         """
         router = self._require_router()
         router.drain()
         self.server.reset()
         self.propagation_delay = self._initial_delay
         router.clear(self.runtime.invoke)
-        self.runtime.reset()
+        if self.slack is not None:
+            self.runtime.reset(*self._slack_readers())
         self.slack, self.slack_webhook_url = None, NO_SLACK_RECEIVER
         self.stack = self.deploy_hub()
 
@@ -599,16 +604,23 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         client = self._client(
             self.session(self.hub_account, "Admin", "cloudformation"), "secretsmanager"
         )
-        secret_arn = str(self.resolve_context().parameters["SlackWebhookSecretArn"])
         with self.events_paused():
-            client.put_secret_value(SecretId=secret_arn, SecretString=self.slack_webhook_url)
-        self.runtime.reset(
-            *(
-                spec.logical_id
-                for spec in self.specs.values()
-                if spec.environment.get("SLACK_WEBHOOK_SECRET_ARN") == secret_arn
+            client.put_secret_value(
+                SecretId=self._webhook_secret_arn(), SecretString=self.slack_webhook_url
             )
-        )
+        self.runtime.reset(*self._slack_readers())
+
+    def _webhook_secret_arn(self) -> str:
+        return str(self.resolve_context().parameters["SlackWebhookSecretArn"])
+
+    def _slack_readers(self) -> list[str]:
+        """The functions that read the webhook secret (and cache it while warm)."""
+        arn = self._webhook_secret_arn()
+        return [
+            spec.logical_id
+            for spec in self.specs.values()
+            if spec.environment.get("SLACK_WEBHOOK_SECRET_ARN") == arn
+        ]
 
     def _on_publish(self, published: SnsPublish) -> None:
         """SNS -> Lambda, for topics template.yaml subscribes functions to, as an
