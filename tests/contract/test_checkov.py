@@ -20,7 +20,8 @@ TEMPLATES = [ROOT / "template.yaml", ROOT / "spoke-template.yaml"]
 CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
 
 
-@pytest.fixture(scope="module")
+# Session scope: built once per worker even when xdist interleaves other modules.
+@pytest.fixture(scope="session")
 def report() -> list[dict[str, Any]]:
     assert CHECKOV.exists(), "run `make tools` (part of `make test`) to install checkov"
     args = [str(CHECKOV), "--framework", "cloudformation", "--skip-download", "-o", "json"]

@@ -76,12 +76,13 @@ def functions() -> dict[str, tuple[Path, str]]:
     }
 
 
-@pytest.fixture(scope="module")
+# Session scope: built once per worker even when xdist interleaves other modules.
+@pytest.fixture(scope="session")
 def lambda_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_layer(tmp_path_factory.mktemp("lambda-layer"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local_layer(lambda_layer: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Lambda layer's own files, for this machine: every entry linked as built,
     except the wheels with compiled code (arm64, Python 3.13), which are installed
@@ -187,7 +188,7 @@ def test_sizes_are_reported_and_within_lambda_limits(lambda_layer: Path, tmp_pat
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def installed_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`pip install .` into a fresh venv: the CLI with its dependencies, no extras.
     (This pip, pointed at the new venv: the same install, without bootstrapping one.)"""

@@ -33,7 +33,8 @@ BASIC_MANAGED = {
 }
 
 
-@pytest.fixture(scope="module")
+# Session scope: built once per worker even when xdist interleaves other modules.
+@pytest.fixture(scope="session")
 def resources() -> dict[str, Any]:
     assert TOOLS_PYTHON.exists(), "run `make tools` (part of `make test`)"
     done = subprocess.run(
