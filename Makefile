@@ -47,9 +47,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Tests run on every core (pytest-xdist); tests sharing a module fixture stay together.
+# Tests run on every core (pytest-xdist), a module's tests on one worker (they share
+# module fixtures: a built layer, a rendered report, a world of queries).
 test: lint tools browser
-	HYPOTHESIS_PROFILE=thorough $(BIN)/pytest -n auto --dist loadgroup
+	HYPOTHESIS_PROFILE=thorough $(BIN)/pytest -n auto --dist loadscope
 
 # The fast tier: everything but the local AWS, the browser and the packaging tools.
 fast: install

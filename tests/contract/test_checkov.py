@@ -12,7 +12,7 @@ import pytest
 from driftguard_sandbox.template import load_template
 
 # The slow tier: an external tool (SAM CLI, checkov) or a browser.
-pytestmark = [pytest.mark.sandbox, pytest.mark.xdist_group("checkov")]
+pytestmark = pytest.mark.sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = [ROOT / "template.yaml", ROOT / "spoke-template.yaml"]

@@ -1,6 +1,6 @@
 """The layer and the functions package the way `sam build` would, import with only
 the layer's requirements, and their sizes are reported (test-artifacts/); `pip install .`
-gives a working command line without the sandbox extra.
+(tests/contract/test_pip_install.py: `pip install .` gives a working command line).
 
 The slow tier (builds and installs): marked `sandbox`, so `pytest -m "not sandbox"`
 stays fast."""
@@ -106,8 +106,6 @@ def local_layer(lambda_layer: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return local
 
 
-# Tests that share a module fixture stay on one xdist worker (`--dist loadgroup`).
-@pytest.mark.xdist_group("layers")
 def test_layer_is_built_for_the_lambda_runtime_without_workstation_code(
     lambda_layer: Path,
 ) -> None:
@@ -137,7 +135,6 @@ print(json.dumps({"failures": failures, "loaded": sorted(sys.modules), "from": d
 """
 
 
-@pytest.mark.xdist_group("layers")
 def test_functions_import_with_only_the_layer(local_layer: Path, tmp_path: Path) -> None:
     """A clean interpreter (no site-packages) sees what Lambda gives it: the
     function's code and the layer's python/ directory, nothing else."""
@@ -164,7 +161,6 @@ def test_functions_import_with_only_the_layer(local_layer: Path, tmp_path: Path)
     assert not tops & {"moto", "driftguard_sandbox", "driftguard_cli", "rich", "jinja2"}
 
 
-@pytest.mark.xdist_group("layers")
 def test_sizes_are_reported_and_within_lambda_limits(lambda_layer: Path, tmp_path: Path) -> None:
     sizes: dict[str, dict[str, int]] = {
         "DriftguardLayer": {
@@ -186,71 +182,3 @@ def test_sizes_are_reported_and_within_lambda_limits(lambda_layer: Path, tmp_pat
         print(f"{name}: {size['zipped'] / 1e6:.2f} MB zipped, {size['unzipped'] / 1e6:.2f} MB")
     assert sizes["DriftguardLayer"]["zipped"] > 1_000_000  # it really holds the dependencies
     shutil.rmtree(tmp_path, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def installed_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`pip install .` into a fresh venv: the CLI with its dependencies, no extras.
-    (This pip, pointed at the new venv: the same install, without bootstrapping one.)"""
-    work = tmp_path_factory.mktemp("pip-install")
-    # From a copy of what the distribution is made of: setuptools builds in the source
-    # tree (build/, *.egg-info), and the checkout must stay as it is.
-    source = work / "source"
-    shutil.copytree(
-        ROOT / "layers" / "driftguard",
-        source / "layers" / "driftguard",
-        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-    )
-    shutil.copy(ROOT / "pyproject.toml", source)
-    venv = work / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
-    )
-    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install"]
-    done = subprocess.run(
-        [*pip, "--quiet", "--no-compile", "--disable-pip-version-check", str(source)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return venv / "bin" / "driftguard"
-
-
-_HELP_PROBE = """
-import io, json
-from driftguard_cli.main import COMMANDS, main
-answers = {}
-for name in [n for command in COMMANDS for n in command.NAMES]:
-    out = io.StringIO()
-    answers[name] = (main([name, "--help"], out=out), out.getvalue())
-print(json.dumps(answers))
-"""
-
-
-@pytest.mark.xdist_group("pip-install")
-def test_pip_install_gives_a_cli_whose_every_command_explains_itself(installed_cli: Path) -> None:
-    python = installed_cli.parent / "python"
-    done = subprocess.run(
-        [str(python), "-c", _HELP_PROBE], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    answers = json.loads(done.stdout)
-    from driftguard_cli.main import COMMANDS
-
-    assert set(answers) == {name for command in COMMANDS for name in command.NAMES}
-    for command, (code, text) in answers.items():
-        assert code == 0 and f"driftguard {command}" in text and "exit codes:" in text, command
-    version = subprocess.run(
-        [str(installed_cli), "status", "--help"], capture_output=True, text=True, timeout=60
-    )
-    assert version.returncode == 0 and "driftguard status" in version.stdout  # the script too
-
-
-@pytest.mark.xdist_group("pip-install")
-def test_the_demo_without_the_sandbox_extra_says_how_to_get_it(installed_cli: Path) -> None:
-    done = subprocess.run([str(installed_cli), "demo"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and done.stdout == ""
-    (line,) = done.stderr.splitlines()
-    assert 'pip install "driftguard[sandbox]"' in line and "Traceback" not in done.stderr

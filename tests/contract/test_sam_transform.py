@@ -14,7 +14,7 @@ import pytest
 from driftguard_sandbox.template import operator_parameters
 
 # The slow tier: an external tool (SAM CLI, checkov) or a browser.
-pytestmark = [pytest.mark.sandbox, pytest.mark.xdist_group("sam-transform")]
+pytestmark = pytest.mark.sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS_PYTHON = ROOT / ".venv-sam" / "bin" / "python"  # SAM CLI's venv (`make tools`)

@@ -33,9 +33,6 @@ from driftguard_cli import main as cli
 from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import POD_ROLE_ARN, Story
 
-# One world for the module (`world`): its tests stay on one xdist worker.
-pytestmark = pytest.mark.xdist_group("queries-doc")
-
 DOC = Path(__file__).resolve().parents[2] / "docs" / "queries.md"
 PATTERNS = (
     "declared-policy",

@@ -31,7 +31,7 @@ from driftguard_sandbox.story import POD_ROLE_ARN, Story
 from tests.support.cli import run_cli
 
 # The slow tier: an external tool (SAM CLI, checkov) or a browser.
-pytestmark = [pytest.mark.sandbox, pytest.mark.xdist_group("report-html")]
+pytestmark = pytest.mark.sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
