@@ -20,8 +20,8 @@ from driftguard.aws import AwsClients
 from driftguard.errors import LeaseBusyError, PrincipalNotReadyError, ResourceNotFoundError
 from driftguard.events import CloudTrailDetail
 from driftguard.kinds import ResourceKind
-from driftguard.model import AuditEntry, Declared, StatusRecord
-from driftguard.vocabulary import Status
+from driftguard.model import AuditEntry, Declared, StatusRecord, sha256
+from driftguard.vocabulary import Mode, Status
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -205,6 +205,26 @@ class FakePublisher:
     def publish(self, alert: Alert) -> str:
         self.alerts.append(alert)
         return f"message-{len(self.alerts)}"
+
+
+def declaration(
+    arn: str, policy: str, *, principals: tuple[str, ...], mode: Mode = Mode.ENFORCE
+) -> Declared:
+    """What `driftguard declare` stores for `policy` (the fake kind, version 1)."""
+    parsed = Arn.parse(arn)
+    return Declared(
+        arn=arn,
+        kind=FakePolicies.name,
+        account=parsed.account,
+        region=parsed.region,
+        policy=policy,
+        digest=sha256(policy),
+        mode=mode,
+        version=1,
+        declared_by="arn:aws:iam::333333333333:role/security",
+        declared_at=START,
+        principals=principals,
+    )
 
 
 def in_sync_status(declared: Declared, at: datetime = START) -> StatusRecord:

@@ -26,7 +26,7 @@ from driftguard.decision import (
     observed_status,
 )
 from driftguard.kinds import Target
-from driftguard.model import Declared, StatusRecord, Trigger, sha256
+from driftguard.model import Declared, StatusRecord, Trigger
 from driftguard.policy import Policy, PolicyDiff
 from driftguard.vocabulary import (
     AlertType,
@@ -39,7 +39,7 @@ from driftguard.vocabulary import (
     Status,
     TriggerKind,
 )
-from tests.support.fakes import START, FakePolicies
+from tests.support.fakes import START, FakePolicies, declaration
 
 ARN = "arn:aws:fake:us-east-1:111111111111:thing/a"
 ROLE = "arn:aws:iam::111111111111:role/pod-role"
@@ -67,19 +67,7 @@ PREVIOUS: tuple[Status | None, ...] = (None, *Status)
 
 
 def declared(mode: Mode = Mode.ENFORCE) -> Declared:
-    return Declared(
-        arn=ARN,
-        kind="fake",
-        account="111111111111",
-        region="us-east-1",
-        policy=POLICY,
-        digest=sha256(POLICY),
-        mode=mode,
-        version=1,
-        declared_by="arn:aws:iam::333333333333:role/security",
-        declared_at=START,
-        principals=(ROLE,),
-    )
+    return declaration(ARN, POLICY, principals=(ROLE,), mode=mode)
 
 
 def previous_record(status: Status | None, restores: int = 0) -> StatusRecord | None:

@@ -18,7 +18,7 @@ from driftguard.decision import Decision, Result
 from driftguard.errors import LeaseBusyError
 from driftguard.events import CloudTrailDetail
 from driftguard.kinds import Target, registry
-from driftguard.model import Declared, StatusRecord, Trigger, sha256
+from driftguard.model import StatusRecord, Trigger
 from driftguard.service import LEASE_WAIT_SECONDS, Remediator
 from driftguard.vocabulary import (
     AlertType,
@@ -37,6 +37,7 @@ from tests.support.fakes import (
     FakePolicies,
     FakePublisher,
     FakeStore,
+    declaration,
     in_sync_status,
 )
 
@@ -103,19 +104,7 @@ class World:
         )
 
     def declare(self, arn: str, text: str = DECLARED_POLICY, mode: Mode = Mode.ENFORCE) -> None:
-        declared = Declared(
-            arn=arn,
-            kind=self.kind.name,
-            account=ACCOUNT,
-            region="us-east-1",
-            policy=text,
-            digest=sha256(text),
-            mode=mode,
-            version=1,
-            declared_by="security",
-            declared_at=START,
-            principals=(ROLE,),
-        )
+        declared = declaration(arn, text, principals=(ROLE,), mode=mode)
         self.store.declare(declared, in_sync_status(declared))
         self.kind.live[arn] = text
 

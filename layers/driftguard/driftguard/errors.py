@@ -1,4 +1,4 @@
-"""Typed errors. Expected no-ops are outcomes (driftguard.outcomes), not errors."""
+"""Typed errors. Expected no-ops are outcomes (driftguard.vocabulary.Outcome), not errors."""
 
 from __future__ import annotations
 
@@ -25,10 +25,6 @@ class UnknownResourceKindError(DriftguardError):
 
 class DeclarationError(DriftguardError):
     """A declared policy cannot be accepted (orphaned unique ID, lockout, wrong kind...)."""
-
-
-class IntegrityError(DriftguardError):
-    """A stored declared state does not match its own digest."""
 
 
 class LeaseBusyError(DriftguardError):
