@@ -301,32 +301,12 @@ def _conclude(
     live_digest: str | None = None,
     missing: tuple[str, ...] = (),
 ) -> Decision:
+    """The full decision once the status is known: what to write, audit and alert."""
     previous = obs.previous
     digest = live_digest if live_digest is not None else obs.live_digest
-    key = incident(status, digest, reason)
-    new_incident = key is not None and (previous is None or previous.incident != key)
-    changed = (
-        previous is None
-        or previous.status is not status
-        or previous.live_digest != digest
-        or previous.reason != reason
-    )
-    problem = status.is_problem
-    record = StatusRecord(
-        arn=obs.declared.arn,
-        kind=obs.declared.kind,
-        account=obs.declared.account,
-        region=obs.declared.region,
-        mode=obs.declared.mode,
-        status=status,
-        updated_at=now if changed or previous is None else previous.updated_at,
-        reason=reason,
-        findings=obs.findings if problem else (),
-        live_digest=digest,
-        incident=key,
-        restores=restores if restores is not None else (previous.restores if previous else ()),
-        orphaned_ids=obs.orphaned_ids if problem else (),
-        remediated_at=now if restored else (previous.remediated_at if previous else None),
+    record = _record(obs, now, status, reason, digest, restored=restored, restores=restores)
+    new_incident = record.incident is not None and (
+        previous is None or previous.incident != record.incident
     )
     status_changed = previous is not None and previous.status is not status
     audit = None
@@ -359,6 +339,43 @@ def _conclude(
         severity=_severity(alert, obs.classification),
         reason=reason,
         missing=missing,
+    )
+
+
+def _record(
+    obs: Observation,
+    now: datetime,
+    status: Status,
+    reason: str,
+    digest: str | None,
+    *,
+    restored: bool,
+    restores: tuple[datetime, ...] | None,
+) -> StatusRecord:
+    """The status item from now on; it keeps its time while nothing about it changes."""
+    previous = obs.previous
+    changed = (
+        previous is None
+        or previous.status is not status
+        or previous.live_digest != digest
+        or previous.reason != reason
+    )
+    problem = status.is_problem
+    return StatusRecord(
+        arn=obs.declared.arn,
+        kind=obs.declared.kind,
+        account=obs.declared.account,
+        region=obs.declared.region,
+        mode=obs.declared.mode,
+        status=status,
+        updated_at=now if changed or previous is None else previous.updated_at,
+        reason=reason,
+        findings=obs.findings if problem else (),
+        live_digest=digest,
+        incident=incident(status, digest, reason),
+        restores=restores if restores is not None else (previous.restores if previous else ()),
+        orphaned_ids=obs.orphaned_ids if problem else (),
+        remediated_at=now if restored else (previous.remediated_at if previous else None),
     )
 
 

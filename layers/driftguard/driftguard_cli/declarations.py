@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from driftguard import kinds
 from driftguard.aws import AwsClients
-from driftguard.decision import observed_status
+from driftguard.decision import Observation, observed_status
 from driftguard.errors import DeclarationError, PolicyParseError
 from driftguard.inspector import Inspector
+from driftguard.kinds import Target
 from driftguard.model import AuditEntry, Declared, StatusRecord, sha256
 from driftguard.policy import Policy
 from driftguard.retry import SYSTEM_CLOCK, Clock
@@ -30,23 +31,13 @@ class Declarations:
 
     def declare(self, arn_text: str, policy_text: str, mode: Mode, declared_by: str) -> Declared:
         target = kinds.target(arn_text)
-        arn = target.arn
-        try:
-            policy = Policy.parse(policy_text)
-        except PolicyParseError as exc:
-            raise DeclarationError(f"the policy for {arn.text} is not valid: {exc}") from None
-        if orphans := sorted(policy.unique_id_principals()):
-            raise DeclarationError(
-                f"the policy names unique id(s) {', '.join(orphans)} of deleted principals; "
-                "AWS rejects them. Name the role ARN instead"
-            )
-        target.kind.validate_declared(policy, arn, self._clients.role_arn(arn.account))
-        previous = self._store.get_declared(arn.text)
+        policy = self._acceptable(target, policy_text)
+        previous = self._store.get_declared(target.text)
         declared = Declared(
-            arn=arn.text,
+            arn=target.text,
             kind=target.kind.name,
-            account=arn.account,
-            region=arn.region,
+            account=target.arn.account,
+            region=target.arn.region,
             policy=policy_text,
             digest=sha256(policy_text),
             mode=mode,
@@ -58,16 +49,40 @@ class Declarations:
         lookup = self._inspector.lookup()
         observation = self._inspector.observe(target, declared, None, lookup)
         if observation.failure is not None:
-            raise DeclarationError(f"cannot declare {arn.text}: {observation.reason}")
+            raise DeclarationError(f"cannot declare {target}: {observation.reason}")
         # Looking the principals up records their unique ids while they exist.
         lookup.missing(policy.principal_arns())
-        at = self._clock.now()
+        status, audit = self._first_record(observation, previous)
+        self._store.put_declared(declared, status, audit)
+        return declared
+
+    def _acceptable(self, target: Target, policy_text: str) -> Policy:
+        """The policy, or DeclarationError when AWS (or driftguard) could never apply it."""
+        try:
+            policy = Policy.parse(policy_text)
+        except PolicyParseError as exc:
+            raise DeclarationError(f"the policy for {target} is not valid: {exc}") from None
+        if orphans := sorted(policy.unique_id_principals()):
+            raise DeclarationError(
+                f"the policy names unique id(s) {', '.join(orphans)} of deleted principals; "
+                "AWS rejects them. Name the role ARN instead"
+            )
+        target.kind.validate_declared(
+            policy, target.arn, self._clients.role_arn(target.arn.account)
+        )
+        return policy
+
+    def _first_record(
+        self, observation: Observation, previous: Declared | None
+    ) -> tuple[StatusRecord, AuditEntry]:
+        """The status a read-only look gives the new declaration, and its history entry."""
+        declared, at = observation.declared, self._clock.now()
         status = StatusRecord(
             arn=declared.arn,
             kind=declared.kind,
             account=declared.account,
             region=declared.region,
-            mode=mode,
+            mode=declared.mode,
             status=observed_status(observation),
             updated_at=at,
             reason="" if observation.in_sync else "live policy differs from the declaration",
@@ -80,16 +95,15 @@ class Declarations:
             at=at,
             action=AuditAction.DECLARED,
             status=status.status.value,
-            actor=declared_by,
+            actor=declared.declared_by,
             trigger="cli",
-            message=f"version {declared.version}, mode {mode.value}",
+            message=f"version {declared.version}, mode {declared.mode.value}",
             before_digest=previous.digest if previous else None,
             after_digest=declared.digest,
             diff=observation.diff,
             findings=status.findings,
         )
-        self._store.put_declared(declared, status, audit)
-        return declared
+        return status, audit
 
     def adopt(self, arn_text: str, mode: Mode, declared_by: str) -> Declared:
         """Take the live policy as the declared state."""

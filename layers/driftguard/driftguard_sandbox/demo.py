@@ -83,64 +83,80 @@ def run_demo(out: TextIO, command_line: CommandLine) -> int:
             f"Local AWS (moto) on {sandbox.endpoint_url}: {WORKLOAD} runs the EKS workload, "
             f"{DATA} holds the secret, {SECURITY} is the security account (key + driftguard)."
         )
+        story = _the_workload(n, sandbox, alerts)
+        _declared(n, story)
+        _role_deleted(n, sandbox, story, alerts)
+        _role_recreated(n, sandbox, story, alerts)
+        _widened(n, sandbox, story, alerts)
+        return _where_things_stand(n, story, function_logs.getvalue())
 
-        n.chapter("The workload: pod-role (IRSA), a secret in one account, its key in another")
-        story = Story.create(sandbox)
-        n.say(
-            f"{WORKLOAD}: pod-role ({story.pod_role_id}), trusted by the cluster's OIDC provider "
-            "for system:serviceaccount:testnamespace:testapp"
-        )
-        n.say(f"{SECURITY}: KMS key {story.key_arn}; its policy lets pod-role decrypt")
-        n.say(
-            f"{DATA}: {story.secret_arn}, encrypted with that key; its policy lets pod-role read it"
-        )
-        sandbox.wait_idle()
-        alerts.drain(n)
 
-        n.chapter("The security team declares this state (adopting the live policies)")
-        for arn in (story.key_arn, story.secret_arn):
-            n.run_cli("adopt", arn, "--mode", "enforce")
-        n.run_cli("status")
+def _the_workload(n: Narrator, sandbox: Sandbox, alerts: SlackTail) -> Story:
+    n.chapter("The workload: pod-role (IRSA), a secret in one account, its key in another")
+    story = Story.create(sandbox)
+    n.say(
+        f"{WORKLOAD}: pod-role ({story.pod_role_id}), trusted by the cluster's OIDC provider "
+        "for system:serviceaccount:testnamespace:testapp"
+    )
+    n.say(f"{SECURITY}: KMS key {story.key_arn}; its policy lets pod-role decrypt")
+    n.say(f"{DATA}: {story.secret_arn}, encrypted with that key; its policy lets pod-role read it")
+    sandbox.wait_idle()
+    alerts.drain(n)
+    return story
 
-        n.chapter("Someone deletes pod-role")
-        story.delete_pod_role()
-        show_principals(n, "key policy", story.live_key_policy())
-        show_principals(n, "secret policy", story.live_secret_policy())
-        n.say("  AWS rewrote pod-role to its unique ID in both policies: the app is locked out,")
-        n.say("  and recreating the role will not bring the ARN back.")
-        sandbox.wait_idle()
-        alerts.drain(n)
-        n.run_cli("status", "--state", "orphaned-principal")
 
-        n.chapter("The platform team recreates pod-role")
-        role_id = story.recreate_pod_role()
-        n.say(
-            f"{WORKLOAD}: pod-role is back as {role_id}; KMS and Secrets Manager reject it for "
-            f"{PROPAGATION_DELAY_SECONDS:.0f}s (propagation), so driftguard retries with backoff"
-        )
-        sandbox.wait_idle(timeout=60)
-        alerts.drain(n)
-        show_principals(n, "key policy", story.live_key_policy())
-        show_principals(n, "secret policy", story.live_secret_policy())
+def _declared(n: Narrator, story: Story) -> None:
+    n.chapter("The security team declares this state (adopting the live policies)")
+    for arn in (story.key_arn, story.secret_arn):
+        n.run_cli("adopt", arn, "--mode", "enforce")
+    n.run_cli("status")
 
-        n.chapter("Someone widens the key policy by hand")
-        story.widen_key_policy()
-        n.say(f"{SECURITY}: mallory added account 444455556666 to the key policy")
-        sandbox.wait_idle()
-        alerts.drain(n)
 
-        n.chapter("Where things stand")
-        n.run_cli("status")
-        n.run_cli("history", story.key_arn)
-        ok = story.restored()
-        verdict = "match" if ok else "DO NOT match"
-        if not ok:
-            n.say("Function logs:\n" + function_logs.getvalue())
-        n.say(
-            f"\nBoth live policies {verdict} the declared state "
-            f"({time.monotonic() - n.started:.1f}s, nothing but 127.0.0.1 contacted)."
-        )
-        return 0 if ok else 1
+def _role_deleted(n: Narrator, sandbox: Sandbox, story: Story, alerts: SlackTail) -> None:
+    n.chapter("Someone deletes pod-role")
+    story.delete_pod_role()
+    show_principals(n, "key policy", story.live_key_policy())
+    show_principals(n, "secret policy", story.live_secret_policy())
+    n.say("  AWS rewrote pod-role to its unique ID in both policies: the app is locked out,")
+    n.say("  and recreating the role will not bring the ARN back.")
+    sandbox.wait_idle()
+    alerts.drain(n)
+    n.run_cli("status", "--state", "orphaned-principal")
+
+
+def _role_recreated(n: Narrator, sandbox: Sandbox, story: Story, alerts: SlackTail) -> None:
+    n.chapter("The platform team recreates pod-role")
+    role_id = story.recreate_pod_role()
+    n.say(
+        f"{WORKLOAD}: pod-role is back as {role_id}; KMS and Secrets Manager reject it for "
+        f"{PROPAGATION_DELAY_SECONDS:.0f}s (propagation), so driftguard retries with backoff"
+    )
+    sandbox.wait_idle(timeout=60)
+    alerts.drain(n)
+    show_principals(n, "key policy", story.live_key_policy())
+    show_principals(n, "secret policy", story.live_secret_policy())
+
+
+def _widened(n: Narrator, sandbox: Sandbox, story: Story, alerts: SlackTail) -> None:
+    n.chapter("Someone widens the key policy by hand")
+    story.widen_key_policy()
+    n.say(f"{SECURITY}: mallory added account 444455556666 to the key policy")
+    sandbox.wait_idle()
+    alerts.drain(n)
+
+
+def _where_things_stand(n: Narrator, story: Story, function_logs: str) -> int:
+    n.chapter("Where things stand")
+    n.run_cli("status")
+    n.run_cli("history", story.key_arn)
+    ok = story.restored()
+    if not ok:
+        n.say("Function logs:\n" + function_logs)
+    n.say(
+        f"\nBoth live policies {'match' if ok else 'DO NOT match'} the declared state "
+        f"({time.monotonic() - n.started:.1f}s, nothing but 127.0.0.1 contacted)."
+    )
+    return 0 if ok else 1
 
 
 def show_principals(n: Narrator, label: str, policy_json: str | None) -> None:
