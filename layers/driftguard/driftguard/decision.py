@@ -206,7 +206,8 @@ def observed_status(observation: Observation) -> Status:
         return Status.ERROR
     if observation.in_sync:
         return Status.IN_SYNC
-    if observation.classification and Finding.ORPHANED_PRINCIPAL in observation.findings:
+    found = observation.classification.findings if observation.classification else frozenset()
+    if Finding.ORPHANED_PRINCIPAL in found:
         return Status.ORPHANED_PRINCIPAL
     return Status.DRIFTED
 
