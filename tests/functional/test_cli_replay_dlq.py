@@ -104,6 +104,29 @@ def test_replay_restores_a_lost_policy_change_and_keeps_what_is_still_invalid(
     assert "1 message: 1 invalid; 0 deleted, 1 left on the queue" in out
 
 
+def test_replaying_an_old_change_to_a_resource_in_sync_blames_nobody(
+    sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
+) -> None:
+    """The sweep fixed it long ago: replaying the change writes no history, sends no
+    alert and names no actor (it used to audit "restored" against the event's actor)."""
+    real = lose_deliveries(sandbox)
+    story.widen_key_policy()
+    sandbox.wait_idle()
+    sandbox.invoker = real
+    sandbox.run_schedule("ReconcilerFunction")  # the sweep puts it back
+    assert story.restored()
+    history = store.history(story.key_arn)
+    alerts.read()
+
+    code, out, _ = run_cli_full("replay-dlq", "--json")
+
+    assert code == EXIT_OK
+    (row,) = json.loads(out)
+    assert row["result"] == "replayed" and row["outcomes"] == [f"in-sync {story.key_arn}"]
+    assert store.history(story.key_arn) == history
+    assert alerts.read() == []
+
+
 def test_replayed_delete_role_orphans_every_policy_with_one_alert(
     sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
 ) -> None:
