@@ -18,7 +18,21 @@ pytestmark = pytest.mark.sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS_PYTHON = ROOT / ".venv-sam" / "bin" / "python"  # SAM CLI's venv (`make tools`)
-REMEDIATING = ("IamEventsFunction", "PolicyEventsFunction", "ReconcilerFunction")
+REMEDIATING = (
+    "IamEventsFunction",
+    "PolicyEventsFunction",
+    "ReconcilerFunction",
+    "RecheckFunction",
+)
+# SAM's SQSPollerPolicy: what Lambda's event source mapping calls on the re-check queue.
+POLLER_ACTIONS = {
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:DeleteMessageBatch",
+    "sqs:ChangeMessageVisibility",
+    "sqs:ChangeMessageVisibilityBatch",
+    "sqs:GetQueueAttributes",
+}
 TABLE_ACTIONS = {
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -88,13 +102,42 @@ def test_remediating_functions_get_exactly_what_they_call(resources: dict[str, A
     for logical_id in REMEDIATING:
         role = resources[f"{logical_id}Role"]
         assert set(role["Properties"]["ManagedPolicyArns"]) == BASIC_MANAGED
-        assert actions(role) == TABLE_ACTIONS | {"sns:Publish", "sqs:SendMessage", "sts:AssumeRole"}
+        polls = POLLER_ACTIONS if logical_id == "RecheckFunction" else set()
+        assert actions(role) == TABLE_ACTIONS | polls | {
+            "sns:Publish",
+            "sqs:SendMessage",
+            "sts:AssumeRole",
+        }
         for statement in statements(role):
             if "sts:AssumeRole" in str(statement["Action"]):
                 resource = json.dumps(statement["Resource"])
                 assert ":role/${RemediationRoleName}" in resource or (
                     ":role/driftguard-remediation" in resource
                 ), resource
+
+
+def test_queue_actions_are_on_the_recheck_queue_or_the_dead_letter_queue(
+    resources: dict[str, Any],
+) -> None:
+    for logical_id in REMEDIATING:
+        for statement in statements(resources[f"{logical_id}Role"]):
+            if not str(statement["Action"]).startswith(("sqs:", "['sqs:")):
+                continue
+            queue = json.dumps(statement["Resource"])
+            if "sqs:ReceiveMessage" in statement["Action"]:
+                assert "RecheckQueue" in queue, logical_id
+            else:
+                assert "RecheckQueue" in queue or "EventsDeadLetterQueue" in queue, logical_id
+
+
+def test_the_recheck_queue_feeds_the_recheck_function_reporting_each_failure(
+    resources: dict[str, Any],
+) -> None:
+    (mapping,) = [r for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    props = mapping["Properties"]
+    assert props["FunctionName"] == {"Ref": "RecheckFunction"}
+    assert props["EventSourceArn"] == {"Fn::GetAtt": ["RecheckQueue", "Arn"]}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
 def test_table_actions_are_on_the_table_and_its_indexes_only(resources: dict[str, Any]) -> None:

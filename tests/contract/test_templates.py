@@ -8,11 +8,14 @@
 - The spoke's forwarding rules send to the hub bus every event the hub's
   IamEventsFunction and PolicyEventsFunction rules accept, so a kind or an event
   name added to the hub without the spoke fails here.
+- Both stacks work in every partition: IAM's events are forwarded from the
+  partition's own IAM event region, and every ARN they build is in the partition.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -28,7 +31,9 @@ from driftguard_sandbox.template import (
     FunctionSpec,
     ResolveContext,
     Template,
+    globals_environment,
     load_template,
+    operator_parameters,
     resolve,
 )
 
@@ -43,11 +48,19 @@ FUNCTION_ROLES = [
     "arn:aws:iam::333333333333:role/driftguard-IamEventsFunctionRole-1A2B3C4D5E6F",
     "arn:aws:iam::333333333333:role/driftguard-PolicyEventsFunctionRole-2B3C4D5E6F7A",
     "arn:aws:iam::333333333333:role/driftguard-ReconcilerFunctionRole-3C4D5E6F7A8B",
+    "arn:aws:iam::333333333333:role/driftguard-RecheckFunctionRole-4D5E6F7A8B9C",
 ]
-# The hub goes to one region, the spoke to many (GovCloud and China included:
-# the templates use ${AWS::Partition}, never "aws").
+# The hub goes to one region, the spoke to many; both to GovCloud and China too
+# (the templates use ${AWS::Partition}, never "aws").
 LINT_REGIONS = {
-    HUB_TEMPLATE: ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"],
+    HUB_TEMPLATE: [
+        "us-east-1",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-southeast-2",
+        "us-gov-west-1",
+        "cn-north-1",
+    ],
     SPOKE_TEMPLATE: [
         "us-east-1",
         "us-east-2",
@@ -64,6 +77,8 @@ PRINCIPAL_LOOKUPS = frozenset({"iam:GetRole", "iam:GetUser"})
 SECRET_MATERIAL = frozenset({"secretsmanager:GetSecretValue", "kms:Decrypt"})
 ALWAYS_DENIED = SECRET_MATERIAL | {"kms:ReEncrypt*", "kms:GenerateDataKey*"}
 FORWARDING_RULES = ("IamEventsForwardRule", "PolicyEventsForwardRule")
+# Per partition: the one region CloudTrail delivers IAM's (global) events in.
+IAM_EVENT_REGIONS = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}
 
 
 @pytest.fixture(autouse=True)
@@ -115,15 +130,20 @@ def spoke_context(
     hub_region: str,
     account: str = MEMBER,
     region: str = "us-east-1",
+    partition: str = "aws",
     **parameters: Any,
 ) -> ResolveContext:
     given = {
         "HubAccountId": hub_account,
         "HubRegion": hub_region,
-        "HubFunctionRoleArns": FUNCTION_ROLES,
+        "HubFunctionRoleArns": [
+            role.replace("arn:aws:", f"arn:{partition}:") for role in FUNCTION_ROLES
+        ],
         **parameters,
     }
-    return ResolveContext.for_template(spoke, account_id=account, region=region, parameters=given)
+    return ResolveContext.for_template(
+        spoke, account_id=account, region=region, parameters=given, partition=partition
+    )
 
 
 def deployed(template: Template, context: ResolveContext) -> dict[str, dict[str, Any]]:
@@ -264,7 +284,13 @@ def test_remediation_role_is_the_one_the_hub_assumes(
         "IamEventsFunction",
         "PolicyEventsFunction",
         "ReconcilerFunction",
+        "RecheckFunction",
     }
+    # The output operators copy into the spokes' HubFunctionRoleArns names them all.
+    output = template["Outputs"]["HubFunctionRoleArns"]["Value"]["Fn::Join"][1]
+    assert sorted(get_att["Fn::GetAtt"] for get_att in output) == sorted(
+        [f"{logical_id}Role", "Arn"] for logical_id, patterns in assumable.items() if patterns
+    )
     for logical_id, patterns in assumable.items():
         assert all(fnmatchcase(role_arn, pattern) for pattern in patterns), logical_id
         name = remediation_role["Properties"]["RoleName"]
@@ -300,16 +326,78 @@ def test_global_role_only_in_the_primary_region(
 # --------------------------------------------------------------------------- forwarding
 
 
-@pytest.mark.parametrize("region", ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"])
-def test_iam_events_forwarded_from_us_east_1_only(
-    spoke: Template, hub_account: str, hub_region: str, region: str
+@pytest.mark.parametrize(
+    ("partition", "region", "forwards_iam"),
+    [
+        ("aws", "us-east-1", True),
+        ("aws", "us-west-2", False),
+        ("aws", "eu-west-1", False),
+        ("aws", "ap-southeast-2", False),
+        ("aws-us-gov", "us-gov-west-1", True),
+        ("aws-us-gov", "us-gov-east-1", False),
+        ("aws-cn", "cn-north-1", True),
+        ("aws-cn", "cn-northwest-1", False),
+    ],
+)
+def test_iam_events_forwarded_from_the_partitions_iam_event_region_only(
+    spoke: Template, hub_account: str, partition: str, region: str, forwards_iam: bool
 ) -> None:
-    resources = deployed(
-        spoke, spoke_context(spoke, hub_account=hub_account, hub_region=hub_region, region=region)
+    context = spoke_context(
+        spoke,
+        hub_account=hub_account,
+        hub_region=IAM_EVENT_REGIONS[partition],
+        region=region,
+        partition=partition,
     )
-    assert ("IamEventsForwardRule" in resources) is (region == "us-east-1")
+    resources = deployed(spoke, context)
+    assert ("IamEventsForwardRule" in resources) is forwards_iam
     assert "PolicyEventsForwardRule" in resources
     assert "EventForwardingRole" in resources
+
+
+def arn_partitions(value: Any) -> list[str]:
+    """The partition of every ARN (or ARN pattern) anywhere in `value`."""
+    if isinstance(value, str):
+        return re.findall(r"arn:([^:]*):", value)
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [partition for item in value for partition in arn_partitions(item)]
+    return []
+
+
+def template_parts(template: Template) -> dict[str, Any]:
+    """What a stack builds ARNs in: function Globals, every resource and the outputs."""
+    return {key: template[key] for key in ("Globals", "Resources", "Outputs") if key in template}
+
+
+@pytest.mark.parametrize("partition", ["aws-us-gov", "aws-cn"])
+def test_every_arn_is_in_the_stacks_partition(
+    template: Template, spoke: Template, hub_account: str, partition: str
+) -> None:
+    region = IAM_EVENT_REGIONS[partition]
+    hub_context = ResolveContext.for_template(
+        template,
+        account_id=hub_account,
+        region=region,
+        parameters=operator_parameters(hub_account, region, partition),
+        partition=partition,
+    )
+    assert globals_environment(template, hub_context)["PARTITION"] == partition
+    member_context = spoke_context(
+        spoke,
+        hub_account=hub_account,
+        hub_region=region,
+        region=region,
+        partition=partition,
+        PrimaryRegion=region,
+    )
+    for name, found in (
+        ("template.yaml", arn_partitions(resolve(template_parts(template), hub_context))),
+        ("spoke-template.yaml", arn_partitions(resolve(template_parts(spoke), member_context))),
+    ):
+        assert found, name
+        assert set(found) == {partition}, f"{name} builds ARNs outside {partition}"
 
 
 def test_hub_account_does_not_forward_to_its_own_bus_twice(

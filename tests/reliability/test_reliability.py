@@ -6,32 +6,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from driftguard import kinds
-from driftguard.decision import Decision
-from driftguard.errors import LeaseBusyError
-from driftguard.model import Trigger
 from driftguard.policy import Policy
-from driftguard.runtime import Runtime
-from driftguard.service import LEASE_WAIT_SECONDS
 from driftguard.state import StateStore
-from driftguard.vocabulary import AlertType, Outcome, Status, TriggerKind
+from driftguard.vocabulary import AlertType, Status
 from driftguard_cli.main import EXIT_USAGE
 from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import POD_ROLE_ARN, WORKLOAD, AlertTail, Story, key_policy
 from driftguard_sandbox.template import FunctionSpec
 from tests.support.cli import run_cli
-from tests.support.fakes import FakeClock
 from tests.support.state import set_declared
+from tests.support.waiting import deliveries, wait_for_delivery
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 POLICY_FUNCTION, RECONCILER = "PolicyEventsFunction", "ReconcilerFunction"
+RECHECKS = "RecheckFunction"
 ASYNC_ATTEMPTS = 3  # EventBridge -> Lambda asynchronous invocation: 1 try + 2 retries
 ORPHAN_ID = "AROAZZZZZZZZZZZZZZZZZ"  # the unique ID of a role that no longer exists
 
@@ -85,42 +79,25 @@ def test_a_crashing_handler_is_retried_then_dead_lettered(
 # --------------------------------------------------------------------------- lease
 
 
-def test_a_held_lease_makes_check_give_up_without_acting(
-    sandbox: Sandbox, story: Story, store: StateStore
+def test_an_event_for_a_resource_another_invocation_holds_is_re_checked_not_raised(
+    sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
 ) -> None:
-    with sandbox.events_paused():
-        story.widen_key_policy()
-    widened = story.live_key_policy()
-    holder = store.take_lease(story.key_arn, 600)
-    clock = FakeClock(datetime.now(UTC))
-    remediator = Runtime.from_env(clock=clock).remediator
-    trigger = Trigger(kind=TriggerKind.SWEEP)
-    target = kinds.target(story.key_arn)
+    holder = store.take_lease(story.key_arn, 600)  # another invocation, busy with the key
+    story.widen_key_policy()
+    delivery = wait_for_delivery(sandbox, POLICY_FUNCTION, "PutKeyPolicy")
 
-    with pytest.raises(LeaseBusyError):
-        remediator.check(target, trigger, remediator.lookup())
-    # It waited a little for the holder (on the injected clock), not for the lease to expire.
-    assert 0 < sum(clock.sleeps) <= LEASE_WAIT_SECONDS
+    assert delivery.ok and delivery.attempts == 1  # no error out of the handler
+    assert delivery.result["results"][0]["outcome"] == "deferred"
+    assert not story.restored()  # the holder's lease was respected
 
-    assert story.live_key_policy() == widened  # untouched
-    record = store.get_status(story.key_arn)
-    assert record is not None and record.status is Status.IN_SYNC  # nothing recorded
-    lease = (
-        sandbox.hub_session()
-        .client("dynamodb")
-        .get_item(
-            TableName=sandbox.hub.table_name,
-            Key={"pk": {"S": f"RES#{story.key_arn}"}, "sk": {"S": "LEASE"}},
-            ConsistentRead=True,
-        )["Item"]
-    )
-    assert lease["owner"]["S"] == holder  # the holder's lease was not released by the loser
-
-    # Only the lease stood in the way: once released, the same check restores it.
     store.release_lease(story.key_arn, holder)
-    decision = remediator.check(target, trigger, remediator.lookup())
-    assert isinstance(decision, Decision) and decision.outcome is Outcome.REMEDIATED
+    sandbox.wait_idle()  # the scheduled re-check
+
     assert story.restored()
+    (recheck,) = deliveries(sandbox, RECHECKS)
+    assert recheck.ok
+    (alert,) = alerts.read()
+    assert alert.type is AlertType.RESTORED and "mallory" in (alert.actor or "")
 
 
 # --------------------------------------------------------------------------- declared state

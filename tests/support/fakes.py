@@ -21,6 +21,7 @@ from driftguard.errors import LeaseBusyError, PrincipalNotReadyError, ResourceNo
 from driftguard.events import CloudTrailDetail
 from driftguard.kinds import ResourceKind
 from driftguard.model import AuditEntry, Declared, StatusRecord, sha256
+from driftguard.rechecks import Recheck
 from driftguard.vocabulary import Mode, Status
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -131,10 +132,16 @@ class FakePolicies(ResourceKind):
         self.reads = 0
         self.reject_puts = 0
         self.stale_reads = 0
+        self.throttled: set[str] = set()  # ARNs whose every call is throttled
         self._before_put: dict[str, str | None] = {}
 
     def read_policy(self, clients: AwsClients, arn: Arn) -> str | None:
         self.reads += 1
+        if arn.text in self.throttled:
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+                "GetPolicy",
+            )
         if arn.text not in self.live:
             raise ResourceNotFoundError(f"{arn.text} not found")
         if self.stale_reads and arn.text in self._before_put:
@@ -196,6 +203,21 @@ class FakeClients:
         assert service == "iam", service
         self.iam.account = account
         return self.iam
+
+
+class FakeRechecks:
+    """The re-check queue: what was scheduled, and in how many seconds."""
+
+    def __init__(self) -> None:
+        self.scheduled: list[tuple[Recheck, int]] = []
+
+    def schedule(self, recheck: Recheck, delay_seconds: int) -> None:
+        self.scheduled.append((recheck, delay_seconds))
+
+    def take(self) -> list[Recheck]:
+        taken = [recheck for recheck, _ in self.scheduled]
+        self.scheduled.clear()
+        return taken
 
 
 class FakePublisher:

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from driftguard.config import Config, StoreConfig
+from driftguard.config import Config, PartitionConfig, StoreConfig
 from driftguard.errors import ConfigError
 from driftguard.vocabulary import Mode
+from tests.support.config import VALID_ENV
 
-VALID = {
-    "TABLE_NAME": "driftguard-state",
-    "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:333333333333:driftguard-alerts",
-    "REMEDIATION_ROLE_NAME": "driftguard-remediation",
-    "DEFAULT_MODE": "enforce",
-    "DEAD_LETTER_QUEUE_URL": "http://127.0.0.1/333333333333/dlq",
-    "PROPAGATION_TIMEOUT_SECONDS": "120",
-    "LEASE_SECONDS": "330",
-    "QUARANTINE_THRESHOLD": "3",
-    "QUARANTINE_WINDOW_SECONDS": "3600",
-    "AUDIT_RETENTION_DAYS": "400",
-}
+VALID = VALID_ENV
 
 
 def test_valid_environment_parses() -> None:
@@ -53,3 +43,23 @@ def test_store_config_needs_only_the_table() -> None:
     assert StoreConfig.from_env({"TABLE_NAME": "t"}).table_name == "t"
     with pytest.raises(ConfigError, match="TABLE_NAME"):
         StoreConfig.from_env({})
+
+
+def test_partition_is_the_commercial_one_unless_set() -> None:
+    """Templates always set PARTITION; a CLI shell that predates it keeps working."""
+    assert Config.from_env(VALID).partition == "aws"
+    assert PartitionConfig.from_env({}).partition == "aws"
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-us-gov", "aws-cn", "aws-iso-b"])
+def test_every_partition_is_accepted(partition: str) -> None:
+    assert Config.from_env(VALID | {"PARTITION": partition}).partition == partition
+    assert PartitionConfig.from_env({"PARTITION": partition}).partition == partition
+
+
+@pytest.mark.parametrize("partition", ["", "AWS", "aws-", "aws_cn", "azure", "aws-cn "])
+def test_a_malformed_partition_is_named(partition: str) -> None:
+    with pytest.raises(ConfigError, match="PARTITION"):
+        Config.from_env(VALID | {"PARTITION": partition})
+    with pytest.raises(ConfigError, match="PARTITION"):
+        PartitionConfig.from_env({"PARTITION": partition})

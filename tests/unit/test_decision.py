@@ -24,6 +24,7 @@ from driftguard.decision import (
     incident,
     needs_principals,
     observed_status,
+    recheck_delay,
 )
 from driftguard.kinds import Target
 from driftguard.model import Declared, StatusRecord, Trigger
@@ -44,7 +45,11 @@ from tests.support.fakes import START, FakePolicies, declaration
 ARN = "arn:aws:fake:us-east-1:111111111111:thing/a"
 ROLE = "arn:aws:iam::111111111111:role/pod-role"
 ORPHAN = "AROAAAAAAAAAAAAAAAAAA"
-RULES = Rules(quarantine_threshold=3, quarantine_window=timedelta(hours=1))
+RULES = Rules(
+    quarantine_threshold=3,
+    quarantine_window=timedelta(hours=1),
+    propagation_budget=timedelta(minutes=2),
+)
 NOW = START + timedelta(days=1)
 POLICY = (
     '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
@@ -148,7 +153,9 @@ def expected(case: Case) -> Status | str:
     if isinstance(case.look, Failure):
         return Status.ERROR
     if case.look == IN_SYNC:
-        return Status.IN_SYNC
+        # A role just deleted: access is gone before AWS shows its unique ID.
+        deleted = case.trigger is TriggerKind.ROLE_DELETED and case.missing
+        return Status.ORPHANED_PRINCIPAL if deleted else Status.IN_SYNC
     if case.previous is Status.QUARANTINED:
         return Status.QUARANTINED  # stays, until declared or adopted again
     if case.mode is Mode.DETECT:
@@ -224,7 +231,7 @@ def test_principals_are_looked_up_only_when_the_decision_uses_them() -> None:
     """Wherever `needs_principals` says no, the answer must not change the decision."""
     for case in cases():
         obs = observation(case.look, previous=previous_record(case.previous), mode=case.mode)
-        if not needs_principals(obs):
+        if not needs_principals(obs, trigger(case.trigger)):
             with_missing = run(replace(case, missing=True))
             without = run(replace(case, missing=False))
             assert type(with_missing) is type(without), case
@@ -487,3 +494,74 @@ def test_incidents_are_identified_by_status_and_what_was_found() -> None:
 )
 def test_a_read_only_look_has_a_status_too(look: Any, status: Status) -> None:
     assert observed_status(observation(look, previous=None)) is status
+
+
+# --------------------------------------------------------------------------- waiting
+
+
+def test_rechecks_back_off_to_every_fifteen_seconds() -> None:
+    assert [recheck_delay(n) for n in range(1, 8)] == [2, 4, 8, 15, 15, 15, 15]
+
+
+def test_a_refused_principal_is_a_quiet_wait_looked_at_again() -> None:
+    """A recreated role AWS does not accept yet: no alert, a re-check soon."""
+    waiting = restore_of(frozenset({Finding.ORPHANED_PRINCIPAL})).rejected("KMS said no", NOW)
+    assert waiting.status is Status.PENDING_PRINCIPAL and waiting.outcome is Outcome.PENDING
+    assert waiting.alert is None and waiting.record.incident is None
+    assert waiting.recheck_in == 2 and "KMS said no" in waiting.reason
+
+
+def test_a_principal_refused_past_the_budget_is_a_failed_restore() -> None:
+    trigger = Trigger(
+        kind=TriggerKind.ROLE_CREATED,
+        event_name="CreateRole",
+        attempt=9,
+        since=NOW - RULES.propagation_budget,
+    )
+    step = decide(
+        observation(frozenset({Finding.ORPHANED_PRINCIPAL}), previous=previous_record(None)),
+        trigger=trigger,
+        missing=(),
+        now=NOW,
+        rules=RULES,
+    )
+    assert isinstance(step, Restore)
+    failed = step.rejected("KMS said no", NOW)
+    assert failed.status is Status.ERROR and failed.alert is AlertType.RESTORE_FAILED
+    assert failed.recheck_in is None and "still refused after 120s" in failed.reason
+
+
+def test_a_put_that_does_not_show_yet_is_one_alert_and_a_re_check() -> None:
+    first = restore_of(frozenset({Finding.WIDENED})).not_visible(NOW)
+    assert first.status is Status.ERROR and first.alert is AlertType.RESTORE_FAILED
+    assert first.recheck_in is not None
+    again = decide(
+        observation(frozenset({Finding.WIDENED}), previous=first.record),
+        trigger=trigger(TriggerKind.POLICY_CHANGED),
+        missing=(),
+        now=NOW,
+        rules=RULES,
+    )
+    assert isinstance(again, Restore)
+    assert again.not_visible(NOW).alert is None  # the same incident: no alarm storm
+
+
+def test_a_deleted_role_is_one_incident_before_and_after_aws_shows_its_unique_id() -> None:
+    before = decide(
+        observation(IN_SYNC, previous=previous_record(Status.IN_SYNC)),
+        trigger=trigger(TriggerKind.ROLE_DELETED),
+        missing=(ROLE,),
+        now=NOW,
+        rules=RULES,
+    )
+    assert isinstance(before, Decision) and before.status is Status.ORPHANED_PRINCIPAL
+    assert before.alert is AlertType.ORPHANED_PRINCIPAL
+    after = decide(
+        observation(frozenset({Finding.ORPHANED_PRINCIPAL}), previous=before.record),
+        trigger=trigger(TriggerKind.SWEEP),
+        missing=(ROLE,),
+        now=NOW + timedelta(hours=1),
+        rules=RULES,
+    )
+    assert isinstance(after, Decision) and after.status is Status.ORPHANED_PRINCIPAL
+    assert after.alert is None  # the rewrite showing up is not news

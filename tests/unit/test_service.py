@@ -15,11 +15,11 @@ from driftguard import policy as policy_module
 from driftguard.arns import Arn
 from driftguard.config import Config
 from driftguard.decision import Decision, Result
-from driftguard.errors import LeaseBusyError
+from driftguard.errors import InvalidEventError
 from driftguard.events import CloudTrailDetail
 from driftguard.kinds import Target, registry
 from driftguard.model import StatusRecord, Trigger
-from driftguard.service import LEASE_WAIT_SECONDS, Remediator
+from driftguard.service import Remediator
 from driftguard.vocabulary import (
     AlertType,
     AuditAction,
@@ -29,6 +29,7 @@ from driftguard.vocabulary import (
     Status,
     TriggerKind,
 )
+from tests.support.config import VALID_ENV
 from tests.support.fakes import (
     START,
     FakeClients,
@@ -36,6 +37,7 @@ from tests.support.fakes import (
     FakeIam,
     FakePolicies,
     FakePublisher,
+    FakeRechecks,
     FakeStore,
     declaration,
     in_sync_status,
@@ -81,25 +83,14 @@ class World:
         self.kind = FakePolicies()
         self.iam = FakeIam(roles={ROLE: ROLE_ID})
         self.publisher = FakePublisher()
-        config = Config.model_validate(
-            {
-                "TABLE_NAME": "state",
-                "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:333333333333:alerts",
-                "REMEDIATION_ROLE_NAME": "driftguard-remediation",
-                "DEFAULT_MODE": "enforce",
-                "DEAD_LETTER_QUEUE_URL": "https://sqs.example/dlq",
-                "PROPAGATION_TIMEOUT_SECONDS": str(PROPAGATION_SECONDS),
-                "LEASE_SECONDS": "330",
-                "QUARANTINE_THRESHOLD": "3",
-                "QUARANTINE_WINDOW_SECONDS": "3600",
-                "AUDIT_RETENTION_DAYS": "400",
-            }
-        )
+        self.rechecks = FakeRechecks()
+        config = Config.model_validate(VALID_ENV)
         self.remediator = Remediator(
             config,
             FakeClients(self.iam),  # type: ignore[arg-type]
             self.store,  # type: ignore[arg-type]
             self.publisher,  # type: ignore[arg-type]
+            self.rechecks,  # type: ignore[arg-type]
             clock=self.clock,
         )
 
@@ -161,30 +152,55 @@ def test_a_widened_policy_is_put_back_verified_recorded_and_alerted_once(world: 
     assert world.clock.sleeps == []  # accepted and visible at once: no waiting
 
 
-def test_a_rejected_put_is_retried_on_the_clock_until_the_role_propagates(world: World) -> None:
+def test_a_refused_put_is_retried_for_a_moment(world: World) -> None:
     world.declare(KEY)
     world.kind.live[KEY] = policy(VENDOR)
-    world.kind.reject_puts = 3
+    world.kind.reject_puts = 2
 
     decision = world.check(KEY)
 
     assert decision.outcome is Outcome.REMEDIATED
-    assert world.clock.sleeps == [1.0, 2.0, 4.0]
-    assert len(world.kind.puts) == 1
+    assert world.clock.sleeps == [1.0, 2.0]
+    assert world.rechecks.scheduled == []
 
 
-def test_a_put_rejected_past_the_propagation_budget_is_a_restore_failure(world: World) -> None:
+def test_a_principal_aws_keeps_refusing_is_re_checked_not_slept_on(world: World) -> None:
     world.declare(KEY)
     world.kind.live[KEY] = policy(VENDOR)
     world.kind.reject_puts = 1000
 
     decision = world.check(KEY)
 
-    assert decision.status is Status.ERROR and decision.outcome is Outcome.FAILED
-    assert decision.alert is AlertType.RESTORE_FAILED
-    assert "kept rejecting" in decision.reason and "attempt(s)" in decision.reason
-    assert sum(world.clock.sleeps) <= PROPAGATION_SECONDS
-    assert world.clock.sleeps[-1] == 16.0  # the backoff is capped
+    assert decision.status is Status.PENDING_PRINCIPAL and decision.alert is None
+    assert sum(world.clock.sleeps) <= world.remediator.config.put_retry_seconds
+    ((recheck, delay),) = world.rechecks.scheduled
+    assert (recheck.arn, recheck.attempt, delay) == (KEY, 1, 2)
+    assert recheck.since == world.clock.now() and recheck.event_name == "PutFakePolicy"
+
+    world.kind.reject_puts = 0  # IAM has propagated the principal
+    world.clock.advance(delay)
+    (result,) = world.remediator.on_recheck(world.rechecks.take()[0])
+
+    assert result.outcome is Outcome.REMEDIATED and world.kind.live[KEY] == DECLARED_POLICY
+    (alert,) = world.publisher.alerts
+    assert alert.type is AlertType.RESTORED and alert.event_name == "PutFakePolicy"
+
+
+def test_a_principal_refused_past_the_budget_is_a_restore_failure(world: World) -> None:
+    world.declare(KEY)
+    world.kind.live[KEY] = policy(VENDOR)
+    world.kind.reject_puts = 1000
+    world.check(KEY)
+    for _ in range(100):
+        pending = world.rechecks.take()
+        if not pending:
+            break
+        world.clock.advance(15)
+        world.remediator.on_recheck(pending[0])
+
+    record = world.store.statuses[KEY]
+    assert record.status is Status.ERROR and "still refused after 120s" in record.reason
+    assert [a.type for a in world.publisher.alerts] == [AlertType.RESTORE_FAILED]
     assert world.kind.live[KEY] == policy(VENDOR)  # nothing was forced
 
 
@@ -199,7 +215,7 @@ def test_a_stale_read_after_the_put_is_read_again(world: World) -> None:
     assert world.clock.sleeps == [0.25, 0.5]
 
 
-def test_a_put_that_never_shows_is_a_restore_failure(world: World) -> None:
+def test_a_put_that_never_shows_is_an_error_looked_at_again(world: World) -> None:
     world.declare(KEY)
     world.kind.live[KEY] = policy(VENDOR)
     world.kind.stale_reads = 1000
@@ -207,20 +223,30 @@ def test_a_put_that_never_shows_is_a_restore_failure(world: World) -> None:
     decision = world.check(KEY)
 
     assert decision.status is Status.ERROR
-    assert "re-reading it shows another policy" in decision.reason
+    assert "re-reading it still shows another policy" in decision.reason
+    assert sum(world.clock.sleeps) <= world.remediator.config.verify_seconds
+    assert len(world.rechecks.scheduled) == 1
 
 
-def test_a_held_lease_is_waited_for_briefly_then_given_up(world: World) -> None:
+def test_a_held_lease_is_waited_for_briefly_then_re_checked_without_an_error(
+    world: World,
+) -> None:
     world.declare(KEY)
     world.kind.live[KEY] = policy(VENDOR)
     holder = world.store.take_lease(KEY, 600)
 
-    with pytest.raises(LeaseBusyError):
-        world.check(KEY)
+    result = world.remediator.check(
+        Target(Arn.parse(KEY), world.kind),
+        Trigger(kind=TriggerKind.SWEEP),
+        world.remediator.lookup(),
+    )
 
-    assert 0 < sum(world.clock.sleeps) <= LEASE_WAIT_SECONDS
+    assert isinstance(result, Result) and result.outcome is Outcome.DEFERRED
+    assert 0 < sum(world.clock.sleeps) <= world.remediator.config.lease_wait_seconds
     assert world.kind.puts == [] and world.store.writes == []
     assert world.store.leases[KEY][0] == holder  # the loser did not release it
+    ((recheck, _),) = world.rechecks.scheduled
+    assert recheck.arn == KEY and recheck.trigger is TriggerKind.SWEEP
 
 
 def test_a_lease_whose_holder_died_is_taken_over_once_it_expires(world: World) -> None:
@@ -302,21 +328,23 @@ def test_a_deleted_role_is_one_alert_for_every_resource_naming_it(world: World) 
     assert alert.unique_ids == {OLD_ROLE_ID: ROLE}  # from the registry, via the decision
 
 
-def test_a_busy_resource_in_a_fan_out_retries_the_event_for_it_alone(world: World) -> None:
+def test_a_busy_resource_in_a_fan_out_is_re_checked_alone(world: World) -> None:
     for arn in (KEY, SECRET):
         world.declare(arn)
         world.kind.live[arn] = policy(OLD_ROLE_ID)
     world.iam.roles.clear()
     owner = world.store.take_lease(SECRET, 600)
 
-    with pytest.raises(LeaseBusyError, match="thing/secret"):
-        world.remediator.on_role_deleted(delete_role_event())
+    results = world.remediator.on_role_deleted(delete_role_event())  # no exception
     world.store.release_lease(SECRET, owner)
-    world.remediator.on_role_deleted(delete_role_event())
+    (recheck,) = world.rechecks.take()
+    world.remediator.on_recheck(recheck)
 
+    assert {r.arn: r.outcome for r in results}[SECRET] is Outcome.DEFERRED
     first, second = world.publisher.alerts
     assert [r.arn for r in first.resources] == [KEY]
     assert [r.arn for r in second.resources] == [SECRET]
+    assert second.type is AlertType.ORPHANED_PRINCIPAL and second.event_name == "DeleteRole"
 
 
 def test_a_failure_in_one_resource_does_not_stop_the_sweep(world: World) -> None:
@@ -328,6 +356,20 @@ def test_a_failure_in_one_resource_does_not_stop_the_sweep(world: World) -> None
     assert results[SECRET].outcome is Outcome.IN_SYNC
     (alert,) = world.publisher.alerts
     assert alert.type is AlertType.CHECK_FAILED
+
+
+def test_a_resource_aws_throttles_does_not_stop_the_others(world: World) -> None:
+    for arn in (KEY, SECRET):
+        world.declare(arn)
+        world.kind.live[arn] = policy(VENDOR)
+    world.kind.throttled.add(KEY)
+
+    results = {r.arn: r for r in world.remediator.sweep()}  # no exception
+
+    assert results[KEY].outcome is Outcome.FAILED and "ThrottlingException" in results[KEY].reason
+    assert results[SECRET].outcome is Outcome.REMEDIATED
+    ((recheck, _),) = world.rechecks.scheduled
+    assert recheck.arn == KEY  # looked at again, not lost
 
 
 def test_time_comes_only_from_the_injected_clock(world: World) -> None:
@@ -373,3 +415,97 @@ def test_each_policy_is_normalized_once_per_check(
     world.kind.live[KEY] = policy(ROLE, VENDOR)
     assert world.check(KEY).restored
     assert len(calls) == 3
+
+
+def create_role_event() -> CloudTrailDetail:
+    return CloudTrailDetail.model_validate(
+        {
+            "eventVersion": "1.08",
+            "eventSource": "iam.amazonaws.com",
+            "eventName": "CreateRole",
+            "eventTime": START.isoformat(),
+            "awsRegion": "us-east-1",
+            "recipientAccountId": ACCOUNT,
+            "eventID": "create-1",
+            "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::{ACCOUNT}:user/bob"},
+            "requestParameters": {"roleName": "pod-role"},
+            "responseElements": {"role": {"arn": ROLE, "roleId": ROLE_ID}},
+        }
+    )
+
+
+def test_a_created_role_is_trusted_before_getrole_sees_it(world: World) -> None:
+    """IAM is eventually consistent: GetRole may answer NoSuchEntity right after
+    CreateRole. The event itself says the role exists."""
+    world.declare(KEY)
+    world.kind.live[KEY] = policy(OLD_ROLE_ID)
+    world.iam.roles.clear()  # GetRole does not see the new role yet
+
+    (result,) = world.remediator.on_role_created(create_role_event())
+
+    assert result.outcome is Outcome.REMEDIATED
+    assert world.kind.live[KEY] == DECLARED_POLICY
+    assert world.store.unique_ids[ROLE_ID] == ROLE
+
+
+@pytest.mark.parametrize(
+    ("name", "elements"),
+    [
+        ("DeleteRole", {"requestParameters": {"roleName": "x" * 100_000}}),
+        ("DeleteRole", {"requestParameters": {"roleName": "pod role"}}),
+        ("DeleteRole", {"requestParameters": {}}),
+        ("CreateRole", {"responseElements": {"role": "x"}}),
+        ("CreateRole", {"responseElements": {"role": {"arn": ROLE, "roleId": "x" * 100_000}}}),
+        ("CreateRole", {"responseElements": {"role": {"arn": "x" * 100_000, "roleId": ROLE_ID}}}),
+        (
+            "CreateRole",  # a role of another account than the event's
+            {
+                "responseElements": {
+                    "role": {"arn": ROLE.replace(ACCOUNT, "999999999999"), "roleId": ROLE_ID}
+                }
+            },
+        ),
+    ],
+)
+def test_a_malformed_role_event_is_a_clear_rejection(
+    world: World, name: str, elements: dict[str, Any]
+) -> None:
+    detail = CloudTrailDetail.model_validate(
+        {
+            "eventVersion": "1.08",
+            "eventSource": "iam.amazonaws.com",
+            "eventName": name,
+            "eventTime": START.isoformat(),
+            "awsRegion": "us-east-1",
+            "recipientAccountId": ACCOUNT,
+            "eventID": "bad-1",
+            "userIdentity": {"type": "IAMUser"},
+            **elements,
+        }
+    )
+    handle = (
+        world.remediator.on_role_deleted
+        if name == "DeleteRole"
+        else world.remediator.on_role_created
+    )
+    with pytest.raises(InvalidEventError, match="bad-1"):
+        handle(detail)
+    assert world.store.writes == [] and world.publisher.alerts == []
+
+
+def test_a_policy_event_naming_a_huge_arn_is_a_clear_rejection(world: World) -> None:
+    detail = CloudTrailDetail.model_validate(
+        {
+            "eventVersion": "1.08",
+            "eventSource": "fake.amazonaws.com",
+            "eventName": "PutFakePolicy",
+            "eventTime": START.isoformat(),
+            "awsRegion": "us-east-1",
+            "recipientAccountId": ACCOUNT,
+            "eventID": "bad-2",
+            "userIdentity": {"type": "IAMUser"},
+            "resources": [{"ARN": "arn:aws:fake:us-east-1:111111111111:thing/" + "x" * 100_000}],
+        }
+    )
+    with pytest.raises(InvalidEventError, match="bad-2"):
+        world.remediator.on_policy_change(detail, world.kind)

@@ -96,6 +96,7 @@ def test_mappings_point_at_members() -> None:
         "OrphanedPrincipal",
         "Quarantined",
         "RestoreFailed",
+        "Deferred",
     }
 
 

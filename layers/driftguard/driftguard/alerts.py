@@ -52,6 +52,7 @@ class Alert(BaseModel):
     changed_at: datetime | None = None
     detected_at: datetime
     time_to_fix_seconds: float | None = None
+    omitted: int = 0  # resources left out to keep the message under SNS's size limit
 
 
 def readable_changes(diff: dict[str, Any]) -> list[str]:
@@ -83,21 +84,23 @@ def compose_alert(
     time_to_fix = None
     if alert_type is AlertType.RESTORED and trigger.event_time is not None:
         time_to_fix = max(0.0, (worst.at - trigger.event_time).total_seconds())
-    return Alert(
-        type=alert_type,
-        severity=severity,
-        title=title,
-        summary=summary,
-        resources=[_resource(d) for d in decisions],
-        next_steps=next_steps,
-        role_arn=role,
-        unique_ids=unique_ids,
-        actor=trigger.actor,
-        event_name=trigger.event_name,
-        event_id=trigger.event_id,
-        changed_at=trigger.event_time,
-        detected_at=now,
-        time_to_fix_seconds=time_to_fix,
+    return _fit(
+        Alert(
+            type=alert_type,
+            severity=severity,
+            title=title,
+            summary=summary,
+            resources=[_resource(d) for d in decisions],
+            next_steps=next_steps,
+            role_arn=role,
+            unique_ids=unique_ids,
+            actor=trigger.actor,
+            event_name=trigger.event_name,
+            event_id=trigger.event_id,
+            changed_at=trigger.event_time,
+            detected_at=now,
+            time_to_fix_seconds=time_to_fix,
+        )
     )
 
 
@@ -115,9 +118,42 @@ def _resource(decision: Decision) -> AlertResource:
         status=decision.status.value,
         findings=list(obs.findings),
         orphaned_ids=list(obs.orphaned_ids),
-        diff=obs.diff,
-        reason=decision.reason,
+        diff=_capped(obs.diff),
+        reason=decision.reason[:1000],
         console_url=target.kind.console_url(target.arn),
+    )
+
+
+MAX_CHANGE_LINES = 40  # per resource in an alert
+MAX_ALERT_BYTES = 200_000  # SNS takes 256 KB
+
+
+def _capped(diff: dict[str, Any]) -> dict[str, Any]:
+    """The diff with each list cut to its first lines: the whole diff is in the history,
+    and an SNS message must stay under 256 KB."""
+    return {
+        name: [str(item)[:300] for item in value[:MAX_CHANGE_LINES]]
+        if isinstance(value, list)
+        else value
+        for name, value in diff.items()
+    }
+
+
+def _fit(alert: Alert) -> Alert:
+    """An alert SNS accepts: past the size, the resources' changes go first, then the
+    resources past what fits (their count stays in `omitted`)."""
+    if len(alert.model_dump_json()) <= MAX_ALERT_BYTES:
+        return alert
+    resources = [r.model_copy(update={"diff": {}}) for r in alert.resources]
+    kept: list[AlertResource] = []
+    size = 0
+    for resource in resources:
+        size += len(resource.model_dump_json())
+        if size > MAX_ALERT_BYTES // 2 and kept:
+            break
+        kept.append(resource)
+    return alert.model_copy(
+        update={"resources": kept, "omitted": alert.omitted + len(resources) - len(kept)}
     )
 
 

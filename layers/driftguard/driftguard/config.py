@@ -1,7 +1,9 @@
 """Configuration, validated once at cold start from the environment the template sets.
 
 No silent defaults: every setting the functions need is named in template.yaml's
-Globals, and a missing or malformed one is a ConfigError that names it.
+Globals, and a missing or malformed one is a ConfigError that names it. The one
+exception is PARTITION (`aws` when unset): the CLI reads these settings from an
+operator's shell, where the commercial partition is what driftguard always assumed.
 """
 
 from __future__ import annotations
@@ -41,14 +43,27 @@ class StoreConfig(EnvSettings):
     table_name: NonEmpty = Field(alias="TABLE_NAME")
 
 
-class Config(StoreConfig):
+class PartitionConfig(EnvSettings):
+    """The AWS partition the remediation role's ARN is built in (`aws-us-gov`, `aws-cn`...)."""
+
+    partition: str = Field(default="aws", alias="PARTITION", pattern=r"^aws(-[a-z]+)*$")
+
+
+class Config(StoreConfig, PartitionConfig):
     """What the functions need (all set by template.yaml Globals)."""
 
     alert_topic_arn: NonEmpty = Field(alias="ALERT_TOPIC_ARN")
     remediation_role_name: NonEmpty = Field(alias="REMEDIATION_ROLE_NAME")
     default_mode: Mode = Field(alias="DEFAULT_MODE")
     dead_letter_queue_url: NonEmpty = Field(alias="DEAD_LETTER_QUEUE_URL")
-    propagation_timeout_seconds: float = Field(alias="PROPAGATION_TIMEOUT_SECONDS", ge=0, le=900)
+    recheck_queue_url: NonEmpty = Field(alias="RECHECK_QUEUE_URL")
+    # Re-checked on a schedule, so it need not fit in a function's timeout.
+    propagation_timeout_seconds: float = Field(alias="PROPAGATION_TIMEOUT_SECONDS", ge=0, le=3600)
+    # Waits inside one invocation: short by design (at most 30 s each, so together
+    # they always fit the functions' 300 s timeout).
+    lease_wait_seconds: float = Field(alias="LEASE_WAIT_SECONDS", ge=0, le=30)
+    put_retry_seconds: float = Field(alias="PUT_RETRY_SECONDS", ge=0, le=30)
+    verify_seconds: float = Field(alias="VERIFY_SECONDS", ge=0, le=30)
     lease_seconds: int = Field(alias="LEASE_SECONDS", gt=0, le=3600)
     quarantine_threshold: int = Field(alias="QUARANTINE_THRESHOLD", ge=2)
     quarantine_window_seconds: int = Field(alias="QUARANTINE_WINDOW_SECONDS", gt=0)

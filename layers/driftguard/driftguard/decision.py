@@ -3,11 +3,12 @@
     Observation (what one look found) + trigger + missing principals + now
         --decide-->  Decision (final)  or  Restore (put the declared policy back)
     Restore + what the put and its verification did
-        --succeeded / failed-->  Decision
+        --succeeded / rejected / not_visible / failed-->  Decision
 
 A Decision says everything the service then does: the status record to write (or
 that nothing changed), the audit entry (or none), whether an alert is due and of
-what type and severity. driftguard.service does the I/O around it.
+what type and severity, and when to look again (a scheduled re-check: nothing in
+driftguard sleeps out a wait). driftguard.service does the I/O around it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from driftguard import kinds
 from driftguard.classify import Classification
 from driftguard.errors import DeclarationError, PolicyParseError
 from driftguard.kinds.base import Target
@@ -47,6 +49,20 @@ class Rules:
 
     quarantine_threshold: int
     quarantine_window: timedelta
+    # How long a restore keeps being re-checked while AWS refuses a principal that
+    # exists (IAM propagation), counted from the first refusal.
+    propagation_budget: timedelta = timedelta(minutes=2)
+
+
+# Re-checks: 2, 4, 8 s, then every 15 s, so a restore follows a principal within
+# about 15 s of AWS accepting it.
+RECHECK_FIRST_SECONDS = 2
+RECHECK_MAX_SECONDS = 15
+
+
+def recheck_delay(attempt: int) -> int:
+    """Seconds until the `attempt`-th re-check (1, 2, ...)."""
+    return int(min(RECHECK_FIRST_SECONDS * 2 ** max(attempt - 1, 0), RECHECK_MAX_SECONDS))
 
 
 @dataclass(frozen=True)
@@ -117,6 +133,7 @@ class Decision:
     severity: Severity
     reason: str = ""
     missing: tuple[str, ...] = ()  # declared principals that do not exist
+    recheck_in: int | None = None  # look again in this many seconds (a scheduled re-check)
 
     @property
     def target(self) -> Target:
@@ -139,11 +156,12 @@ class Decision:
 
 @dataclass(frozen=True)
 class Restore:
-    """The decision to put the declared policy back; `succeeded` or `failed` ends it."""
+    """The decision to put the declared policy back; what the put did ends it."""
 
     observation: Observation
     trigger: Trigger
     restores: tuple[datetime, ...]  # the record's restores once this one is done
+    rules: Rules
 
     def succeeded(self, live_digest: str, now: datetime) -> Decision:
         """Put and verified; `live_digest` is that of the policy read back."""
@@ -155,6 +173,39 @@ class Restore:
             restored=True,
             restores=self.restores,
             live_digest=live_digest,
+        )
+
+    def rejected(self, reason: str, now: datetime) -> Decision:
+        """AWS refused a principal that exists: it has not propagated yet. Pending, with
+        no alert, and looked at again shortly, until the propagation budget is spent."""
+        since = self.trigger.since or now
+        if now - since >= self.rules.propagation_budget:
+            budget = int(self.rules.propagation_budget.total_seconds())
+            return self.failed(f"{reason}; still refused after {budget}s of re-checks", now)
+        return _conclude(
+            self.observation,
+            self.trigger,
+            now,
+            status=Status.PENDING_PRINCIPAL,
+            reason=f"{reason}; waiting for IAM to propagate the principal",
+            quiet=True,
+            recheck_in=recheck_delay(self.trigger.attempt + 1),
+        )
+
+    def not_visible(self, now: datetime) -> Decision:
+        """Put, but the re-read still shows another policy (KMS reads are eventually
+        consistent, or someone changed it again): a clear error, looked at again."""
+        return _conclude(
+            self.observation,
+            self.trigger,
+            now,
+            status=Status.ERROR,
+            failure=Failure.RESTORE_FAILED,
+            reason=(
+                f"restored {self.observation.target}, but re-reading it still shows another "
+                "policy; driftguard checks it again"
+            ),
+            recheck_in=recheck_delay(self.trigger.attempt + 1),
         )
 
     def failed(self, reason: str, now: datetime) -> Decision:
@@ -181,6 +232,9 @@ def validate_declaration(declared: Declared) -> Policy:
         wanted = Policy.parse(declared.policy)
     except PolicyParseError as exc:
         raise DeclarationError(str(exc)) from None
+    # What AWS refuses whoever puts it (size, characters, a missing principal) is never
+    # put: its refusal would read as a principal that has not propagated yet.
+    kinds.get(declared.kind).check_policy(declared.policy, wanted)
     if orphans := sorted(wanted.unique_id_principals()):
         raise DeclarationError(
             f"the declared policy names orphaned unique id(s) {', '.join(orphans)}; "
@@ -189,15 +243,17 @@ def validate_declaration(declared: Declared) -> Policy:
     return wanted
 
 
-def needs_principals(observation: Observation) -> bool:
-    """Whether `decide` looks at which declared principals exist (an IAM call each)."""
+def needs_principals(observation: Observation, trigger: Trigger) -> bool:
+    """Whether `decide` looks at which declared principals exist (an IAM call each):
+    when something differs, or when a role was just deleted (AWS may not show the
+    unique ID in its place yet)."""
+    if observation.failure is not None:
+        return False
+    if trigger.kind is TriggerKind.ROLE_DELETED:
+        return True
     previous = observation.previous
-    return (
-        observation.failure is None
-        and not observation.in_sync
-        and observation.declared.mode is Mode.ENFORCE
-        and not (previous is not None and previous.status is Status.QUARANTINED)
-    )
+    quarantined = previous is not None and previous.status is Status.QUARANTINED
+    return not observation.in_sync and not quarantined
 
 
 def observed_status(observation: Observation) -> Status:
@@ -233,18 +289,20 @@ def decide(
     if obs.failure is not None:
         return conclude(Status.ERROR, obs.reason, failure=obs.failure)
     assert obs.classification is not None
+    deleted = trigger.kind is TriggerKind.ROLE_DELETED
     if obs.classification.in_sync:
+        if deleted and missing:
+            # AWS has not put the unique ID in the ARN's place yet, but access is gone.
+            reason = f"{', '.join(missing)} was deleted; the policy no longer grants it"
+            return conclude(Status.ORPHANED_PRINCIPAL, reason, missing=missing)
         return conclude(Status.IN_SYNC)
     if previous is not None and previous.status is Status.QUARANTINED:
         return conclude(Status.QUARANTINED, previous.reason)
     # A DeleteRole names the cause even before the unique ID shows in the policy.
-    orphaned = (
-        Finding.ORPHANED_PRINCIPAL in obs.classification.findings
-        or trigger.kind is TriggerKind.ROLE_DELETED
-    )
+    orphaned = Finding.ORPHANED_PRINCIPAL in obs.classification.findings or deleted
     if obs.declared.mode is Mode.DETECT:
         status = Status.ORPHANED_PRINCIPAL if orphaned else Status.DRIFTED
-        return conclude(status, "detect mode: not restored")
+        return conclude(status, "detect mode: not restored", missing=missing)
     if missing:
         status = Status.ORPHANED_PRINCIPAL if orphaned else Status.PENDING_PRINCIPAL
         reason = f"waiting for {', '.join(missing)} to exist again before restoring"
@@ -259,7 +317,7 @@ def decide(
             f"(last by {trigger.actor or 'unknown'}); driftguard stopped restoring it. "
             "Find out who keeps changing it, then `driftguard declare` or `adopt` it again",
         )
-    return Restore(obs, trigger, restores=(*recent, now) if fighting else recent)
+    return Restore(obs, trigger, restores=(*recent, now) if fighting else recent, rules=rules)
 
 
 def counts_as_fight(classification: Classification) -> bool:
@@ -276,8 +334,12 @@ def recent_restores(
     return tuple(moment for moment in previous.restores if moment > since)
 
 
-def incident(status: Status, live_digest: str | None, reason: str) -> str | None:
-    """The identity of what an alert is about: the same incident is alerted once."""
+def incident(
+    status: Status, live_digest: str | None, reason: str, missing: tuple[str, ...] = ()
+) -> str | None:
+    """The identity of what an alert is about: the same incident is alerted once.
+    Principals that are gone name the incident: AWS rewriting a deleted role's ARN
+    to its unique ID a moment later is the same incident."""
     match status:
         case Status.IN_SYNC:
             return None
@@ -285,6 +347,8 @@ def incident(status: Status, live_digest: str | None, reason: str) -> str | None
             return "quarantined"
         case Status.ERROR:
             return f"error:{sha256(reason)[:16]}"
+        case Status.ORPHANED_PRINCIPAL | Status.PENDING_PRINCIPAL if missing:
+            return f"{status.value}:{','.join(sorted(missing))}"
         case _:
             return f"{status.value}:{live_digest}"
 
@@ -301,11 +365,15 @@ def _conclude(
     restores: tuple[datetime, ...] | None = None,
     live_digest: str | None = None,
     missing: tuple[str, ...] = (),
+    quiet: bool = False,
+    recheck_in: int | None = None,
 ) -> Decision:
-    """The full decision once the status is known: what to write, audit and alert."""
+    """The full decision once the status is known: what to write, audit and alert.
+    `quiet`: a wait expected to end by itself (IAM propagation) is no incident."""
     previous = obs.previous
     digest = live_digest if live_digest is not None else obs.live_digest
-    record = _record(obs, now, status, reason, digest, restored=restored, restores=restores)
+    key = None if quiet else incident(status, digest, reason, missing)
+    record = _record(obs, now, status, reason, digest, key, restored=restored, restores=restores)
     new_incident = record.incident is not None and (
         previous is None or previous.incident != record.incident
     )
@@ -340,6 +408,7 @@ def _conclude(
         severity=_severity(alert, obs.classification),
         reason=reason,
         missing=missing,
+        recheck_in=recheck_in,
     )
 
 
@@ -349,6 +418,7 @@ def _record(
     status: Status,
     reason: str,
     digest: str | None,
+    key: str | None,
     *,
     restored: bool,
     restores: tuple[datetime, ...] | None,
@@ -373,7 +443,7 @@ def _record(
         reason=reason,
         findings=obs.findings if problem else (),
         live_digest=digest,
-        incident=incident(status, digest, reason),
+        incident=key,
         restores=restores if restores is not None else (previous.restores if previous else ()),
         orphaned_ids=obs.orphaned_ids if problem else (),
         remediated_at=now if restored else (previous.remediated_at if previous else None),

@@ -2,7 +2,8 @@
 
 Three things land on that queue, each as the original EventBridge event:
 
-* events a function rejected (`park`: message attributes `error`, `reason`);
+* events a function rejected (`park`: message attributes `error`, `reason`, and
+  `truncated`, the original size in bytes, when only its first 252 KiB fit);
 * events whose function failed every attempt (Lambda's asynchronous dead letter:
   attributes `RequestID`, `ErrorCode`, `ErrorMessage`);
 * events EventBridge could not deliver after its retries (attributes `ERROR_CODE`,
@@ -20,6 +21,9 @@ from driftguard.errors import InvalidEventError
 
 # Long enough to replay everything received before any message comes back on its own.
 VISIBILITY_TIMEOUT_SECONDS = 900
+# SQS's message size limit (256 KiB, body and attributes together), less room for the
+# attributes. EventBridge delivers nothing larger, but a direct invoke can.
+MAX_BODY_BYTES = 256 * 1024 - 4 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,15 +71,17 @@ class DeadLetterQueue:
         return self._client()
 
     def park(self, event: Any, error: Exception) -> None:
-        """Keep an event driftguard cannot use, with why."""
-        self._sqs.send_message(
-            QueueUrl=self.url,
-            MessageBody=json.dumps(event, default=str),
-            MessageAttributes={
-                "error": {"DataType": "String", "StringValue": type(error).__name__},
-                "reason": {"DataType": "String", "StringValue": str(error)[:1000] or "-"},
-            },
-        )
+        """Keep an event driftguard cannot use, with why (cut to what SQS takes)."""
+        body = json.dumps(event, default=str)
+        attributes = {
+            "error": {"DataType": "String", "StringValue": type(error).__name__},
+            "reason": {"DataType": "String", "StringValue": str(error)[:1000] or "-"},
+        }
+        encoded = body.encode("utf-8")
+        if len(encoded) > MAX_BODY_BYTES:
+            attributes["truncated"] = {"DataType": "Number", "StringValue": str(len(encoded))}
+            body = encoded[:MAX_BODY_BYTES].decode("utf-8", errors="ignore")
+        self._sqs.send_message(QueueUrl=self.url, MessageBody=body, MessageAttributes=attributes)
 
     def receive_all(self) -> Iterator[ParkedMessage]:
         """Every message on the queue now, each once (it stays hidden until released)."""

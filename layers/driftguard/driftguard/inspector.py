@@ -13,7 +13,7 @@ from driftguard.classify import classify
 from driftguard.decision import Observation, validate_declaration
 from driftguard.errors import DeclarationError, PolicyParseError, ResourceNotFoundError
 from driftguard.kinds import Target
-from driftguard.kinds.base import error_code
+from driftguard.kinds.base import error_code, is_transient
 from driftguard.model import Declared, StatusRecord, sha256
 from driftguard.policy import Policy
 from driftguard.principals import PrincipalLookup
@@ -61,6 +61,8 @@ class Inspector:
         except ResourceNotFoundError as exc:
             return failed(Failure.RESOURCE_GONE, str(exc))
         except ClientError as exc:
+            if is_transient(exc):
+                raise  # AWS refuses for a while: looked at again, not recorded
             return failed(Failure.UNREADABLE, f"cannot read the live policy: {error_code(exc)}")
         except PolicyParseError as exc:
             return failed(Failure.UNREADABLE, f"cannot read the live policy: {exc}")

@@ -7,7 +7,7 @@ driftguard.state's business.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -79,15 +79,25 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class Trigger:
-    """Why driftguard is looking at a resource now."""
+    """Why driftguard is looking at a resource now.
+
+    A scheduled re-check keeps the trigger that started it (so a restore is still
+    "after CreateRole by ..."), with `attempt` counting the re-checks and `since`
+    when the wait began."""
 
     kind: TriggerKind
     event_name: str | None = None
     event_id: str | None = None
     actor: str | None = None
     event_time: datetime | None = None
+    attempt: int = 0  # 0: the trigger itself; n: its n-th scheduled re-check
+    since: datetime | None = None  # when the first re-check was scheduled
 
     def describe(self) -> str:
         if self.event_name:
             return f"{self.event_name} by {self.actor or 'unknown'}"
         return "reconciler" if self.kind is TriggerKind.SWEEP else self.kind.value
+
+    def again(self, since: datetime) -> Trigger:
+        """The same trigger, one re-check further."""
+        return replace(self, attempt=self.attempt + 1, since=self.since or since)

@@ -32,6 +32,11 @@ class PrincipalLookup:
             self._known[principal] = self._look_up(principal)
         return self._known[principal]
 
+    def trust(self, principal: str) -> None:
+        """Take a principal as existing without asking: a CreateRole event says so, and
+        IAM's own GetRole may not see the new role yet (it is eventually consistent)."""
+        self._known[principal] = True
+
     def missing(self, principals: frozenset[str]) -> tuple[str, ...]:
         return tuple(p for p in sorted(principals) if not self.exists(p))
 

@@ -14,6 +14,12 @@ from functools import cached_property, partial
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -30,6 +36,7 @@ from driftguard.dlq import DeadLetterQueue
 from driftguard.errors import InvalidEventError
 from driftguard.events import CloudTrailDetail, parse_cloudtrail
 from driftguard.observability import count_outcomes, logger
+from driftguard.rechecks import Recheck, RecheckQueue
 from driftguard.retry import SYSTEM_CLOCK, Clock
 from driftguard.service import Remediator
 from driftguard.state import StateStore
@@ -53,7 +60,10 @@ class Runtime:
     ) -> Runtime:
         config = Config.from_env(environ)
         clients = AwsClients(
-            remediation_role_name=config.remediation_role_name, session=session, clock=clock
+            remediation_role_name=config.remediation_role_name,
+            session=session,
+            partition=config.partition,
+            clock=clock,
         )
         store = StateStore.for_table(
             clients.base_session,
@@ -66,7 +76,14 @@ class Runtime:
             config,
             clients,
             store,
-            Remediator(config, clients, store, publisher, clock=clock),
+            Remediator(
+                config,
+                clients,
+                store,
+                publisher,
+                RecheckQueue(partial(clients.hub, "sqs"), config.recheck_queue_url),
+                clock=clock,
+            ),
             DeadLetterQueue(partial(clients.hub, "sqs"), config.dead_letter_queue_url),
         )
 
@@ -88,6 +105,31 @@ class Runtime:
         count_outcomes(results)
         logger.info("event handled", event_name=detail.event_name, resources=len(results))
         return {"status": "ok", "results": [r.as_dict() for r in results]}
+
+    def handle_rechecks(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """What the re-check function does with a batch from the re-check queue: each
+        message checked on its own; a failed one goes back to the queue (and after the
+        queue's retries to the dead-letter queue), the others are done."""
+        response = process_partial_response(
+            event=event,
+            record_handler=self._recheck,
+            processor=BatchProcessor(event_type=EventType.SQS),
+            context=context,
+        )
+        return dict(response)
+
+    def _recheck(self, record: SQSRecord) -> None:
+        try:
+            recheck = Recheck.parse(record.body)
+            results = self.remediator.on_recheck(recheck)
+        except InvalidEventError as exc:
+            logger.error("re-check rejected and parked on the dead-letter queue", reason=str(exc))
+            self.dead_letters.park(record.raw_event, exc)
+            return
+        count_outcomes(results)
+        logger.info(
+            "re-check done", attempt=recheck.attempt, results=[r.as_dict() for r in results]
+        )
 
     @cached_property
     def _idempotency(self) -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:

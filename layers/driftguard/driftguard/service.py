@@ -2,12 +2,17 @@
 
 Per resource: lease -> declared state and status (one read) -> observation (live
 policy through the remediation role, compared) -> which declared principals exist
-(only when it matters) -> decide -> put the declared policy with backoff and verify
-it, when decided -> write status and audit as decided -> release the lease. One
-alert per trigger lists every resource whose decision has an alert due.
+(only when it matters) -> decide -> put the declared policy and verify it, when
+decided -> write status and audit as decided -> release the lease. One alert per
+trigger lists every resource whose decision has an alert due.
 
-The three triggers: a policy change, a role deleted or created (fan-out to every
-resource naming it), and the sweep over every declared resource.
+Nothing waits out what it cannot control: a resource another invocation holds, a
+principal AWS has not accepted yet, a re-read that does not show the put yet, a
+throttled call: each becomes a scheduled re-check (driftguard.rechecks), never a
+long sleep and never an error out of the handler.
+
+The triggers: a policy change, a role deleted or created (fan-out to every resource
+naming it), a scheduled re-check, and the sweep over every declared resource.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from driftguard import kinds
 from driftguard.alerts import AlertPublisher, compose_alert
-from driftguard.arns import role_arn
+from driftguard.arns import ROLE_NAME_RE, UNIQUE_ID_RE, role_account, role_arn
 from driftguard.aws import AwsClients
 from driftguard.config import Config
 from driftguard.decision import (
@@ -29,6 +36,7 @@ from driftguard.decision import (
     Rules,
     decide,
     needs_principals,
+    recheck_delay,
 )
 from driftguard.errors import (
     DriftguardError,
@@ -44,12 +52,10 @@ from driftguard.kinds import ResourceKind, Target
 from driftguard.model import AuditEntry, Trigger, sha256
 from driftguard.policy import Policy
 from driftguard.principals import PrincipalLookup
+from driftguard.rechecks import MAX_ATTEMPTS, Recheck, RecheckQueue
 from driftguard.retry import SYSTEM_CLOCK, Clock, retry
 from driftguard.state import StateStore
 from driftguard.vocabulary import AuditAction, Outcome, TriggerKind
-
-LEASE_WAIT_SECONDS = 5.0  # wait this long for another invocation to finish, then retry later
-VERIFY_SECONDS = 2.0  # KMS is eventually consistent: re-read for this long after a put
 
 
 class _NotVisibleYet(Exception):
@@ -73,6 +79,7 @@ class Remediator:
         clients: AwsClients,
         store: StateStore,
         publisher: AlertPublisher,
+        rechecks: RecheckQueue,
         *,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
@@ -80,11 +87,13 @@ class Remediator:
         self.clients = clients
         self.store = store
         self.publisher = publisher
+        self.rechecks = rechecks
         self.clock = clock
         self.inspector = Inspector(clients, store)
         self.rules = Rules(
             quarantine_threshold=config.quarantine_threshold,
             quarantine_window=timedelta(seconds=config.quarantine_window_seconds),
+            propagation_budget=timedelta(seconds=config.propagation_timeout_seconds),
         )
 
     # -- triggers -------------------------------------------------------------------
@@ -99,31 +108,43 @@ class Remediator:
             target = kinds.target(arn, kind.name)
         except UnknownResourceKindError as exc:
             raise InvalidEventError(f"{detail.event_name} event {detail.event_id}: {exc}") from None
-        trigger = trigger_from(detail, TriggerKind.POLICY_CHANGED)
-        decision = self.check(target, trigger, self.lookup())
-        if isinstance(decision, Result):
-            return [decision]
-        self._alert([decision], trigger)
-        return [decision.result]
+        return self._one(target, trigger_from(detail, TriggerKind.POLICY_CHANGED))
+
+    def on_recheck(self, recheck: Recheck) -> list[Result]:
+        try:
+            target = kinds.target(recheck.arn, recheck.kind)
+        except UnknownResourceKindError as exc:
+            raise InvalidEventError(f"re-check of {recheck.arn!r}: {exc}") from None
+        return self._one(target, recheck.as_trigger())
 
     def on_role_deleted(self, detail: CloudTrailDetail) -> list[Result]:
         name = (detail.request_parameters or {}).get("roleName")
-        if not isinstance(name, str) or not name:
-            raise InvalidEventError(f"DeleteRole event {detail.event_id} has no roleName")
+        if not isinstance(name, str) or not ROLE_NAME_RE.match(name):
+            raise InvalidEventError(
+                f"DeleteRole event {detail.event_id} names no IAM role (requestParameters.roleName)"
+            )
         deleted = role_arn(detail.user_identity.partition, detail.recipient_account_id, name)
         trigger = trigger_from(detail, TriggerKind.ROLE_DELETED)
-        return self._fan_out(deleted, trigger)
+        return self._fan_out(deleted, trigger, self.lookup())
 
     def on_role_created(self, detail: CloudTrailDetail) -> list[Result]:
-        role = (detail.response_elements or {}).get("role") or {}
-        created, role_id = role.get("arn"), role.get("roleId")
-        if not isinstance(created, str) or not isinstance(role_id, str):
+        role = (detail.response_elements or {}).get("role")
+        created = role.get("arn") if isinstance(role, dict) else None
+        role_id = role.get("roleId") if isinstance(role, dict) else None
+        if (
+            not isinstance(created, str)
+            or not isinstance(role_id, str)
+            or not UNIQUE_ID_RE.match(role_id)
+            or role_account(created) != detail.recipient_account_id
+        ):
             raise InvalidEventError(
-                f"CreateRole event {detail.event_id} has no responseElements.role arn/roleId"
+                f"CreateRole event {detail.event_id} names no role of account "
+                f"{detail.recipient_account_id} (responseElements.role arn/roleId)"
             )
         self.store.record_unique_id(role_id, created, source="CreateRole")
-        trigger = trigger_from(detail, TriggerKind.ROLE_CREATED)
-        return self._fan_out(created, trigger)
+        lookup = self.lookup()
+        lookup.trust(created)  # the event says it exists; GetRole may not see it yet
+        return self._fan_out(created, trigger_from(detail, TriggerKind.ROLE_CREATED), lookup)
 
     def sweep(self, on_result: Callable[[Result], None] | None = None) -> list[Result]:
         """The reconciler: every declared resource, one alert per resource with news.
@@ -132,10 +153,7 @@ class Remediator:
         lookup = self.lookup()
         results = []
         for record in list(self.store.iter_statuses()):
-            try:
-                checked = self._check_guarded(record.arn, record.kind, trigger, lookup)
-            except LeaseBusyError:
-                continue  # an event is handling it right now
+            checked = self._check_isolated(record.arn, record.kind, trigger, lookup)
             if isinstance(checked, Decision):
                 self._alert([checked], trigger)
                 checked = checked.result
@@ -144,27 +162,24 @@ class Remediator:
                 on_result(checked)
         return results
 
-    def _fan_out(self, role: str, trigger: Trigger) -> list[Result]:
-        """Every resource naming the role, then one alert. A resource another
-        invocation holds is retried with the whole event: the ones done now are
-        in sync or the same incident by then, so the retry alerts nothing twice."""
-        lookup = self.lookup()
+    def _one(self, target: Target, trigger: Trigger) -> list[Result]:
+        decision = self._isolated(target, trigger, self.lookup())
+        if isinstance(decision, Result):
+            return [decision]
+        self._alert([decision], trigger)
+        return [decision.result]
+
+    def _fan_out(self, role: str, trigger: Trigger, lookup: PrincipalLookup) -> list[Result]:
+        """Every resource naming the role, then one alert listing those with news."""
         decisions: list[Decision] = []
         results: list[Result] = []
-        busy: list[str] = []
         for arn in self.store.resources_naming(role):
-            try:
-                checked = self._check_guarded(arn, None, trigger, lookup)
-            except LeaseBusyError:
-                busy.append(arn)
-                continue
+            checked = self._check_isolated(arn, None, trigger, lookup)
             if isinstance(checked, Decision):
                 decisions.append(checked)
                 checked = checked.result
             results.append(checked)
         self._alert(decisions, trigger, role=role)
-        if busy:
-            raise LeaseBusyError(f"retry later, held by another invocation: {', '.join(busy)}")
         return results
 
     # -- one resource ---------------------------------------------------------------
@@ -174,44 +189,74 @@ class Remediator:
 
     def check(self, target: Target, trigger: Trigger, lookup: PrincipalLookup) -> Decision | Result:
         """Decide about one resource and carry the decision out (no alert: the trigger
-        sends one for all its resources). A Result when it is not declared."""
-        with self._lease(target.text):
-            declared, previous = self.store.load(target.text)
-            if declared is None:
-                return self._undeclared(target, trigger)
-            observation = self.inspector.observe(target, declared, previous, lookup)
-            step = decide(
-                observation,
-                trigger=trigger,
-                missing=self._missing(observation, lookup),
-                now=self.clock.now(),
-                rules=self.rules,
-            )
-            decision = self._restore(step) if isinstance(step, Restore) else step
-            if decision.write:
-                self.store.put_status(decision.record)
-            if decision.audit is not None:
-                self.store.append_audit(decision.audit)
-            return decision
+        sends one for all its resources). A Result when it is not declared, or when
+        another invocation holds it (then it is checked again shortly)."""
+        try:
+            with self._lease(target.text):
+                declared, previous = self.store.load(target.text)
+                if declared is None:
+                    return self._undeclared(target, trigger)
+                observation = self.inspector.observe(target, declared, previous, lookup)
+                step = decide(
+                    observation,
+                    trigger=trigger,
+                    missing=self._missing(observation, trigger, lookup),
+                    now=self.clock.now(),
+                    rules=self.rules,
+                )
+                decision = self._restore(step) if isinstance(step, Restore) else step
+                if decision.write:
+                    self.store.put_status(decision.record)
+                if decision.audit is not None:
+                    self.store.append_audit(decision.audit)
+        except LeaseBusyError:
+            return self._later(target, trigger, Outcome.DEFERRED, "held by another invocation")
+        if decision.recheck_in is not None:
+            self._schedule(target, trigger, decision.recheck_in, decision.reason)
+        return decision
 
-    def _check_guarded(
+    def _check_isolated(
         self, arn: str, kind: str | None, trigger: Trigger, lookup: PrincipalLookup
     ) -> Decision | Result:
-        """One resource's failure must not stop the others (fan-out, sweep)."""
+        """One resource's failure never stops the others (fan-out, sweep)."""
         try:
-            return self.check(kinds.target(arn, kind), trigger, lookup)
-        except LeaseBusyError:
-            raise
+            target = kinds.target(arn, kind)
         except DriftguardError as exc:
             return Result(arn=arn, outcome=Outcome.FAILED, reason=str(exc))
+        return self._isolated(target, trigger, lookup)
 
-    def _missing(self, observation: Observation, lookup: PrincipalLookup) -> tuple[str, ...]:
-        if observation.wanted is None or not needs_principals(observation):
+    def _isolated(
+        self, target: Target, trigger: Trigger, lookup: PrincipalLookup
+    ) -> Decision | Result:
+        """`check`, where what AWS refused for a while (throttling, 5xx, a timeout) is
+        looked at again later instead of failing the invocation."""
+        try:
+            return self.check(target, trigger, lookup)
+        except (ClientError, BotoCoreError) as exc:
+            return self._later(target, trigger, Outcome.FAILED, _describe(exc))
+        except DriftguardError as exc:
+            return Result(arn=target.text, outcome=Outcome.FAILED, reason=str(exc))
+
+    def _later(self, target: Target, trigger: Trigger, outcome: Outcome, reason: str) -> Result:
+        """Look at it again shortly, unless it was re-checked too often already."""
+        if trigger.attempt < MAX_ATTEMPTS:
+            self._schedule(target, trigger, recheck_delay(trigger.attempt + 1), reason)
+            reason += "; checked again shortly"
+        return Result(arn=target.text, outcome=outcome, kind=target.kind.name, reason=reason)
+
+    def _schedule(self, target: Target, trigger: Trigger, delay: int, reason: str) -> None:
+        again = trigger.again(since=self.clock.now())
+        self.rechecks.schedule(Recheck.of(target.text, target.kind.name, again, reason), delay)
+
+    def _missing(
+        self, observation: Observation, trigger: Trigger, lookup: PrincipalLookup
+    ) -> tuple[str, ...]:
+        if observation.wanted is None or not needs_principals(observation, trigger):
             return ()
         return lookup.missing(observation.wanted.principal_arns())
 
     def _undeclared(self, target: Target, trigger: Trigger) -> Result:
-        if trigger.kind is TriggerKind.POLICY_CHANGED:
+        if trigger.kind is TriggerKind.POLICY_CHANGED and trigger.attempt == 0:
             self.store.append_audit(
                 AuditEntry(
                     arn=target.text,
@@ -229,15 +274,14 @@ class Remediator:
     @contextmanager
     def _lease(self, arn: str) -> Iterator[None]:
         """Held while one resource is decided and acted on. Waits briefly for a holder
-        to finish; then LeaseBusyError, so the invocation is retried (and the sweep
-        comes by anyway)."""
+        to finish; then LeaseBusyError (the caller schedules a re-check)."""
         owner = retry(
             lambda: self.store.take_lease(arn, self.config.lease_seconds),
             retry_on=LeaseBusyError,
             clock=self.clock,
-            budget_seconds=LEASE_WAIT_SECONDS,
+            budget_seconds=self.config.lease_wait_seconds,
             first_delay=0.05,
-            max_delay=1.0,
+            max_delay=0.5,
         )
         try:
             yield
@@ -247,17 +291,13 @@ class Remediator:
     # -- restoring ------------------------------------------------------------------
 
     def _restore(self, restore: Restore) -> Decision:
-        """Put the declared policy back, retrying AWS's principal rejection (also what a
-        recreated role that has not propagated yet gets; Terraform retries it for two
-        minutes), then read it back until it shows (KMS is eventually consistent)."""
+        """Put the declared policy back, then read it back until it shows. A principal
+        AWS refuses is retried for a moment here and then on the re-check schedule
+        (what a recreated role that has not propagated yet gets)."""
         obs = restore.observation
         target, policy = obs.target, obs.declared.policy
-        assert obs.wanted is not None
-        attempts = 0
 
         def put() -> None:
-            nonlocal attempts
-            attempts += 1
             target.kind.write_policy(self.clients, target.arn, policy)
 
         try:
@@ -265,30 +305,22 @@ class Remediator:
                 put,
                 retry_on=PrincipalNotReadyError,
                 clock=self.clock,
-                budget_seconds=self.config.propagation_timeout_seconds,
+                budget_seconds=self.config.put_retry_seconds,
                 first_delay=1.0,
-                max_delay=16.0,
+                max_delay=2.0,
             )
             digest = retry(
                 lambda: self._read_back(target, obs.wanted),
                 retry_on=_NotVisibleYet,
                 clock=self.clock,
-                budget_seconds=VERIFY_SECONDS,
+                budget_seconds=self.config.verify_seconds,
                 first_delay=0.25,
-                max_delay=1.0,
+                max_delay=2.0,
             )
-        except PrincipalNotReadyError:
-            return restore.failed(
-                f"AWS kept rejecting the declared policy of {target} after {attempts} "
-                f"attempt(s) over {self.config.propagation_timeout_seconds:.0f}s "
-                "(MalformedPolicyDocumentException): a principal has not propagated or "
-                "no longer exists, or the policy would lock driftguard out",
-                self.clock.now(),
-            )
+        except PrincipalNotReadyError as exc:
+            return restore.rejected(str(exc), self.clock.now())
         except _NotVisibleYet:
-            return restore.failed(
-                f"restored {target} but re-reading it shows another policy", self.clock.now()
-            )
+            return restore.not_visible(self.clock.now())
         except DriftguardError as exc:
             return restore.failed(str(exc), self.clock.now())
         return restore.succeeded(digest, self.clock.now())
@@ -311,3 +343,10 @@ class Remediator:
         due = [d for d in decisions if d.alert is not None]
         if due:
             self.publisher.publish(compose_alert(due, trigger, role=role, now=self.clock.now()))
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'ClientError')}: {error.get('Message', '')}"[:500]
+    return f"{type(exc).__name__}: {exc}"[:500]

@@ -20,8 +20,10 @@ DeleteRole event carries only the role name.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -281,7 +283,7 @@ class StateStore:
             "pk": f"RES#{entry.arn}",
             "sk": f"AUDIT#{_iso(entry.at)}#{secrets.token_hex(4)}",
             "expires_at": expires,
-        } | _to_dynamo(entry)
+        } | _to_dynamo(fit_audit(entry))
 
     def history(self, arn: str, *, newest_first: bool = False) -> list[AuditEntry]:
         return [
@@ -337,6 +339,28 @@ class StateStore:
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+# DynamoDB refuses an item over 400 KB; an audit entry keeps well under it.
+MAX_AUDIT_BYTES = 200_000
+MAX_DIFF_LINES = 200
+
+
+def fit_audit(entry: AuditEntry) -> AuditEntry:
+    """The entry, with its diff cut to what fits an item: the summary lines first (as
+    many as fit), the full statements only when there is room. Says what it cut."""
+    if len(json.dumps(entry.diff, default=str)) <= MAX_AUDIT_BYTES:
+        return entry
+    lines = [str(line) for line in entry.diff.get("summary", [])]
+    kept: list[str] = []
+    size = 0
+    for line in lines[:MAX_DIFF_LINES]:
+        size += len(line) + 4
+        if size > MAX_AUDIT_BYTES // 2:
+            break
+        kept.append(line[:2000])
+    cut = {"summary": kept, "truncated": True, "omitted_lines": len(lines) - len(kept)}
+    return replace(entry, diff=cut)
 
 
 def _status_partitions(status: Status | None) -> list[str]:

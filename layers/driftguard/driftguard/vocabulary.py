@@ -79,6 +79,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     UNDECLARED = "undeclared"  # not declared: nothing to restore
     IGNORED = "ignored"  # a failed call, or driftguard's own change
+    DEFERRED = "deferred"  # another invocation holds it: checked again shortly
 
 
 class Failure(StrEnum):
@@ -239,6 +240,7 @@ OUTCOME_METRIC: Final[Mapping[Outcome, str | None]] = MappingProxyType(
         Outcome.FAILED: "RestoreFailed",
         Outcome.UNDECLARED: None,
         Outcome.IGNORED: None,
+        Outcome.DEFERRED: "Deferred",
     }
 )
 

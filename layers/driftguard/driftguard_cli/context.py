@@ -31,7 +31,7 @@ from rich.progress import (
 )
 
 from driftguard.aws import AwsClients, new_session
-from driftguard.config import StoreConfig
+from driftguard.config import PartitionConfig, StoreConfig
 from driftguard.inspector import Inspector
 from driftguard.state import StateStore
 from driftguard_cli.declarations import Declarations
@@ -101,6 +101,7 @@ class Context:
         return AwsClients(
             remediation_role_name=self.environ.get("REMEDIATION_ROLE_NAME") or None,
             session=self.session,
+            partition=PartitionConfig.from_env(self.environ).partition,
         )
 
     @cached_property

@@ -68,7 +68,7 @@ class Declarations:
                 "AWS rejects them. Name the role ARN instead"
             )
         target.kind.validate_declared(
-            policy, target.arn, self._clients.role_arn(target.arn.account)
+            policy_text, policy, target.arn, self._clients.role_arn(target.arn.account)
         )
         return policy
 

@@ -10,16 +10,19 @@ against moto 5.2.5.
    policy, Secrets Manager resource policy and IAM role trust policy of every
    account and region (IAM User Guide, "Policy elements: Principal"; re:Post
    knowledge center "kms-policy-error-invalid-principals"; moto keeps the ARN).
-   The rewrite is internal to AWS: it produces no CloudTrail event.
+   The rewrite is internal to AWS: it produces no CloudTrail event. With
+   `rewrite_delay` it happens that long after the deletion (behaviour 7).
 2. Principal validation on KMS `PutKeyPolicy`/`CreateKey`, Secrets Manager
    `PutResourcePolicy` and IAM `CreateRole`/`UpdateAssumeRolePolicy`: orphaned
    unique IDs, unknown roles/users and not-yet-propagated roles are rejected with
    AWS's code and message (the knowledge center article above; the messages the
    Terraform AWS provider matches; moto accepts anything).
 3. The KMS key-policy lockout safety check (KMS API reference, PutKeyPolicy,
-   `BypassPolicyLockoutSafetyCheck`; moto has none).
+   `BypassPolicyLockoutSafetyCheck`; moto has none). With `strict_policies`, an
+   explicit unconditional Deny of kms:PutKeyPolicy to the caller, `*` or the
+   account root fails it too (behaviour 9).
 4. IAM propagation: a new role or user becomes a valid policy principal only
-   `propagation_delay` seconds after it was created, while `GetRole` sees it at
+   `propagation_delay` AWS seconds after it was created, while `GetRole` sees it at
    once (KMS API reference, PutKeyPolicy `Policy`: "the new principal might not be
    immediately visible to KMS"; IAM troubleshooting, "Changes that I make are not
    always immediately visible").
@@ -33,6 +36,17 @@ against moto 5.2.5.
    subscribers only through its own Docker-based Lambda, which the sandbox does
    not use). Who is subscribed is the router's business (template.yaml).
 
+Off until a test switches them on (in `chaos`, with their details and sources):
+
+7. Consistency delays: a new role or user unknown to GetRole/GetUser
+   (`getrole_delay`), behaviour 1 coming late (`rewrite_delay`), policy reads
+   answering the policy a put replaced (`stale_reads`).
+8. Faults: AWS's errors (throttling, 5xx, denials) instead of moto's answer to
+   IAM, KMS, Secrets Manager, DynamoDB, STS, SNS and SQS calls (`Fault`).
+9. KMS's and Secrets Manager's put-time policy rules (`strict_policies`).
+
+Waits are AWS seconds, at the pace of `time` (`SandboxTime`).
+
 Messages not confirmed by a source (marked UNVERIFIED below) are the sandbox's
 best guess and only used for documents that are not JSON at all.
 """
@@ -41,12 +55,12 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import functools
 import hashlib
 import json
 import logging
 import re
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -60,19 +74,24 @@ from moto.kms.models import kms_backends
 from moto.secretsmanager.models import FakeSecret, secretsmanager_backends
 from moto.sts.models import sts_backends
 
+from driftguard_sandbox.chaos import FAULT_SERVICES, Chaos
+from driftguard_sandbox.clock import SandboxTime
 from driftguard_sandbox.sns import SnsPublish
 from driftguard_sandbox.wire import (
+    XML_NAMESPACES,
     ApiRequest,
     Response,
+    as_list,
     hide_sensitive,
     json_error,
     lower_camel,
     read_request,
     signing_service,
+    statements,
     xml_error,
 )
 
-__all__ = ["AwsGaps", "Caller", "identify", "rewrite_principal"]
+__all__ = ["AwsGaps", "Caller", "Rewrite", "identify", "rewrite_principal"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +99,8 @@ Event = dict[str, Any]
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 WATCHED_SERVICES: Final = frozenset({"iam", "kms", "secretsmanager"})
-IAM_NAMESPACE: Final = "https://iam.amazonaws.com/doc/2010-05-08/"
+PARSED_SERVICES: Final = WATCHED_SERVICES | FAULT_SERVICES
+IAM_NAMESPACE: Final = XML_NAMESPACES["iam"]
 PARTITION: Final = "aws"
 
 # -- error messages (behaviours 2 and 3) -----------------------------------------
@@ -278,25 +298,12 @@ def identify(access_key: str) -> Caller:
 # --------------------------------------------------------------------------- policies
 
 
-def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
-    statements = document.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-    return [s for s in statements if isinstance(s, dict)] if isinstance(statements, list) else []
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 def _aws_principals(document: dict[str, Any]) -> Iterator[Any]:
-    for statement in _statements(document):
+    for statement in statements(document):
         for key in ("Principal", "NotPrincipal"):
             principal = statement.get(key)
             if isinstance(principal, dict):
-                yield from _as_list(principal.get("AWS"))
+                yield from as_list(principal.get("AWS"))
 
 
 def rewrite_principal(text: str, arn: str, unique_id: str) -> str | None:
@@ -311,7 +318,7 @@ def rewrite_principal(text: str, arn: str, unique_id: str) -> str | None:
     if not isinstance(document, dict):
         return None
     changed = False
-    for statement in _statements(document):
+    for statement in statements(document):
         for key in ("Principal", "NotPrincipal"):
             principal = statement.get(key)
             if not isinstance(principal, dict):
@@ -326,23 +333,35 @@ def rewrite_principal(text: str, arn: str, unique_id: str) -> str | None:
     return json.dumps(document) if changed else None
 
 
+def _grants_put_key_policy(statement: dict[str, Any], names: set[str]) -> bool:
+    """Whether a statement's Action and Principal cover `names` calling PutKeyPolicy."""
+    if "NotPrincipal" in statement or "NotAction" in statement:
+        return False
+    actions = [a.lower() for a in as_list(statement.get("Action")) if isinstance(a, str)]
+    if not any(fnmatch.fnmatchcase("kms:putkeypolicy", action) for action in actions):
+        return False
+    principal = statement.get("Principal")
+    if principal == "*":
+        return True
+    aws = {str(p) for p in as_list(principal.get("AWS"))} if isinstance(principal, dict) else set()
+    return bool("*" in aws or aws & names)
+
+
 def _allows_put_key_policy(document: dict[str, Any], names: set[str]) -> bool:
-    for statement in _statements(document):
-        if statement.get("Effect") != "Allow" or "NotPrincipal" in statement:
-            continue
-        if "NotAction" in statement:
-            continue
-        actions = [a.lower() for a in _as_list(statement.get("Action")) if isinstance(a, str)]
-        if not any(fnmatch.fnmatchcase("kms:putkeypolicy", action) for action in actions):
-            continue
-        principal = statement.get("Principal")
-        if principal == "*":
-            return True
-        if isinstance(principal, dict):
-            aws = {str(p) for p in _as_list(principal.get("AWS"))}
-            if "*" in aws or aws & names:
-                return True
-    return False
+    return any(
+        statement.get("Effect") == "Allow" and _grants_put_key_policy(statement, names)
+        for statement in statements(document)
+    )
+
+
+def _denies_put_key_policy(document: dict[str, Any], names: set[str]) -> bool:
+    """Behaviour 9; a Deny under a Condition cannot be evaluated here and is ignored."""
+    return any(
+        statement.get("Effect") == "Deny"
+        and not statement.get("Condition")
+        and _grants_put_key_policy(statement, names)
+        for statement in statements(document)
+    )
 
 
 @dataclass(frozen=True)
@@ -404,10 +423,20 @@ class AwsGaps:
         self.on_event = on_event
         # Like `on_event`: called before the Publish response goes back.
         self.on_publish = on_publish
-        self.propagation_delay = 0.0
+        self.propagation_delay = 0.0  # AWS seconds
+        self.chaos = Chaos()
         self._lock = threading.Lock()
         self._pause_depth = 0
         self._created: dict[str, float] = {}
+
+    @property
+    def time(self) -> SandboxTime:
+        """The pace of every AWS wait (shared with `chaos`)."""
+        return self.chaos.time
+
+    @time.setter
+    def time(self, time: SandboxTime) -> None:
+        self.chaos.time = time
 
     # -- control --------------------------------------------------------------
     @contextmanager
@@ -426,33 +455,46 @@ class AwsGaps:
         return self._pause_depth > 0
 
     def mark_propagated(self, arn: str) -> None:
-        """Treat `arn` as long propagated (infrastructure the sandbox set up)."""
+        """Treat `arn` as long propagated and visible (infrastructure the sandbox set up)."""
         with self._lock:
             self._created[arn] = float("-inf")
+        self.chaos.long_visible(arn)
 
     def clear(self) -> None:
-        """Forget creation times (after moto's state was reset)."""
+        """Forget creation times and the like (after moto's state was reset)."""
         with self._lock:
             self._created.clear()
+        self.chaos.forget()
 
     # -- WSGI -----------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if environ.get("PATH_INFO", "").startswith("/moto-api"):
-            return self.app(environ, start_response)
-        if signing_service(environ) == "sns" and self.on_publish is not None:
-            return self._sns(environ, start_response)
-        if signing_service(environ) not in WATCHED_SERVICES:
+        service = signing_service(environ)
+        if environ.get("PATH_INFO", "").startswith("/moto-api") or service not in PARSED_SERVICES:
             return self.app(environ, start_response)  # body untouched (e.g. S3 streams)
         request = read_request(environ)
         if request is None:
             return self.app(environ, start_response)
+        if service in WATCHED_SERVICES:
+            response = self._watched(environ, request)
+        else:
+            who = functools.cache(lambda: identify(request.access_key))
+            response = self.chaos.fault(request, who) or self._forward(environ)
+            if service == "sns":
+                self._sns(request, response)
+        start_response(response.status, response.headers)
+        return [response.body]
+
+    def _watched(self, environ: dict[str, Any], request: ApiRequest) -> Response:
+        """IAM, KMS and Secrets Manager: behaviours 1 to 5 and 7 to 9."""
         caller = identify(request.access_key)
-        problem = self._check(request, caller)
+        self.chaos.settle()
+        response = self.chaos.fault(request, lambda: caller) or self.chaos.rules(request)
+        problem = self._check(request, caller) if response is None else None
         if problem is not None:
             response = self._reject(request, problem)
-        else:
+        elif response is None:
             deleted_role = self._role_to_delete(request, caller)
-            response = self._forward(environ)
+            response = self.chaos.around(request, caller, lambda: self._forward(environ))
             if response.ok:
                 self._after_success(request, caller, deleted_role)
         if self.on_event is not None and is_mutating(request.action) and not self.events_paused:
@@ -460,23 +502,19 @@ class AwsGaps:
                 self.on_event(self._cloudtrail_event(request, caller, response))
             except Exception:  # a routing bug must not turn into an AWS error
                 logger.exception("CloudTrail event for %s failed", request.action)
-        start_response(response.status, response.headers)
-        return [response.body]
+        return response
 
-    def _sns(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        """6: SNS as moto does it, then the message to `on_publish` (no CloudTrail:
+    def _sns(self, request: ApiRequest, response: Response) -> None:
+        """6: after SNS answered, a published message to `on_publish` (no CloudTrail:
         Publish is a data event, never sent to EventBridge)."""
-        request = read_request(environ)
-        response = self._forward(environ)
-        if request is not None and request.action == "Publish" and response.ok:
-            published = _sns_publish(request, response)
-            if published is not None and self.on_publish is not None:
-                try:
-                    self.on_publish(published)
-                except Exception:  # a routing bug must not turn into an AWS error
-                    logger.exception("SNS delivery of %s failed", published.message_id)
-        start_response(response.status, response.headers)
-        return [response.body]
+        if request.action != "Publish" or not response.ok or self.on_publish is None:
+            return
+        published = _sns_publish(request, response)
+        if published is not None:
+            try:
+                self.on_publish(published)
+            except Exception:  # a routing bug must not turn into an AWS error
+                logger.exception("SNS delivery of %s failed", published.message_id)
 
     def _forward(self, environ: dict[str, Any]) -> Response:
         captured: dict[str, Any] = {}
@@ -502,10 +540,14 @@ class AwsGaps:
             if key == ("kms", "CreateKey") and "Policy" not in params:
                 return None
             problem, document = self._check_principals(params.get("Policy"))
+            names = caller.policy_principals()
             if (
                 problem is None
                 and not params.get("BypassPolicyLockoutSafetyCheck")
-                and not _allows_put_key_policy(document, caller.policy_principals())
+                and (
+                    not _allows_put_key_policy(document, names)
+                    or (self.chaos.strict_policies and _denies_put_key_policy(document, names))
+                )
             ):
                 problem = _Problem("lockout")
             return problem
@@ -554,7 +596,7 @@ class AwsGaps:
             return False
         with self._lock:
             created = self._created.get(value, float("-inf"))
-        return time.monotonic() - created >= self.propagation_delay
+        return self.time.since(created) >= self.propagation_delay
 
     def _reject(self, request: ApiRequest, problem: _Problem) -> Response:
         if request.service == "kms":
@@ -594,17 +636,17 @@ class AwsGaps:
             role = next((r for r in list(iam.roles.values()) if r.name == name), None)
             if role is not None:
                 with self._lock:
-                    self._created[role.arn] = time.monotonic()
+                    self._created[role.arn] = self.time.now()
         elif (request.service, request.action) == ("iam", "CreateUser"):
             user = iam.users.get(str(name))
             if user is not None:
                 with self._lock:
-                    self._created[user.arn] = time.monotonic()
+                    self._created[user.arn] = self.time.now()
         elif deleted_role is not None:
             arn, role_id = deleted_role
             with self._lock:
                 self._created.pop(arn, None)
-            rewrite_everywhere(arn, role_id)
+            self.chaos.rewrite(planned_rewrites(arn, role_id))
 
     # -- 5: CloudTrail --------------------------------------------------------
     def _cloudtrail_event(self, request: ApiRequest, caller: Caller, response: Response) -> Event:
@@ -654,33 +696,47 @@ class AwsGaps:
         }
 
 
-def rewrite_everywhere(arn: str, unique_id: str) -> int:
-    """Behaviour 1: replace `arn` by `unique_id` in every stored resource policy.
+@dataclass(frozen=True)
+class Rewrite:
+    """Behaviour 1 for one stored document: `holder.attribute` from `old` to `new`."""
 
-    Only accounts and regions moto already holds are visited (looking must not
-    create backends). Returns how many documents changed.
-    """
-    changed = 0
+    holder: Any
+    attribute: str
+    old: str
+    new: str
+
+    def apply(self) -> bool:
+        """Rewrite unless the document changed since it was planned (a later put wins)."""
+        if getattr(self.holder, self.attribute) != self.old:
+            return False
+        setattr(self.holder, self.attribute, self.new)
+        return True
+
+
+def planned_rewrites(arn: str, unique_id: str) -> list[Rewrite]:
+    """Behaviour 1: every stored resource or trust policy naming `arn`, with `arn`
+    replaced by `unique_id`. Only accounts and regions moto already holds are
+    visited (looking must not create backends)."""
+    documents: list[tuple[Any, str]] = []
     for kms in [b for account in list(kms_backends.values()) for b in list(account.values())]:
-        for key in list(kms.keys.values()):
-            new = rewrite_principal(key.policy, arn, unique_id)
-            if new is not None:
-                key.policy, changed = new, changed + 1
+        documents += [(key, "policy") for key in list(kms.keys.values())]
     for secrets in [
         b for account in list(secretsmanager_backends.values()) for b in list(account.values())
     ]:
-        for secret in list(dict.values(secrets.secrets)):
-            if not isinstance(secret, FakeSecret) or not secret.policy:
-                continue  # replicas carry no policy of their own
-            new = rewrite_principal(secret.policy, arn, unique_id)
-            if new is not None:
-                secret.policy, changed = new, changed + 1
+        documents += [
+            (secret, "policy")
+            for secret in list(dict.values(secrets.secrets))
+            if isinstance(secret, FakeSecret) and secret.policy  # replicas have none
+        ]
     for iam in [b for account in list(iam_backends.values()) for b in list(account.values())]:
-        for role in list(iam.roles.values()):
-            new = rewrite_principal(role.assume_role_policy_document, arn, unique_id)
-            if new is not None:
-                role.assume_role_policy_document, changed = new, changed + 1
-    return changed
+        documents += [(role, "assume_role_policy_document") for role in list(iam.roles.values())]
+    rewrites = []
+    for holder, attribute in documents:
+        old = getattr(holder, attribute)
+        new = rewrite_principal(old, arn, unique_id)
+        if new is not None:
+            rewrites.append(Rewrite(holder, attribute, old, new))
+    return rewrites
 
 
 def _dates_to_java(value: Any) -> Any:

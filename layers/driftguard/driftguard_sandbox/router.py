@@ -19,19 +19,23 @@ missing or broken handler shows up as a recorded error instead of a silent drop.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import queue
+import random
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, cast
 
 from moto.events.models import EventPattern
 
+from driftguard_sandbox.clock import SandboxTime
 from driftguard_sandbox.template import FunctionSpec, RuleSpec
 
 __all__ = [
@@ -99,12 +103,35 @@ class Subscription:
 
 @dataclass(frozen=True)
 class _Job:
-    """One queued delivery; `dead_letter(error)` keeps the event when every attempt failed."""
+    """One queued delivery; `dead_letter(error)` keeps the event when every attempt failed
+    (`attempts`: None for the router's asynchronous-invocation default)."""
 
     function: FunctionSpec
     source: str
     event: Event
     dead_letter: Callable[[str], None] | None
+    attempts: int | None = None
+    # An answer that still means failure (an SQS batch with failed items).
+    failed: Callable[[Any], bool] | None = None
+
+
+@dataclass
+class DeliveryChaos:
+    """EventBridge delivers at least once, late and in no particular order: each
+    delivery gets `duplicates` extra copies, and every copy a random delay of up to
+    `max_delay` AWS seconds (so they arrive reordered). Off by default."""
+
+    duplicates: int = 0
+    max_delay: float = 0.0
+    seed: int = 0
+    _random: random.Random = field(default_factory=random.Random, repr=False)
+
+    def __post_init__(self) -> None:
+        self._random.seed(self.seed)
+
+    def copies(self) -> list[float]:
+        """The delay (AWS seconds) of each copy of one delivery."""
+        return [self._random.uniform(0, self.max_delay) for _ in range(1 + self.duplicates)]
 
 
 class Router:
@@ -120,8 +147,11 @@ class Router:
         function_dead_letter: FunctionDeadLetterSink | None = None,
         subscriptions: Sequence[Subscription] = (),
         attempts: int = ASYNC_ATTEMPTS,
+        time: SandboxTime | None = None,
     ) -> None:
         self.hub_account = hub_account
+        self.time = time or SandboxTime()
+        self.chaos = DeliveryChaos()
         self.invoker = invoker
         self.dead_letter = dead_letter
         self.function_dead_letter = function_dead_letter
@@ -139,8 +169,13 @@ class Router:
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._pending = 0
         self._idle = threading.Condition()
+        self._later: list[tuple[float, int, _Job]] = []  # (due, order, job), a heap
+        self._order = itertools.count()
+        self._stopped = False
         self._worker = threading.Thread(target=self._work, name="sandbox-router", daemon=True)
         self._worker.start()
+        self._timer = threading.Thread(target=self._wake, name="sandbox-timer", daemon=True)
+        self._timer.start()
 
     # -- routing --------------------------------------------------------------
     def bus_for(self, event: Event) -> str:
@@ -167,7 +202,12 @@ class Router:
         ]
         with self._idle:
             self.events.append(event)
-        self._enqueue(jobs)
+        if not (self.chaos.duplicates or self.chaos.max_delay):
+            self._enqueue(jobs)
+            return len(jobs)
+        for job in jobs:
+            for delay in self.chaos.copies():
+                self.schedule(job, delay)
         return len(jobs)
 
     def _keeper(self, route: _Route, event: Event) -> Callable[[str], None] | None:
@@ -215,6 +255,25 @@ class Router:
         for job in jobs:
             self._queue.put(job)
 
+    def schedule(self, job: _Job, delay: float) -> None:
+        """Deliver `job` after `delay` AWS seconds (counted as pending meanwhile)."""
+        with self._idle:
+            self._pending += 1
+            heapq.heappush(
+                self._later, (time.monotonic() + self.time.real(delay), next(self._order), job)
+            )
+            self._idle.notify_all()
+
+    def _wake(self) -> None:
+        """Moves each scheduled job to the worker's queue when it is due."""
+        with self._idle:
+            while not self._stopped:
+                now = time.monotonic()
+                while self._later and self._later[0][0] <= now:
+                    self._queue.put(heapq.heappop(self._later)[2])
+                wait = self._later[0][0] - now if self._later else None
+                self._idle.wait(wait)
+
     # -- worker ---------------------------------------------------------------
     def _work(self) -> None:
         while True:
@@ -234,10 +293,12 @@ class Router:
 
     def _deliver(self, job: _Job) -> Delivery:
         delivery = Delivery(function=job.function.logical_id, rule=job.source, event=job.event)
-        for attempt in range(1, self.attempts + 1):
+        for attempt in range(1, (job.attempts or self.attempts) + 1):
             delivery.attempts = attempt
             try:
                 delivery.result = self.invoker(job.function, job.event)
+                if job.failed is not None and job.failed(delivery.result):
+                    raise RuntimeError(f"the function reported failures: {delivery.result}")
                 delivery.error = None
                 return delivery
             except Exception as error:
@@ -262,7 +323,12 @@ class Router:
                 self._idle.wait(remaining)
 
     def drain(self, timeout: float = 30.0) -> None:
-        """Drop queued deliveries and wait for the one in progress (before a reset)."""
+        """Drop queued and scheduled deliveries and wait for the one in progress (before
+        a reset)."""
+        with self._idle:
+            self._pending -= len(self._later)
+            self._later.clear()
+            self._idle.notify_all()
         while True:
             try:
                 item = self._queue.get_nowait()
@@ -275,12 +341,18 @@ class Router:
         self.wait_idle(timeout)
 
     def clear(self, invoker: Invoker) -> None:
-        """Forget recorded events and deliveries; use `invoker` from now on."""
+        """Forget recorded events and deliveries and the delivery chaos; use `invoker`
+        from now on."""
         with self._idle:
             self.events.clear()
             self.deliveries.clear()
             self.invoker = invoker
+            self.chaos = DeliveryChaos()
 
     def stop(self) -> None:
+        with self._idle:
+            self._stopped = True
+            self._idle.notify_all()
         self._queue.put(None)
         self._worker.join(timeout=5)
+        self._timer.join(timeout=5)

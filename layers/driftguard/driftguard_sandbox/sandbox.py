@@ -29,6 +29,9 @@ import boto3
 from botocore.exceptions import ClientError
 
 from driftguard.aws import new_session
+from driftguard_sandbox.chaos import Fault
+from driftguard_sandbox.clock import SandboxTime
+from driftguard_sandbox.queues import QueueSource
 from driftguard_sandbox.router import Delivery, Event, Invoker, Router, Subscription
 from driftguard_sandbox.runtime import LambdaRuntime
 from driftguard_sandbox.server import MotoServer
@@ -75,6 +78,7 @@ _SQS_ATTRIBUTES: Final = (
     "ReceiveMessageWaitTimeSeconds",
     "VisibilityTimeout",
     "SqsManagedSseEnabled",
+    "RedrivePolicy",
 )
 _ALREADY_EXISTS: Final = frozenset(
     {"ResourceInUseException", "EntityAlreadyExists", "ResourceAlreadyExistsException"}
@@ -118,6 +122,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         parameters: Mapping[str, Any],
         env_overrides: Mapping[str, str] | None = None,
         function_logs: TextIO | None = None,
+        time_scale: float = 1.0,
     ) -> None:
         self.hub_account = hub_account
         self.member_accounts = tuple(member_accounts)
@@ -132,7 +137,10 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.slack: LocalSlack | None = None  # see `use_slack`
         self.env_overrides = dict(env_overrides or {})
         self._initial_delay = propagation_delay
+        self._initial_scale = time_scale
+        self.time = SandboxTime(time_scale)  # the pace of AWS's waits (see `clock`)
         self.server = MotoServer()
+        self.server.gaps.time = self.time
         self.runtime = LambdaRuntime(
             account_id=hub_account, region=region, log_stream=function_logs
         )
@@ -143,6 +151,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self._bootstrap: Any = None
         self.stack: HubStack | None = None
         self.router: Router | None = None
+        self._queue_sources: list[QueueSource] = []
 
     # -- lifecycle ------------------------------------------------------------
     @classmethod
@@ -158,6 +167,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         env_overrides: Mapping[str, str] | None = None,
         function_logs: TextIO | None = None,
         slack: LocalSlack | None = None,
+        time_scale: float = 1.0,
     ) -> Sandbox:
         """Start the server, deploy the hub and point this process at it.
 
@@ -165,7 +175,8 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         variables of every function's environment (and of this process), e.g. a
         shorter PROPAGATION_TIMEOUT_SECONDS for the demo; `function_logs` takes
         what the functions print (their CloudWatch Logs); `slack`, a started
-        receiver, is where the notifier posts alerts (`use_slack`).
+        receiver, is where the notifier posts alerts (`use_slack`); `time_scale`
+        is how many real seconds each AWS second of AWS's waits takes (`time`).
         """
         sandbox = cls(
             hub_account=hub_account,
@@ -176,6 +187,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
             parameters=parameters or {},
             env_overrides=env_overrides,
             function_logs=function_logs,
+            time_scale=time_scale,
         )
         try:
             sandbox._boot()
@@ -215,13 +227,26 @@ class Sandbox(AbstractContextManager["Sandbox"]):
                 for spec in specs
                 for topic in spec.sns_topics
             ],
+            time=self.time,
         )
+        self._queue_sources = [
+            QueueSource(
+                router=self.router,
+                function=spec,
+                queue_url=self.hub.physical_ids.get(queue, queue),
+                region=self.region,
+            )
+            for spec in specs
+            for queue in spec.sqs_queues
+        ]
         self.server.gaps.on_event = self.router.publish
         self.server.gaps.on_publish = self._on_publish
         boto3.DEFAULT_SESSION = None  # rebuilt from the environment set above
 
     def stop(self) -> None:
         """Stop delivering and serving; restore the environment this sandbox changed."""
+        for source in self._queue_sources:
+            source.stop()
         if self.router is not None:
             self.router.stop()
         self.server.gaps.on_event = None
@@ -241,7 +266,8 @@ class Sandbox(AbstractContextManager["Sandbox"]):
     def reset(self) -> None:
         """A clean world: empty moto, clear state and records, redeploy hub and roles.
 
-        STS sessions (and so the process credentials) stay valid across it, and so
+        Every AWS behaviour knob goes back to its initial value (the chaos ones
+        off). STS sessions (and so the process credentials) stay valid across it, and so
         do the functions' warm containers: as in Lambda, a container outlives the
         events it handled, and everything it caches (clients, configuration) names
         what the redeploy recreates under the same names. `runtime.reset()` gives a
@@ -252,6 +278,8 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         router.drain()
         self.server.reset()
         self.propagation_delay = self._initial_delay
+        self.time.scale = self._initial_scale
+        self.server.gaps.chaos.reset()  # knobs off, faults cleared, before the redeploy
         router.clear(self.runtime.invoke)
         if self.slack is not None:
             self.runtime.reset(*self._slack_readers())
@@ -327,15 +355,106 @@ class Sandbox(AbstractContextManager["Sandbox"]):
             self._clients[key] = session.client(service, endpoint_url=self.endpoint_url)
         return self._clients[key]
 
-    # -- AWS behaviour knobs --------------------------------------------------
+    # -- AWS behaviour knobs (waits in AWS seconds, at the pace of `time`) -----
     @property
     def propagation_delay(self) -> float:
-        """Seconds before a new role or user is accepted as a policy principal."""
+        """AWS seconds before a new role or user is accepted as a policy principal."""
         return self.server.gaps.propagation_delay
 
     @propagation_delay.setter
     def propagation_delay(self, seconds: float) -> None:
         self.server.gaps.propagation_delay = float(seconds)
+
+    @property
+    def getrole_delay(self) -> float:
+        """AWS seconds after CreateRole (CreateUser) during which GetRole (GetUser) of
+        that name answers NoSuchEntity (IAM User Guide, troubleshooting, "Changes that
+        I make are not always immediately visible"). 0: off."""
+        return self.server.gaps.chaos.getrole_delay
+
+    @getrole_delay.setter
+    def getrole_delay(self, seconds: float) -> None:
+        self.server.gaps.chaos.getrole_delay = float(seconds)
+
+    @property
+    def rewrite_delay(self) -> float:
+        """AWS seconds after DeleteRole during which key, secret and trust policies
+        still show the role's ARN, before the rewrite to its unique ID (same IAM
+        troubleshooting section; IAM itself forgets the role at once). 0: at once."""
+        return self.server.gaps.chaos.rewrite_delay
+
+    @rewrite_delay.setter
+    def rewrite_delay(self, seconds: float) -> None:
+        self.server.gaps.chaos.rewrite_delay = float(seconds)
+
+    @property
+    def stale_reads(self) -> float:
+        """AWS seconds after PutKeyPolicy (PutResourcePolicy) during which GetKeyPolicy
+        (GetResourcePolicy) of that resource answers the policy it replaced (KMS API
+        reference, PutKeyPolicy: "Eventual consistency"). 0: off."""
+        return self.server.gaps.chaos.stale_reads
+
+    @stale_reads.setter
+    def stale_reads(self, seconds: float) -> None:
+        self.server.gaps.chaos.stale_reads = float(seconds)
+
+    @property
+    def strict_policies(self) -> bool:
+        """KMS's and Secrets Manager's put-time policy rules (KMS API reference,
+        PutKeyPolicy `Policy`: LimitExceededException over 32,768 bytes,
+        MalformedPolicyDocumentException for other characters or a statement without
+        a principal, an explicit Deny failing the lockout check; Secrets Manager API
+        reference, PutResourcePolicy: at most 20,480 characters, PublicPolicyException
+        under BlockPublicPolicy). Off: moto's leniency."""
+        return self.server.gaps.chaos.strict_policies
+
+    @strict_policies.setter
+    def strict_policies(self, on: bool) -> None:
+        self.server.gaps.chaos.strict_policies = bool(on)
+
+    def fail(
+        self,
+        service: str,
+        operation: str = "*",
+        *,
+        error: str | None = None,
+        status: int | None = None,
+        message: str | None = None,
+        times: int | None = None,
+        rate: float | None = None,
+        principal: str | None = None,
+        seed: int = 0,
+    ) -> Fault:
+        """Answer `service`'s `operation` calls (a name or pattern: "Put*") with an
+        AWS error before moto sees them; the returned fault's `count` says how many.
+
+        `error` defaults to the service's throttling code (`Throttling` for IAM, STS
+        and SNS, else `ThrottlingException`); `status` to 500/503 for the Common
+        Errors' InternalFailure-like/ServiceUnavailable codes, else 400. `times`
+        fails only the first N matching calls; `rate` each with that probability
+        (a `random.Random(seed)`: reproducible); `principal` only calls by that
+        role (name or ARN) or user. The sandbox's own calls match too. Clients
+        retry throttling and 5xx (AWS General Reference, "Error retries and
+        exponential backoff in AWS"; botocore's `max_attempts` counts retries, so
+        driftguard's 6 make 7 attempts): one failure then shows only in `count`.
+        """
+        return self.server.gaps.chaos.add(
+            Fault(
+                service,
+                operation,
+                error=error,
+                status=status,
+                message=message,
+                times=times,
+                rate=rate,
+                principal=principal,
+                seed=seed,
+            )
+        )
+
+    def clear_faults(self) -> None:
+        """No more injected failures (`reset()` clears them too)."""
+        self.server.gaps.chaos.clear_faults()
 
     @contextmanager
     def events_paused(self) -> Iterator[None]:
@@ -464,9 +583,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self, deployer: boto3.Session, url: str, attrs: dict[str, str], props: dict[str, Any]
     ) -> str:
         attributes = {
-            name: (str(props[name]).lower() if isinstance(props[name], bool) else str(props[name]))
-            for name in _SQS_ATTRIBUTES
-            if name in props
+            name: _queue_attribute(props[name]) for name in _SQS_ATTRIBUTES if name in props
         }
         created = self._client(deployer, "sqs").create_queue(
             QueueName=attrs["QueueName"], Attributes=attributes
@@ -691,6 +808,15 @@ class Sandbox(AbstractContextManager["Sandbox"]):
 
     def __repr__(self) -> str:
         return f"Sandbox(hub={self.hub_account!r}, members={self.member_accounts!r})"
+
+
+def _queue_attribute(value: Any) -> str:
+    """A queue property as SQS's attribute strings spell it (CloudFormation does the same)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return json.dumps(value)  # RedrivePolicy
+    return str(value)
 
 
 def _tolerate_exists(call: Any) -> bool:

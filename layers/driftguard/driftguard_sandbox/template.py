@@ -381,6 +381,13 @@ def default_physical_ids(
         elif kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             refs[logical_id] = name
             attrs[logical_id] = {"Arn": arn("lambda", f"function:{name}")}
+            if kind == "AWS::Serverless::Function" and "Role" not in props:
+                # The execution role SAM generates, which a template may `!GetAtt`.
+                role = f"{NAME_PREFIX}-{logical_id}Role"
+                refs[f"{logical_id}Role"] = role
+                attrs[f"{logical_id}Role"] = {
+                    "Arn": f"arn:{partition}:iam::{account_id}:role/{role}"
+                }
         elif kind in ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"):
             refs[logical_id] = arn("lambda", f"layer:{name}:1")
             attrs[logical_id] = {}
@@ -442,6 +449,9 @@ class FunctionSpec:
 
     `sns_topics` are the topics its `Events` of Type SNS subscribe it to: the
     logical id for a `!Ref` to a template resource, else the resolved ARN.
+    `sqs_queues` are the queues an `AWS::Lambda::EventSourceMapping` feeds it
+    from: the logical id for a `!GetAtt X.Arn` of a template resource, else the
+    resolved ARN.
     `dead_letter_arn` is its own `DeadLetterQueue.TargetArn` (Globals merged),
     where Lambda puts an asynchronous invocation that failed every attempt.
     """
@@ -457,6 +467,7 @@ class FunctionSpec:
     memory_size: int = 128
     timeout: int = 3
     dead_letter_arn: str | None = None
+    sqs_queues: list[str] = field(default_factory=list)
 
     @property
     def handler_file(self) -> Path:
@@ -467,6 +478,63 @@ class FunctionSpec:
     @property
     def handler_name(self) -> str:
         return self.handler.rpartition(".")[2]
+
+
+@dataclass
+class _Events:
+    """A function's `Events`, by what delivers them."""
+
+    rules: list[RuleSpec] = field(default_factory=list)
+    schedules: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, events: Mapping[str, Any], context: ResolveContext) -> _Events:
+        found = cls()
+        for event_name, event in events.items():
+            kind = event.get("Type")
+            props = event.get("Properties") or {}
+            if kind in _RULE_EVENT_TYPES:
+                bus_name = resolve(props.get("EventBusName"), context)
+                found.rules.append(
+                    RuleSpec(
+                        name=event_name,
+                        bus="default" if bus_name in (None, "default") else "hub",
+                        pattern=resolve(props.get("Pattern") or {}, context),
+                        dead_letter_arn=resolve(
+                            (props.get("DeadLetterConfig") or {}).get("Arn"), context
+                        ),
+                    )
+                )
+            elif kind in _SCHEDULE_EVENT_TYPES:
+                expression = props.get("ScheduleExpression", props.get("Schedule"))
+                found.schedules.append(_to_string(resolve(expression, context)))
+            elif kind == "SNS":
+                found.topics.append(_logical_or_resolved(props.get("Topic"), context))
+        return found
+
+
+def _logical_or_resolved(value: Any, context: ResolveContext) -> str:
+    """The logical id a `!Ref X` or `!GetAtt X.Arn` names, else the resolved value."""
+    if isinstance(value, dict) and isinstance(value.get("Ref"), str):
+        return str(value["Ref"])
+    get_att = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+    if isinstance(get_att, list) and len(get_att) == 2 and get_att[1] == "Arn":
+        return str(get_att[0])
+    return _to_string(resolve(value, context))
+
+
+def _mapped_queues(
+    template: Mapping[str, Any], function_id: str, context: ResolveContext
+) -> list[str]:
+    """The queues the template's event source mappings poll for this function."""
+    return [
+        _logical_or_resolved(props.get("EventSourceArn"), context)
+        for resource in (template.get("Resources") or {}).values()
+        if resource.get("Type") == "AWS::Lambda::EventSourceMapping"
+        for props in [resource.get("Properties") or {}]
+        if props.get("FunctionName") == {"Ref": function_id}
+    ]
 
 
 def _global_function_properties(template: Mapping[str, Any]) -> dict[str, Any]:
@@ -502,34 +570,7 @@ def function_specs(template: Mapping[str, Any], context: ResolveContext) -> list
                 ).items()
             },
         }
-        rules: list[RuleSpec] = []
-        schedules: list[str] = []
-        topics: list[str] = []
-        for event_name, event in (props.get("Events") or {}).items():
-            kind = event.get("Type")
-            event_props = event.get("Properties") or {}
-            if kind in _RULE_EVENT_TYPES:
-                bus_name = resolve(event_props.get("EventBusName"), context)
-                dead_letter = resolve(
-                    (event_props.get("DeadLetterConfig") or {}).get("Arn"), context
-                )
-                rules.append(
-                    RuleSpec(
-                        name=event_name,
-                        bus="default" if bus_name in (None, "default") else "hub",
-                        pattern=resolve(event_props.get("Pattern") or {}, context),
-                        dead_letter_arn=dead_letter,
-                    )
-                )
-            elif kind in _SCHEDULE_EVENT_TYPES:
-                expression = event_props.get("ScheduleExpression", event_props.get("Schedule"))
-                schedules.append(_to_string(resolve(expression, context)))
-            elif kind == "SNS":
-                topic = event_props.get("Topic")
-                if isinstance(topic, dict) and isinstance(topic.get("Ref"), str):
-                    topics.append(topic["Ref"])
-                else:
-                    topics.append(_to_string(resolve(topic, context)))
+        events = _Events.of(props.get("Events") or {}, context)
         function_name = context.physical_ids.get(logical_id) or f"{NAME_PREFIX}-{logical_id}"
         specs.append(
             FunctionSpec(
@@ -537,9 +578,10 @@ def function_specs(template: Mapping[str, Any], context: ResolveContext) -> list
                 code_uri=(root / str(props.get("CodeUri", "."))).resolve(),
                 handler=str(props.get("Handler", "app.handler")),
                 environment=environment,
-                event_rules=rules,
-                schedules=schedules,
-                sns_topics=topics,
+                event_rules=events.rules,
+                schedules=events.schedules,
+                sns_topics=events.topics,
+                sqs_queues=_mapped_queues(template, logical_id, context),
                 function_name=function_name,
                 memory_size=int(resolve(props.get("MemorySize", 128), context)),
                 timeout=int(resolve(props.get("Timeout", 3), context)),

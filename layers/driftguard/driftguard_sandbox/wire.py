@@ -2,9 +2,10 @@
 
 Reading a signed request (service and region from the SigV4 credential scope,
 action from `X-Amz-Target` or the form body), writing AWS-shaped error responses
-(JSON for KMS/Secrets Manager, XML for IAM) and reading errors back out of
-moto's responses. Kept apart from `aws_gaps` so that module reads as a list of
-behaviours, not of parsers.
+(JSON for the JSON protocols: KMS, Secrets Manager, DynamoDB, SQS; XML for the
+query protocol: IAM, STS, SNS), reading errors back out of moto's responses, and
+walking a policy document's statements. Kept apart from `aws_gaps` and `chaos`
+so those read as lists of behaviours, not of parsers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import json
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from http import HTTPStatus
 from typing import Any, Final, Literal
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape, unescape
@@ -26,6 +28,12 @@ _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/aws4_requ
 _XML_CODE = re.compile(r"<Code>(.*?)</Code>", re.S)
 _XML_MESSAGE = re.compile(r"<Message>(.*?)</Message>", re.S)
 
+# The xmlns of each query-protocol service's error responses.
+XML_NAMESPACES: Final = {
+    "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
+    "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+    "sns": "http://sns.amazonaws.com/doc/2010-03-31/",
+}
 HIDDEN: Final = "HIDDEN_DUE_TO_SECURITY_REASONS"
 # Request/response members CloudTrail never logs in clear (lowerCamelCase names).
 SENSITIVE_MEMBERS: Final = frozenset(
@@ -170,6 +178,24 @@ def hide_sensitive(value: Any) -> Any:
     return value
 
 
+# --------------------------------------------------------------------------- policies
+
+
+def as_list(value: Any) -> list[Any]:
+    """A policy element's value as a list (IAM allows a single value or a list)."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A policy document's statements (a single statement may stand alone)."""
+    found = document.get("Statement", [])
+    if isinstance(found, dict):
+        found = [found]
+    return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []
+
+
 # --------------------------------------------------------------------------- responses
 
 
@@ -205,6 +231,12 @@ class Response:
             self.header("x-amzn-RequestId") or self.header("x-amz-request-id") or str(uuid.uuid4())
         )
 
+    def with_json(self, payload: dict[str, Any]) -> Response:
+        """The same response with another JSON body."""
+        body = json.dumps(payload).encode()
+        headers = [(k, v) for k, v in self.headers if k.lower() != "content-length"]
+        return replace(self, headers=[*headers, ("Content-Length", str(len(body)))], body=body)
+
     def error(self) -> tuple[str, str] | None:
         """(code, message) of a failed call, in either protocol."""
         if self.ok:
@@ -225,12 +257,18 @@ class Response:
         )
 
 
-def json_error(code: str, message: str, *, message_key: str = "message") -> Response:
-    """An error as the JSON protocols (KMS, Secrets Manager) send it."""
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase.upper()}"
+
+
+def json_error(
+    code: str, message: str, *, message_key: str = "message", status: int = 400
+) -> Response:
+    """An error as the JSON protocols (KMS, Secrets Manager, DynamoDB, SQS) send it."""
     body = json.dumps({"__type": code, message_key: message}).encode()
     request_id = str(uuid.uuid4())
     return Response(
-        status="400 BAD REQUEST",
+        status=_status_line(status),
         headers=[
             ("Content-Type", "application/x-amz-json-1.1"),
             ("Content-Length", str(len(body))),
@@ -240,16 +278,17 @@ def json_error(code: str, message: str, *, message_key: str = "message") -> Resp
     )
 
 
-def xml_error(code: str, message: str, *, namespace: str) -> Response:
-    """An error as the query protocol (IAM) sends it."""
+def xml_error(code: str, message: str, *, namespace: str, status: int = 400) -> Response:
+    """An error as the query protocol (IAM, STS, SNS) sends it."""
     request_id = str(uuid.uuid4())
+    kind = "Receiver" if status >= 500 else "Sender"  # whose fault, as AWS says it
     body = (
-        f'<ErrorResponse xmlns="{namespace}"><Error><Type>Sender</Type>'
+        f'<ErrorResponse xmlns="{namespace}"><Error><Type>{kind}</Type>'
         f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
         f"<RequestId>{request_id}</RequestId></ErrorResponse>"
     ).encode()
     return Response(
-        status="400 BAD REQUEST",
+        status=_status_line(status),
         headers=[
             ("Content-Type", "text/xml"),
             ("Content-Length", str(len(body))),

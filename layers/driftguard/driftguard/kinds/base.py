@@ -7,14 +7,17 @@ remediation role needs for it. Nothing else in driftguard knows a service's API.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from botocore.exceptions import ClientError
 
+from driftguard.access import Caller, denials, label
 from driftguard.arns import Arn
-from driftguard.aws import AwsClients
+from driftguard.aws import SESSION_NAME, AwsClients
+from driftguard.errors import DeclarationError
 from driftguard.events import CloudTrailDetail
 from driftguard.policy import Policy
 
@@ -26,6 +29,11 @@ class ResourceKind(ABC):
     policy_event_names: ClassVar[frozenset[str]]  # calls that change the policy
     # What the remediation role needs in member accounts for this kind (spoke template).
     iam_actions: ClassVar[frozenset[str]]
+    # What the service's put accepts (its API reference): the policy's size, in bytes
+    # (UTF-8) or characters, and the characters it refuses (None: no limit known).
+    max_policy_size: ClassVar[int | None] = None
+    policy_size_unit: ClassVar[Literal["bytes", "characters"]] = "characters"
+    policy_characters: ClassVar[re.Pattern[str] | None] = None
 
     def handles(self, arn: Arn) -> bool:
         return arn.service == self.service
@@ -53,16 +61,75 @@ class ResourceKind(ABC):
     def console_url(self, arn: Arn) -> str:
         """Where a person looks at this resource."""
 
-    def validate_declared(self, policy: Policy, arn: Arn, remediation_role_arn: str) -> None:
-        """Raise DeclarationError if driftguard must refuse this declared policy.
+    def check_policy(self, text: str, policy: Policy) -> None:
+        """Raise DeclarationError for what AWS refuses in any policy of this kind, whoever
+        puts it: its size, its characters, a statement without a principal. Checked when a
+        policy is declared and before every use of a stored one, so that AWS refusing a
+        restore can only mean a principal that has not propagated."""
+        size = len(text.encode()) if self.policy_size_unit == "bytes" else len(text)
+        if self.max_policy_size is not None and size > self.max_policy_size:
+            raise DeclarationError(
+                f"the policy is {size:,} {self.policy_size_unit}; {self.service} accepts at "
+                f"most {self.max_policy_size:,} {self.policy_size_unit}. Make it smaller"
+            )
+        if self.policy_characters and (bad := self.policy_characters.search(text)):
+            char = bad.group()
+            raise DeclarationError(
+                f"the policy has the character {char!r} (U+{ord(char):04X}) at offset "
+                f"{bad.start()}, which {self.service} does not accept; replace it"
+            )
+        if unnamed := [
+            label(i, s)
+            for i, s in enumerate(policy.statements)
+            if s.principals is None and s.not_principals is None
+        ]:
+            raise DeclarationError(
+                f"{', '.join(unnamed)} of the policy names no Principal or NotPrincipal; "
+                "a resource policy needs one in every statement"
+            )
 
-        Most kinds accept any valid policy; KMS refuses one that fails its lockout check.
-        """
-        return None
+    def validate_declared(
+        self, text: str, policy: Policy, arn: Arn, remediation_role_arn: str
+    ) -> None:
+        """Raise DeclarationError if driftguard must refuse this declared policy: what
+        `check_policy` refuses, or a Deny of what driftguard needs here to the
+        remediation role. Kinds add what their service refuses on top."""
+        self.check_policy(text, policy)
+        caller = Caller.assuming(remediation_role_arn, SESSION_NAME)
+        if found := denials(policy, caller, self.iam_actions, arn):
+            reasons = "; ".join(denial.explain() for denial in found)
+            raise DeclarationError(
+                f"the declared policy for {arn.text} would lock driftguard out: {reasons}"
+            )
 
 
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+# What AWS answers while it refuses for a while: worth looking at again later, not an
+# error to record (botocore's standard retry mode has already retried these).
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "ProvisionedThroughputExceededException",
+        "DependencyTimeoutException",
+        "KMSInternalException",
+        "InternalServiceError",
+        "InternalFailure",
+        "ServiceUnavailable",
+    }
+)
+
+
+def is_transient(exc: ClientError) -> bool:
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return error_code(exc) in TRANSIENT_CODES or int(status or 0) >= 500
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import re
+from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from driftguard.arns import Arn
-from driftguard.aws import AwsClients
+from driftguard.access import Caller, allowing
+from driftguard.arns import Arn, console_origin
+from driftguard.aws import SESSION_NAME, AwsClients
 from driftguard.errors import (
     DeclarationError,
     PrincipalNotReadyError,
@@ -16,11 +18,14 @@ from driftguard.errors import (
     ResourceNotFoundError,
 )
 from driftguard.events import CloudTrailDetail
-from driftguard.kinds.base import ResourceKind, error_code
+from driftguard.kinds.base import ResourceKind, error_code, is_transient
 from driftguard.kinds.registry import register
-from driftguard.policy import Policy, action_matches
+from driftguard.policy import Policy
 
 POLICY_NAME = "default"
+PUT_KEY_POLICY = "kms:PutKeyPolicy"
+# KMS API reference, PutKeyPolicy `Policy`: only [\u0009\u000A\u000D\u0020-\u00FF].
+_KEY_POLICY_CHARACTERS = re.compile(r"[^\t\n\r\x20-\xff]")
 
 
 @register
@@ -30,8 +35,11 @@ class KmsKey(ResourceKind):
     event_source: ClassVar[str] = "kms.amazonaws.com"
     policy_event_names: ClassVar[frozenset[str]] = frozenset({"PutKeyPolicy", "CreateKey"})
     iam_actions: ClassVar[frozenset[str]] = frozenset(
-        {"kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:DescribeKey"}
+        {"kms:GetKeyPolicy", PUT_KEY_POLICY, "kms:DescribeKey"}
     )
+    max_policy_size: ClassVar[int | None] = 32_768
+    policy_size_unit: ClassVar[Literal["bytes", "characters"]] = "bytes"
+    policy_characters: ClassVar[re.Pattern[str] | None] = _KEY_POLICY_CHARACTERS
 
     def handles(self, arn: Arn) -> bool:
         return arn.service == "kms" and arn.resource.startswith("key/")
@@ -64,6 +72,8 @@ class KmsKey(ResourceKind):
                 ) from exc
             if code == "NotFoundException":
                 raise ResourceNotFoundError(f"KMS key {arn.text} not found") from exc
+            if is_transient(exc):
+                raise  # looked at again later
             raise RemediationError(f"PutKeyPolicy on {arn.text} failed: {code}") from exc
 
     def arn_from_event(self, detail: CloudTrailDetail, clients: AwsClients) -> str | None:
@@ -87,27 +97,21 @@ class KmsKey(ResourceKind):
 
     def console_url(self, arn: Arn) -> str:
         key_id = arn.resource.removeprefix("key/")
-        return (
-            f"https://{arn.region}.console.aws.amazon.com/kms/home?region={arn.region}"
-            f"#/kms/keys/{quote(key_id)}"
-        )
+        return f"{console_origin(arn)}/kms/home?region={arn.region}#/kms/keys/{quote(key_id)}"
 
-    def validate_declared(self, policy: Policy, arn: Arn, remediation_role_arn: str) -> None:
+    def validate_declared(
+        self, text: str, policy: Policy, arn: Arn, remediation_role_arn: str
+    ) -> None:
         # Mirror of KMS's lockout safety check: driftguard must still be able to
-        # put the key policy after restoring it, directly or through the
-        # account root (which lets IAM policies grant it).
-        allowed = {remediation_role_arn, f"arn:{arn.partition}:iam::{arn.account}:root", "*"}
-        for statement in policy.normalized().statements:
-            if statement.effect != "Allow" or statement.not_principals or statement.not_actions:
-                continue
-            principals = {p.value for p in statement.principals or () if p.kind == "AWS"}
-            actions = statement.actions or frozenset()
-            if principals & allowed and any(
-                action_matches(pattern, "kms:putkeypolicy") for pattern in actions
-            ):
-                return
-        raise DeclarationError(
-            f"the declared key policy for {arn.text} does not let {remediation_role_arn} "
-            f"or account {arn.account}'s root call kms:PutKeyPolicy; KMS would refuse it "
-            "(lockout safety check) and driftguard could never restore it"
-        )
+        # put the key policy after restoring it, directly or through the account
+        # root (which lets IAM policies grant it); base refuses a Deny of it.
+        super().validate_declared(text, policy, arn, remediation_role_arn)
+        caller = Caller.assuming(remediation_role_arn, SESSION_NAME)
+        if allowing(policy, caller, PUT_KEY_POLICY, arn) is None:
+            raise DeclarationError(
+                f"the declared key policy for {arn.text} does not let {remediation_role_arn} "
+                f"or {caller.root} call {PUT_KEY_POLICY}; KMS would refuse it (lockout "
+                "safety check) and driftguard could never restore it. Add an Allow of "
+                f"{PUT_KEY_POLICY} (or kms:*) to {caller.root} without a Condition "
+                "(an Allow with conditions does not count)"
+            )

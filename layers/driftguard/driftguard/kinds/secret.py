@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from driftguard.arns import Arn
+from driftguard.access import public_allows
+from driftguard.arns import Arn, console_origin
 from driftguard.aws import AwsClients
-from driftguard.errors import PrincipalNotReadyError, RemediationError, ResourceNotFoundError
+from driftguard.errors import (
+    DeclarationError,
+    PrincipalNotReadyError,
+    RemediationError,
+    ResourceNotFoundError,
+)
 from driftguard.events import CloudTrailDetail
-from driftguard.kinds.base import ResourceKind, error_code
+from driftguard.kinds.base import ResourceKind, error_code, is_transient
 from driftguard.kinds.registry import register
+from driftguard.policy import Policy
 
 
 @register
@@ -30,6 +37,9 @@ class Secret(ResourceKind):
             "secretsmanager:DescribeSecret",
         }
     )
+    # Secrets Manager API reference, PutResourcePolicy `ResourcePolicy`.
+    max_policy_size: ClassVar[int | None] = 20_480
+    policy_size_unit: ClassVar[Literal["bytes", "characters"]] = "characters"
 
     def read_policy(self, clients: AwsClients, arn: Arn) -> str | None:
         sm: Any = self.client(clients, arn)
@@ -56,6 +66,8 @@ class Secret(ResourceKind):
                 ) from exc
             if code == "ResourceNotFoundException":
                 raise ResourceNotFoundError(f"secret {arn.text} not found") from exc
+            if is_transient(exc):
+                raise  # looked at again later
             raise RemediationError(f"PutResourcePolicy on {arn.text} failed: {code}") from exc
 
     def arn_from_event(self, detail: CloudTrailDetail, clients: AwsClients) -> str | None:
@@ -81,7 +93,19 @@ class Secret(ResourceKind):
     def console_url(self, arn: Arn) -> str:
         name = arn.resource.removeprefix("secret:")
         name = name.rsplit("-", 1)[0] if "-" in name else name
-        return (
-            f"https://{arn.region}.console.aws.amazon.com/secretsmanager/secret"
-            f"?name={quote(name)}&region={arn.region}"
-        )
+        return f"{console_origin(arn)}/secretsmanager/secret?name={quote(name)}&region={arn.region}"
+
+    def validate_declared(
+        self, text: str, policy: Policy, arn: Arn, remediation_role_arn: str
+    ) -> None:
+        # Secrets Manager has no lockout check on put (base refuses a Deny of what
+        # driftguard needs), and write_policy always blocks public policies, which AWS
+        # answers with PublicPolicyException at restore time.
+        super().validate_declared(text, policy, arn, remediation_role_arn)
+        if public := public_allows(policy, arn.partition):
+            raise DeclarationError(
+                f"{', '.join(public)} of the declared policy for {arn.text} allows everyone "
+                "without a Condition; driftguard restores with BlockPublicPolicy, so Secrets "
+                "Manager would refuse it (PublicPolicyException). Name the principals, or "
+                "restrict it with a Condition (e.g. aws:PrincipalOrgID)"
+            )

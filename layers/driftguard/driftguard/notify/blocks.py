@@ -450,7 +450,7 @@ def _resource_blocks(
             kept += 1
         packed = packed[: max(kept, 1)]
     blocks: list[SectionBlock | ContextBlock] = [_section("\n".join(p)) for p in packed]
-    left = len(resources) - sum(len(p) for p in packed)
+    left = len(resources) - sum(len(p) for p in packed) + alert.omitted
     if left:
         blocks.append(_more_resources(left, alert))
     return blocks
@@ -464,7 +464,7 @@ def build_message(alert: Alert) -> SlackMessage:
     header = HeaderBlock(text=PlainTextObject(text=title, emoji=True))
     context = _context(
         f"*{style.label}*: {style.meaning}",
-        f"{code(alert.type.value)} · {plural(len(alert.resources), 'resource')}",
+        f"{code(alert.type.value)} · {plural(len(alert.resources) + alert.omitted, 'resource')}",
         f"detected {slack_date(alert.detected_at)}",
     )
     head: list[Block] = [header, context, _section(escape(alert.summary))]
@@ -492,7 +492,7 @@ def _footer(alert: Alert) -> ContextBlock:
 def fallback_text(alert: Alert) -> str:
     """The notification line: severity, title, how many resources."""
     style = SEVERITY_STYLES[alert.severity]
-    count = len(alert.resources)
+    count = len(alert.resources) + alert.omitted
     text = f"{style.label}: {alert.title}" + (f" ({count} resources)" if count > 1 else "")
     return clip(text, MAX_FALLBACK_TEXT)
 
