@@ -12,7 +12,7 @@ sandbox"` is the fast tier.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from pytest_socket import enable_socket, socket_allow_hosts
@@ -32,6 +32,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SANDBOX_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.sandbox)
+
+
+FIGURE = "figure: "
+
+
+@pytest.fixture
+def figures(record_property: Callable[[str, object], None]) -> Callable[[str, object], None]:
+    """`figures(name, value)`: a measured figure, printed in the run's summary (the
+    reliability tests' numbers; they travel with the report, so xdist keeps them)."""
+    return lambda name, value: record_property(FIGURE + name, value)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    rows = [
+        (report.nodeid.split("::")[-1], name.removeprefix(FIGURE), value)
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name.startswith(FIGURE)
+    ]
+    if not rows:
+        return
+    terminalreporter.section("reliability figures")
+    for test, name, value in sorted(rows):
+        terminalreporter.write_line(f"{test}: {name} = {value}")
 
 
 @pytest.fixture(autouse=True)

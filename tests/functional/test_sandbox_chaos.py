@@ -394,6 +394,17 @@ def test_principal_restricts_a_fault_to_one_role(sandbox: Sandbox, principal: st
     assert fault.count == 1
 
 
+def test_resource_restricts_a_fault_to_calls_naming_it(sandbox: Sandbox) -> None:
+    kms = client(sandbox, DATA, "kms")
+    failing, fine = (kms.create_key()["KeyMetadata"]["KeyId"] for _ in range(2))
+    fault = sandbox.fail("kms", "GetKeyPolicy", error="KMSInternalException", resource=failing)
+    with pytest.raises(ClientError) as excinfo:
+        kms.get_key_policy(KeyId=failing, PolicyName="default")
+    assert error_of(excinfo)[0] == "KMSInternalException"
+    kms.get_key_policy(KeyId=fine, PolicyName="default")
+    assert fault.count >= 1
+
+
 def test_operation_patterns_and_clear_faults(sandbox: Sandbox) -> None:
     sandbox.fail("iam", "List*")
     iam = client(sandbox, WORKLOAD, "iam")

@@ -133,6 +133,7 @@ class Fault:
     times: int | None = None
     rate: float | None = None
     principal: str | None = None
+    resource: str | None = None
     seed: int = 0
     count: int = field(default=0, init=False)
     _random: random.Random = field(init=False, repr=False)
@@ -161,6 +162,8 @@ class Fault:
         if self.times is not None and self.count >= self.times:
             return False
         if self.principal is not None and self.principal not in _names(who()):
+            return False
+        if self.resource is not None and self.resource not in json.dumps(request.params):
             return False
         if self.rate is not None and self._random.random() >= self.rate:
             return False

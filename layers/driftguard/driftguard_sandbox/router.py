@@ -70,6 +70,8 @@ class Delivery:
     error: str | None = None
     attempts: int = 0
     dead_lettered: bool = False
+    started: float = 0.0  # monotonic real time of the first attempt
+    finished: float = 0.0  # and of the end of the last
 
     @property
     def ok(self) -> bool:
@@ -292,7 +294,18 @@ class Router:
                     self._idle.notify_all()
 
     def _deliver(self, job: _Job) -> Delivery:
-        delivery = Delivery(function=job.function.logical_id, rule=job.source, event=job.event)
+        delivery = Delivery(
+            function=job.function.logical_id,
+            rule=job.source,
+            event=job.event,
+            started=time.monotonic(),
+        )
+        try:
+            return self._attempt(job, delivery)
+        finally:
+            delivery.finished = time.monotonic()
+
+    def _attempt(self, job: _Job, delivery: Delivery) -> Delivery:
         for attempt in range(1, (job.attempts or self.attempts) + 1):
             delivery.attempts = attempt
             try:

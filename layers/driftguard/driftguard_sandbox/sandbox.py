@@ -32,7 +32,14 @@ from driftguard.aws import new_session
 from driftguard_sandbox.chaos import Fault
 from driftguard_sandbox.clock import SandboxTime
 from driftguard_sandbox.queues import QueueSource
-from driftguard_sandbox.router import Delivery, Event, Invoker, Router, Subscription
+from driftguard_sandbox.router import (
+    Delivery,
+    DeliveryChaos,
+    Event,
+    Invoker,
+    Router,
+    Subscription,
+)
 from driftguard_sandbox.runtime import LambdaRuntime
 from driftguard_sandbox.server import MotoServer
 from driftguard_sandbox.slack import LocalSlack
@@ -152,6 +159,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.stack: HubStack | None = None
         self.router: Router | None = None
         self._queue_sources: list[QueueSource] = []
+        self._configured: dict[str, dict[str, str]] = {}  # logical id -> original env
 
     # -- lifecycle ------------------------------------------------------------
     @classmethod
@@ -281,6 +289,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.time.scale = self._initial_scale
         self.server.gaps.chaos.reset()  # knobs off, faults cleared, before the redeploy
         router.clear(self.runtime.invoke)
+        self._restore_function_environments()
         if self.slack is not None:
             self.runtime.reset(*self._slack_readers())
         self.slack, self.slack_webhook_url = None, NO_SLACK_RECEIVER
@@ -423,6 +432,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         times: int | None = None,
         rate: float | None = None,
         principal: str | None = None,
+        resource: str | None = None,
         seed: int = 0,
     ) -> Fault:
         """Answer `service`'s `operation` calls (a name or pattern: "Put*") with an
@@ -433,7 +443,8 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         Errors' InternalFailure-like/ServiceUnavailable codes, else 400. `times`
         fails only the first N matching calls; `rate` each with that probability
         (a `random.Random(seed)`: reproducible); `principal` only calls by that
-        role (name or ARN) or user. The sandbox's own calls match too. Clients
+        role (name or ARN) or user; `resource` only calls whose parameters name it
+        (an ARN, key id or table key). The sandbox's own calls match too. Clients
         retry throttling and 5xx (AWS General Reference, "Error retries and
         exponential backoff in AWS"; botocore's `max_attempts` counts retries, so
         driftguard's 6 make 7 attempts): one failure then shows only in `count`.
@@ -448,9 +459,38 @@ class Sandbox(AbstractContextManager["Sandbox"]):
                 times=times,
                 rate=rate,
                 principal=principal,
+                resource=resource,
                 seed=seed,
             )
         )
+
+    def unreliable_delivery(
+        self, *, duplicates: int = 0, max_delay: float = 0.0, seed: int = 0
+    ) -> None:
+        """EventBridge at its worst (at least once, late, in no particular order; EventBridge
+        User Guide, "Event delivery"; CloudTrail User Guide, "CloudTrail concepts"):
+        every delivery `duplicates` extra times, each copy up to `max_delay` AWS
+        seconds late. `reset()` makes delivery reliable again."""
+        self._require_router().chaos = DeliveryChaos(duplicates, max_delay, seed)
+
+    def configure_functions(self, **variables: str) -> None:
+        """Set these variables in every function's environment until `reset()`, as a
+        stack update would, and cold-start the functions so their configuration
+        (read once per container) sees them; e.g. waits to match a faster `time`."""
+        for spec in self.specs.values():
+            self._configured.setdefault(spec.logical_id, dict(spec.environment))
+            spec.environment.update(variables)
+        self.runtime.reset()
+
+    def _restore_function_environments(self) -> None:
+        if not self._configured:
+            return
+        for logical_id, environment in self._configured.items():
+            spec = self.specs[logical_id]
+            spec.environment.clear()
+            spec.environment.update(environment)
+        self._configured.clear()
+        self.runtime.reset()
 
     def clear_faults(self) -> None:
         """No more injected failures (`reset()` clears them too)."""
