@@ -99,8 +99,8 @@ def sqs_event(body: str) -> dict[str, Any]:
 
 @SANDBOX_FUZZ
 @given(body=mutated([a_recheck()]) | JSON_VALUES | st.text(max_size=100))
-@example(body={**a_recheck(), "arn": "x"})  # parses, but names no resource
-@example(body={**a_recheck(), "kind": "s3-bucket"})  # no such kind
+@example(body={**a_recheck(), "arns": ["x"]})  # parses, but names no resource
+@example(body={**a_recheck(), "arns": ["arn:aws:s3:::bucket"]})  # no such kind
 def test_the_recheck_handler_checks_or_parks_every_message(sandbox: Sandbox, body: Any) -> None:
     text = body if isinstance(body, str) else json.dumps(body)
 

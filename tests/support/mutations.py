@@ -67,8 +67,8 @@ def real_events(*functions: str) -> list[dict[str, Any]]:
 def a_recheck() -> dict[str, Any]:
     """A valid re-check message body, as driftguard.rechecks writes it."""
     return {
-        "arn": "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-        "kind": "kms-key",
+        "arns": ["arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+        "role": "arn:aws:iam::111111111111:role/pod-role",
         "reason": "the role is not visible yet",
         "trigger": "role-created",
         "event_name": "CreateRole",

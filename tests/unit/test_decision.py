@@ -146,6 +146,7 @@ class Case:
 
 
 RESTORE = "restore"
+ORPHANED = Status.ORPHANED_PRINCIPAL
 
 
 def expected(case: Case) -> Status | str:
@@ -153,9 +154,10 @@ def expected(case: Case) -> Status | str:
     if isinstance(case.look, Failure):
         return Status.ERROR
     if case.look == IN_SYNC:
-        # A role just deleted: access is gone before AWS shows its unique ID.
-        deleted = case.trigger is TriggerKind.ROLE_DELETED and case.missing
-        return Status.ORPHANED_PRINCIPAL if deleted else Status.IN_SYNC
+        # A role just deleted, or still gone: access is gone before AWS shows its
+        # unique ID.
+        gone = case.trigger is TriggerKind.ROLE_DELETED or case.previous is ORPHANED
+        return Status.ORPHANED_PRINCIPAL if gone and case.missing else Status.IN_SYNC
     if case.previous is Status.QUARANTINED:
         return Status.QUARANTINED  # stays, until declared or adopted again
     if case.mode is Mode.DETECT:
@@ -544,6 +546,24 @@ def test_a_put_that_does_not_show_yet_is_one_alert_and_a_re_check() -> None:
     )
     assert isinstance(again, Restore)
     assert again.not_visible(NOW).alert is None  # the same incident: no alarm storm
+
+
+def test_a_sweep_before_aws_shows_the_unique_id_keeps_the_orphan_and_its_incident() -> None:
+    deleted = decide(
+        observation(IN_SYNC, previous=previous_record(Status.IN_SYNC)),
+        trigger=trigger(TriggerKind.ROLE_DELETED),
+        missing=(ROLE,),
+        now=NOW,
+        rules=RULES,
+    )
+    assert isinstance(deleted, Decision) and deleted.alert is AlertType.ORPHANED_PRINCIPAL
+    sweep = observation(IN_SYNC, previous=deleted.record)
+    assert needs_principals(sweep, trigger(TriggerKind.SWEEP))  # the role is looked up
+    still = decide(sweep, trigger=trigger(TriggerKind.SWEEP), missing=(ROLE,), now=NOW, rules=RULES)
+    assert isinstance(still, Decision) and still.status is Status.ORPHANED_PRINCIPAL
+    assert still.alert is None and still.record.incident == deleted.record.incident
+    back = decide(sweep, trigger=trigger(TriggerKind.SWEEP), missing=(), now=NOW, rules=RULES)
+    assert isinstance(back, Decision) and back.status is Status.IN_SYNC
 
 
 def test_a_deleted_role_is_one_incident_before_and_after_aws_shows_its_unique_id() -> None:

@@ -46,7 +46,9 @@ def test_the_event_parser_answers_a_detail_or_a_clean_rejection(event: Any) -> N
         ("event_time", "2026-12-01T09:00:00"),
         ("attempt", 0),
         ("trigger", "role-renamed"),
-        ("arn", "a" * 100_000),
+        ("arns", ["a" * 100_000]),
+        ("arns", []),
+        ("arns", ["arn:aws:kms:us-east-1:111111111111:key/k"] * 51),
         ("surprise", "extra field"),
     ],
 )

@@ -105,6 +105,7 @@ class World:
             Target(Arn.parse(arn), self.kind), trigger, self.remediator.lookup()
         )
         assert isinstance(decision, Decision)
+        self.remediator.schedule_rechecks([decision.result], trigger)
         return decision
 
 
@@ -174,7 +175,7 @@ def test_a_principal_aws_keeps_refusing_is_re_checked_not_slept_on(world: World)
     assert decision.status is Status.PENDING_PRINCIPAL and decision.alert is None
     assert sum(world.clock.sleeps) <= world.remediator.config.put_retry_seconds
     ((recheck, delay),) = world.rechecks.scheduled
-    assert (recheck.arn, recheck.attempt, delay) == (KEY, 1, 2)
+    assert (recheck.arns, recheck.attempt, delay) == ((KEY,), 1, 2)
     assert recheck.since == world.clock.now() and recheck.event_name == "PutFakePolicy"
 
     world.kind.reject_puts = 0  # IAM has propagated the principal
@@ -245,8 +246,9 @@ def test_a_held_lease_is_waited_for_briefly_then_re_checked_without_an_error(
     assert 0 < sum(world.clock.sleeps) <= world.remediator.config.lease_wait_seconds
     assert world.kind.puts == [] and world.store.writes == []
     assert world.store.leases[KEY][0] == holder  # the loser did not release it
+    world.remediator.schedule_rechecks([result], Trigger(kind=TriggerKind.SWEEP))
     ((recheck, _),) = world.rechecks.scheduled
-    assert recheck.arn == KEY and recheck.trigger is TriggerKind.SWEEP
+    assert recheck.arns == (KEY,) and recheck.trigger is TriggerKind.SWEEP
 
 
 def test_a_lease_whose_holder_died_is_taken_over_once_it_expires(world: World) -> None:
@@ -369,7 +371,7 @@ def test_a_resource_aws_throttles_does_not_stop_the_others(world: World) -> None
     assert results[KEY].outcome is Outcome.FAILED and "ThrottlingException" in results[KEY].reason
     assert results[SECRET].outcome is Outcome.REMEDIATED
     ((recheck, _),) = world.rechecks.scheduled
-    assert recheck.arn == KEY  # looked at again, not lost
+    assert recheck.arns == (KEY,)  # looked at again, not lost
 
 
 def test_time_comes_only_from_the_injected_clock(world: World) -> None:
@@ -446,6 +448,33 @@ def test_a_created_role_is_trusted_before_getrole_sees_it(world: World) -> None:
     assert result.outcome is Outcome.REMEDIATED
     assert world.kind.live[KEY] == DECLARED_POLICY
     assert world.store.unique_ids[ROLE_ID] == ROLE
+
+
+def test_what_one_role_event_left_waiting_is_re_checked_and_alerted_together(
+    world: World,
+) -> None:
+    for arn in (KEY, SECRET):
+        world.declare(arn)
+        world.kind.live[arn] = policy(OLD_ROLE_ID)
+    world.kind.reject_puts = 1000  # the new role has not propagated to the resources yet
+    world.iam.roles.clear()  # nor to GetRole
+
+    results = world.remediator.on_role_created(create_role_event())
+
+    assert {r.outcome for r in results} == {Outcome.PENDING}
+    ((recheck, delay),) = world.rechecks.scheduled  # one message for both
+    assert set(recheck.arns) == {KEY, SECRET} and recheck.role == ROLE and delay == 2
+    assert world.publisher.alerts == []  # waiting for IAM is no incident
+
+    world.kind.reject_puts = 0
+    world.clock.advance(delay)
+    again = world.remediator.on_recheck(world.rechecks.take()[0])
+
+    assert {r.outcome for r in again} == {Outcome.REMEDIATED}
+    (alert,) = world.publisher.alerts
+    assert alert.type is AlertType.RESTORED and alert.role_arn == ROLE
+    assert {r.arn for r in alert.resources} == {KEY, SECRET}
+    assert alert.event_name == "CreateRole"
 
 
 @pytest.mark.parametrize(

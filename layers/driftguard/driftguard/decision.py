@@ -107,6 +107,7 @@ class Result:
     kind: str = ""
     status: Status | None = None
     reason: str = ""
+    recheck_in: int | None = None  # looked at again in this many seconds
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -151,6 +152,7 @@ class Decision:
             kind=self.target.kind.name,
             status=self.status,
             reason=self.reason,
+            recheck_in=self.recheck_in,
         )
 
 
@@ -249,11 +251,17 @@ def needs_principals(observation: Observation, trigger: Trigger) -> bool:
     unique ID in its place yet)."""
     if observation.failure is not None:
         return False
-    if trigger.kind is TriggerKind.ROLE_DELETED:
-        return True
     previous = observation.previous
+    if trigger.kind is TriggerKind.ROLE_DELETED or _was_orphaned(previous):
+        return True
     quarantined = previous is not None and previous.status is Status.QUARANTINED
     return not observation.in_sync and not quarantined
+
+
+def _was_orphaned(previous: StatusRecord | None) -> bool:
+    """Orphaned when last looked at: until the role exists again, a policy that still
+    shows its ARN (AWS rewrites it a moment after DeleteRole) is no sign of a fix."""
+    return previous is not None and previous.status is Status.ORPHANED_PRINCIPAL
 
 
 def observed_status(observation: Observation) -> Status:
@@ -291,7 +299,7 @@ def decide(
     assert obs.classification is not None
     deleted = trigger.kind is TriggerKind.ROLE_DELETED
     if obs.classification.in_sync:
-        if deleted and missing:
+        if missing and (deleted or _was_orphaned(previous)):
             # AWS has not put the unique ID in the ARN's place yet, but access is gone.
             reason = f"{', '.join(missing)} was deleted; the policy no longer grants it"
             return conclude(Status.ORPHANED_PRINCIPAL, reason, missing=missing)

@@ -9,8 +9,8 @@ redrive keeps a message that keeps failing on the events dead-letter queue.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,15 +23,21 @@ SQS_MAX_DELAY_SECONDS = 900  # SQS DelaySeconds: 0 to 900
 # Re-checks for something transient (a busy lease, a throttled call) stop here; the
 # sweep comes by anyway. Propagation waits are bounded by the decision's budget.
 MAX_ATTEMPTS = 20
+# Resources per message: 50 ARNs of at most 2 KB stay far under SQS's 256 KB.
+MAX_GROUP = 50
 
 
 class Recheck(BaseModel):
-    """One message on the re-check queue (an edge: validated when read)."""
+    """One message on the re-check queue (an edge: validated when read). It names every
+    resource one trigger left waiting for the same time, so they are looked at, and
+    alerted about, together."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    arn: str = Field(min_length=1, max_length=2048)
-    kind: str = Field(min_length=1, max_length=64)
+    arns: tuple[Annotated[str, Field(min_length=1, max_length=2048)], ...] = Field(
+        min_length=1, max_length=MAX_GROUP
+    )
+    role: str | None = Field(default=None, max_length=2048)  # whose CreateRole/DeleteRole
     reason: str = Field(max_length=1000)
     trigger: TriggerKind
     event_name: str | None = Field(default=None, max_length=256)
@@ -42,12 +48,14 @@ class Recheck(BaseModel):
     since: AwareDatetime  # compared with the clock's aware now
 
     @classmethod
-    def of(cls, arn: str, kind: str, trigger: Trigger, reason: str) -> Recheck:
+    def of(
+        cls, arns: Sequence[str], trigger: Trigger, reason: str, *, role: str | None = None
+    ) -> Recheck:
         if trigger.since is None:
             raise ValueError("a re-check's trigger says since when it waits")
         return cls(
-            arn=arn,
-            kind=kind,
+            arns=tuple(arns),
+            role=role,
             reason=reason[:1000],
             trigger=trigger.kind,
             event_name=trigger.event_name,

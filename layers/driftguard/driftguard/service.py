@@ -52,7 +52,7 @@ from driftguard.kinds import ResourceKind, Target
 from driftguard.model import AuditEntry, Trigger, sha256
 from driftguard.policy import Policy
 from driftguard.principals import PrincipalLookup
-from driftguard.rechecks import MAX_ATTEMPTS, Recheck, RecheckQueue
+from driftguard.rechecks import MAX_ATTEMPTS, MAX_GROUP, Recheck, RecheckQueue
 from driftguard.retry import SYSTEM_CLOCK, Clock, retry
 from driftguard.state import StateStore
 from driftguard.vocabulary import AuditAction, Outcome, TriggerKind
@@ -111,11 +111,15 @@ class Remediator:
         return self._one(target, trigger_from(detail, TriggerKind.POLICY_CHANGED))
 
     def on_recheck(self, recheck: Recheck) -> list[Result]:
-        try:
-            target = kinds.target(recheck.arn, recheck.kind)
-        except UnknownResourceKindError as exc:
-            raise InvalidEventError(f"re-check of {recheck.arn!r}: {exc}") from None
-        return self._one(target, recheck.as_trigger())
+        for arn in recheck.arns:  # driftguard wrote it: anything else is no re-check
+            try:
+                kinds.target(arn)
+            except DriftguardError as exc:
+                raise InvalidEventError(f"re-check of {arn[:200]!r}: {exc}") from None
+        lookup = self.lookup()
+        if recheck.trigger is TriggerKind.ROLE_CREATED and recheck.role is not None:
+            lookup.trust(recheck.role)  # still what its CreateRole said, whatever GetRole says
+        return self._check_all(recheck.arns, recheck.as_trigger(), lookup, role=recheck.role)
 
     def on_role_deleted(self, detail: CloudTrailDetail) -> list[Result]:
         name = (detail.request_parameters or {}).get("roleName")
@@ -160,26 +164,40 @@ class Remediator:
             results.append(checked)
             if on_result is not None:
                 on_result(checked)
+        self.schedule_rechecks(results, trigger)
         return results
 
     def _one(self, target: Target, trigger: Trigger) -> list[Result]:
         decision = self._isolated(target, trigger, self.lookup())
-        if isinstance(decision, Result):
-            return [decision]
-        self._alert([decision], trigger)
-        return [decision.result]
+        if isinstance(decision, Decision):
+            self._alert([decision], trigger)
+            decision = decision.result
+        self.schedule_rechecks([decision], trigger)
+        return [decision]
 
     def _fan_out(self, role: str, trigger: Trigger, lookup: PrincipalLookup) -> list[Result]:
-        """Every resource naming the role, then one alert listing those with news."""
+        return self._check_all(self.store.resources_naming(role), trigger, lookup, role=role)
+
+    def _check_all(
+        self,
+        arns: Iterable[str],
+        trigger: Trigger,
+        lookup: PrincipalLookup,
+        *,
+        role: str | None = None,
+    ) -> list[Result]:
+        """Each resource on its own, then one alert listing those with news, and one
+        re-check for those that wait for the same moment."""
         decisions: list[Decision] = []
         results: list[Result] = []
-        for arn in self.store.resources_naming(role):
+        for arn in arns:
             checked = self._check_isolated(arn, None, trigger, lookup)
             if isinstance(checked, Decision):
                 decisions.append(checked)
                 checked = checked.result
             results.append(checked)
         self._alert(decisions, trigger, role=role)
+        self.schedule_rechecks(results, trigger, role=role)
         return results
 
     # -- one resource ---------------------------------------------------------------
@@ -211,8 +229,6 @@ class Remediator:
                     self.store.append_audit(decision.audit)
         except LeaseBusyError:
             return self._later(target, trigger, Outcome.DEFERRED, "held by another invocation")
-        if decision.recheck_in is not None:
-            self._schedule(target, trigger, decision.recheck_in, decision.reason)
         return decision
 
     def _check_isolated(
@@ -239,14 +255,34 @@ class Remediator:
 
     def _later(self, target: Target, trigger: Trigger, outcome: Outcome, reason: str) -> Result:
         """Look at it again shortly, unless it was re-checked too often already."""
+        delay = None
         if trigger.attempt < MAX_ATTEMPTS:
-            self._schedule(target, trigger, recheck_delay(trigger.attempt + 1), reason)
+            delay = recheck_delay(trigger.attempt + 1)
             reason += "; checked again shortly"
-        return Result(arn=target.text, outcome=outcome, kind=target.kind.name, reason=reason)
+        return Result(
+            arn=target.text,
+            outcome=outcome,
+            kind=target.kind.name,
+            reason=reason,
+            recheck_in=delay,
+        )
 
-    def _schedule(self, target: Target, trigger: Trigger, delay: int, reason: str) -> None:
+    def schedule_rechecks(
+        self, results: Iterable[Result], trigger: Trigger, *, role: str | None = None
+    ) -> None:
+        """Schedule the re-checks results asked for: one message per delay (in groups of
+        MAX_GROUP), so what one event left waiting is looked at together."""
+        due: dict[int, list[Result]] = {}
+        for result in results:
+            if result.recheck_in is not None:
+                due.setdefault(result.recheck_in, []).append(result)
         again = trigger.again(since=self.clock.now())
-        self.rechecks.schedule(Recheck.of(target.text, target.kind.name, again, reason), delay)
+        for delay, waiting in sorted(due.items()):
+            for start in range(0, len(waiting), MAX_GROUP):
+                group = waiting[start : start + MAX_GROUP]
+                reason = "; ".join(dict.fromkeys(r.reason for r in group))
+                recheck = Recheck.of([r.arn for r in group], again, reason, role=role)
+                self.rechecks.schedule(recheck, delay)
 
     def _missing(
         self, observation: Observation, trigger: Trigger, lookup: PrincipalLookup
