@@ -78,9 +78,12 @@ def sandbox_server() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def sandbox(sandbox_server: Sandbox) -> Sandbox:
+def sandbox(sandbox_server: Sandbox) -> Iterator[Sandbox]:
     sandbox_server.reset()
-    return sandbox_server
+    yield sandbox_server
+    # No delivery may run after the test: the next one on this worker may be a unit
+    # test, whose blocked sockets would break the server's accept loop.
+    sandbox_server.settle()
 
 
 @pytest.fixture(scope="session")

@@ -94,9 +94,9 @@ def local_layer(lambda_layer: Path, tmp_path_factory: pytest.TempPathFactory) ->
     for entry in lambda_layer.iterdir():
         if entry.name not in swapped:
             (local / entry.name).symlink_to(entry)
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [sys.executable, "-m", "uv", "pip", "install", "--quiet", "--python", sys.executable]
     done = subprocess.run(
-        [*pip, "--no-deps", "--no-compile", "--target", str(local), *sorted(compiled)],
+        [*pip, "--no-deps", "--target", str(local), *sorted(compiled)],
         capture_output=True,
         text=True,
         timeout=600,

@@ -21,8 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def installed_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`pip install .` into a fresh venv: the CLI with its dependencies, no extras.
-    (This pip, pointed at the new venv: the same install, without bootstrapping one.)"""
+    """`pip install .` into a fresh venv: the CLI with its dependencies, no extras."""
     work = tmp_path_factory.mktemp("pip-install")
     # From a copy of what the distribution is made of: setuptools builds in the source
     # tree (build/, *.egg-info), and the checkout must stay as it is.
@@ -37,9 +36,11 @@ def installed_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(
         [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
     )
-    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install"]
+    # uv's pip interface: the same build backend and metadata as `pip install .`, in
+    # seconds instead of half a minute.
+    pip = [sys.executable, "-m", "uv", "pip", "install", "--python", str(venv / "bin" / "python")]
     done = subprocess.run(
-        [*pip, "--quiet", "--no-compile", "--disable-pip-version-check", str(source)],
+        [*pip, "--quiet", str(source)],
         capture_output=True,
         text=True,
         timeout=900,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from driftguard.state import StateStore
 from driftguard.vocabulary import AlertType, AuditAction, Status
 from driftguard_sandbox.sandbox import Sandbox
@@ -15,9 +17,8 @@ from tests.support.state import status_of
 from tests.support.waiting import deliveries
 from tests.support.writes import policy_writes
 
-FAST = 0.05  # real seconds per AWS second
 
-
+@pytest.mark.usefixtures("fast")
 def test_a_change_delivered_three_times_out_of_order_is_restored_once(
     sandbox: Sandbox,
     story: Story,
@@ -25,7 +26,6 @@ def test_a_change_delivered_three_times_out_of_order_is_restored_once(
     alerts: AlertTail,
     figures: Callable[[str, object], None],
 ) -> None:
-    sandbox.time.scale = FAST
     sandbox.unreliable_delivery(duplicates=2, max_delay=30, seed=8)
 
     story.widen_key_policy()
@@ -44,6 +44,7 @@ def test_a_change_delivered_three_times_out_of_order_is_restored_once(
     assert alert.type is AlertType.RESTORED and "mallory" in (alert.actor or "")
 
 
+@pytest.mark.usefixtures("fast")
 def test_a_delete_role_arriving_after_its_create_role_ends_restored_with_one_alert(
     sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
 ) -> None:
@@ -68,10 +69,10 @@ def test_a_delete_role_arriving_after_its_create_role_ends_restored_with_one_ale
     assert {r.arn for r in alert.resources} == {story.key_arn, story.secret_arn}
 
 
+@pytest.mark.usefixtures("fast")
 def test_a_role_recreation_delivered_twice_in_random_order_ends_restored(
     sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
 ) -> None:
-    sandbox.time.scale = FAST
     sandbox.unreliable_delivery(duplicates=1, max_delay=20, seed=3)
 
     story.delete_pod_role()

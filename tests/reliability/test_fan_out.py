@@ -4,6 +4,8 @@ no incident is alerted twice."""
 
 from __future__ import annotations
 
+import pytest
+
 from driftguard.state import StateStore
 from driftguard.vocabulary import AlertType, Status
 from driftguard_sandbox.sandbox import Sandbox
@@ -14,6 +16,7 @@ from tests.support.waiting import wait_for_delivery
 IAM_FUNCTION = "IamEventsFunction"
 
 
+@pytest.mark.usefixtures("fast")
 def test_a_busy_resource_is_re_checked_without_a_second_alert(
     sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
 ) -> None:

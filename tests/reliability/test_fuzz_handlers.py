@@ -52,6 +52,13 @@ def parked(sandbox: Sandbox) -> list[dict[str, Any]]:
 @example(
     event=with_change(CREATE_ROLE, ("detail", "responseElements", "role", "roleId"), "r" * 100_000)
 )
+@example(  # a bare key id, and a caller ARN with no partition to build its ARN with
+    event=with_change(
+        with_change(PUT_KEY_POLICY, ("detail", "resources"), []),
+        ("detail", "userIdentity", "arn"),
+        "x",
+    )
+)
 def test_event_handlers_answer_a_result_or_park_the_event(sandbox: Sandbox, event: Any) -> None:
     if isinstance(event, dict) and isinstance(event.get("detail"), dict):
         # Fresh each run, shrinking included: a repeated eventID gets its first answer.

@@ -79,6 +79,7 @@ def test_a_crashing_handler_is_retried_then_dead_lettered(
 # --------------------------------------------------------------------------- lease
 
 
+@pytest.mark.usefixtures("fast")
 def test_an_event_for_a_resource_another_invocation_holds_is_re_checked_not_raised(
     sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
 ) -> None:

@@ -174,6 +174,7 @@ class Router:
         self._later: list[tuple[float, int, _Job]] = []  # (due, order, job), a heap
         self._order = itertools.count()
         self._stopped = False
+        self._accepting = True  # False from `drain` to `clear`: nothing new is queued
         self._worker = threading.Thread(target=self._work, name="sandbox-router", daemon=True)
         self._worker.start()
         self._timer = threading.Thread(target=self._wake, name="sandbox-timer", daemon=True)
@@ -253,6 +254,8 @@ class Router:
     def _enqueue(self, jobs: list[_Job]) -> None:
         # Counted before queued, so `wait_idle` right after the triggering call sees them.
         with self._idle:
+            if not self._accepting:
+                return
             self._pending += len(jobs)
         for job in jobs:
             self._queue.put(job)
@@ -260,6 +263,8 @@ class Router:
     def schedule(self, job: _Job, delay: float) -> None:
         """Deliver `job` after `delay` AWS seconds (counted as pending meanwhile)."""
         with self._idle:
+            if not self._accepting:
+                return
             self._pending += 1
             heapq.heappush(
                 self._later, (time.monotonic() + self.time.real(delay), next(self._order), job)
@@ -336,9 +341,10 @@ class Router:
                 self._idle.wait(remaining)
 
     def drain(self, timeout: float = 30.0) -> None:
-        """Drop queued and scheduled deliveries and wait for the one in progress (before
-        a reset)."""
+        """Drop queued and scheduled deliveries, wait for the one in progress, and take
+        no new ones until `clear` (before a reset, after a test)."""
         with self._idle:
+            self._accepting = False
             self._pending -= len(self._later)
             self._later.clear()
             self._idle.notify_all()
@@ -361,6 +367,7 @@ class Router:
             self.deliveries.clear()
             self.invoker = invoker
             self.chaos = DeliveryChaos()
+            self._accepting = True
 
     def stop(self) -> None:
         with self._idle:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -27,6 +27,7 @@ from unittest import mock
 
 import boto3
 from botocore.exceptions import ClientError
+from botocore.retries.standard import ExponentialBackoff
 
 from driftguard.aws import new_session
 from driftguard_sandbox.chaos import Fault
@@ -153,6 +154,11 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         )
         # Every variable the sandbox sets or removes is put back by stop().
         self._env = mock.patch.dict(os.environ)
+        # Clients' retry backoff (botocore's standard mode) waits on the sandbox's time
+        # too, so a test full of throttling stays fast; put back by stop().
+        self._backoff = mock.patch.object(
+            ExponentialBackoff, "delay_amount", _paced(ExponentialBackoff.delay_amount, self.time)
+        )
         self._sessions: dict[tuple[str, str, str], boto3.Session] = {}
         self._clients: dict[tuple[int, str], Any] = {}
         self._bootstrap: Any = None
@@ -207,6 +213,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         return sandbox
 
     def _boot(self) -> None:
+        self._backoff.start()
         self.server.start()
         self.propagation_delay = self._initial_delay
         self._point_environment_at_server()
@@ -261,6 +268,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.server.gaps.on_publish = None
         self.server.stop()
         self._env.stop()
+        self._backoff.stop()
         boto3.DEFAULT_SESSION = None
 
     def __exit__(
@@ -270,6 +278,11 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def settle(self) -> None:
+        """Nothing more happens in the background (scheduled re-checks, late
+        deliveries) until the next `reset()`: a test is over."""
+        self._require_router().drain()
 
     def reset(self) -> None:
         """A clean world: empty moto, clear state and records, redeploy hub and roles.
@@ -848,6 +861,13 @@ class Sandbox(AbstractContextManager["Sandbox"]):
 
     def __repr__(self) -> str:
         return f"Sandbox(hub={self.hub_account!r}, members={self.member_accounts!r})"
+
+
+def _paced(delay_amount: Callable[..., float], time: SandboxTime) -> Callable[..., float]:
+    def paced(backoff: ExponentialBackoff, context: Any) -> float:
+        return delay_amount(backoff, context) * time.scale
+
+    return paced
 
 
 def _queue_attribute(value: Any) -> str:

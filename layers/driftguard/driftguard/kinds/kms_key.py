@@ -92,7 +92,7 @@ class KmsKey(ResourceKind):
             return key_id
         # PutKeyPolicy takes a key id or ARN (no alias), so a bare id is the key
         # in the account and region that received the call.
-        partition = (detail.user_identity.arn or "arn:aws").split(":")[1] or "aws"
+        partition = detail.user_identity.partition
         return f"arn:{partition}:kms:{detail.aws_region}:{detail.recipient_account_id}:key/{key_id}"
 
     def console_url(self, arn: Arn) -> str:
