@@ -405,6 +405,19 @@ def test_resource_restricts_a_fault_to_calls_naming_it(sandbox: Sandbox) -> None
     assert fault.count >= 1
 
 
+def test_a_dynamodb_fault_for_a_resource_hits_the_items_keyed_by_it(sandbox: Sandbox) -> None:
+    """A hot partition: calls that reach the item keyed by it, not every payload naming it."""
+    dynamodb = sandbox.hub_client("dynamodb")
+    table, hot = sandbox.hub.table_name, "arn:aws:kms:us-east-1:333333333333:key/hot"
+    fault = sandbox.fail("dynamodb", "*", resource=hot)
+    elsewhere = {"pk": {"S": "elsewhere"}, "sk": {"S": "x"}, "data": {"S": hot}}
+    dynamodb.put_item(TableName=table, Item=elsewhere)
+    with pytest.raises(ClientError) as excinfo:
+        dynamodb.get_item(TableName=table, Key={"pk": {"S": hot}, "sk": {"S": "x"}})
+    assert error_of(excinfo)[0] == "ThrottlingException"
+    assert fault.count >= 1
+
+
 def test_operation_patterns_and_clear_faults(sandbox: Sandbox) -> None:
     sandbox.fail("iam", "List*")
     iam = client(sandbox, WORKLOAD, "iam")

@@ -25,6 +25,9 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyPersistenceLayerError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from driftguard.alerts import AlertPublisher
@@ -161,11 +164,22 @@ class Runtime:
         persistence, config = self._idempotency
         config.register_lambda_context(context)
 
+        done: list[dict[str, Any]] = []
+
         @idempotent_function(  # type: ignore[untyped-decorator]
             data_keyword_argument="event", persistence_store=persistence, config=config
         )
         def handle(event: dict[str, Any]) -> dict[str, Any]:
-            return work(event)
+            done.append(work(event))
+            return done[0]
 
-        result: dict[str, Any] = handle(event=event)
+        try:
+            result: dict[str, Any] = handle(event=event)
+        except IdempotencyPersistenceLayerError:
+            if not done:
+                raise
+            # The work is done and only its record was not saved: doing it again on a
+            # redelivery is harmless (every check re-reads live state), failing is not.
+            logger.warning("event handled, but its idempotency record was not saved")
+            return done[0]
         return result

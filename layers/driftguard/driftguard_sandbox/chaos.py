@@ -113,6 +113,7 @@ _POLICY_MEMBERS: Final = {  # the policy's member name in both the put and the g
     ("secretsmanager", "PutResourcePolicy"): "ResourcePolicy",
     ("secretsmanager", "GetResourcePolicy"): "ResourcePolicy",
 }
+_DYNAMODB_KEYS: Final = ("pk", "sk")  # driftguard's table (template.yaml KeySchema)
 _BIRTHS: Final = {"CreateRole": "role", "CreateUser": "user"}
 _DEATHS: Final = {"DeleteRole": "role", "DeleteUser": "user"}
 _LOOKUPS: Final = {"GetRole": "role", "GetUser": "user"}
@@ -163,7 +164,7 @@ class Fault:
             return False
         if self.principal is not None and self.principal not in _names(who()):
             return False
-        if self.resource is not None and self.resource not in json.dumps(request.params):
+        if self.resource is not None and self.resource not in _named(request):
             return False
         if self.rate is not None and self._random.random() >= self.rate:
             return False
@@ -185,6 +186,23 @@ class Fault:
             return json_error(code, message, message_key=key, status=status)
         namespace = XML_NAMESPACES.get(request.service, "")
         return xml_error(code, message, namespace=namespace, status=status)
+
+
+def _named(request: ApiRequest) -> str:
+    """What a call is about, for `Fault.resource`: its parameters; for DynamoDB only the
+    keys of the items it touches (a hot partition throttles the calls that reach it,
+    not every call whose payload mentions it)."""
+    params = request.params
+    if request.service != "dynamodb":
+        return json.dumps(params)
+    touched: list[Any] = [params.get("Key")]
+    item = params.get("Item") or {}
+    touched += [item.get(name) for name in _DYNAMODB_KEYS]
+    if request.action == "Query":
+        touched.append(params.get("ExpressionAttributeValues"))
+    for batch in (params.get("RequestItems") or {}).values():
+        touched.append(batch)
+    return json.dumps(touched)
 
 
 def _names(caller: Caller) -> set[str]:
