@@ -63,9 +63,7 @@ class Fleet:
                 KeyId=arn, PolicyName="default", Policy=json.dumps(policy)
             )
         else:
-            self.story.secrets.put_resource_policy(
-                SecretId=arn, ResourcePolicy=json.dumps(policy)
-            )
+            self.story.secrets.put_resource_policy(SecretId=arn, ResourcePolicy=json.dumps(policy))
 
 
 def build_fleet(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cached_property, partial
 from typing import Any
@@ -29,6 +30,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from driftguard.alerts import AlertPublisher
 from driftguard.aws import AwsClients
@@ -175,11 +177,14 @@ class Runtime:
 
         try:
             result: dict[str, Any] = handle(event=event)
-        except IdempotencyPersistenceLayerError:
+        except IdempotencyPersistenceLayerError as exc:
             if not done:
                 raise
-            # The work is done and only its record was not saved: doing it again on a
-            # redelivery is harmless (every check re-reads live state), failing is not.
+            # The work is done and only its record was not saved. Doing it again on a
+            # redelivery is harmless (every check re-reads live state); failing is not,
+            # and neither is a record left "in progress" that fails every redelivery.
             logger.warning("event handled, but its idempotency record was not saved")
+            with suppress(ClientError, BotoCoreError):  # then a redelivery waits it out
+                persistence.delete_record(data=event, exception=exc)
             return done[0]
         return result

@@ -40,11 +40,25 @@ class _QuietRequestHandler(MotoRequestHandler):
         return None
 
 
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, remembering which backend serves a host: moto finds out by
+    listing its own package directory, on every request."""
+
+    def __init__(self) -> None:
+        super().__init__(create_backend_app)
+        self._backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backends:
+            self._backends[host] = super().get_backend_for_host(host)
+        return self._backends[host]
+
+
 class MotoServer:
     """Owns the werkzeug server thread, the middleware and moto's lifecycle."""
 
     def __init__(self) -> None:
-        self.gaps = AwsGaps(DomainDispatcherApplication(create_backend_app))
+        self.gaps = AwsGaps(_Dispatcher())
         self._background: BackgroundServer | None = None
 
     @property
