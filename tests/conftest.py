@@ -32,6 +32,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SANDBOX_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.sandbox)
+    # Longest first: xdist hands out modules in this order, so the long ones do not
+    # end up last on one core while the other waits.
+    items.sort(key=_seconds, reverse=True)
+
+
+def _seconds(item: pytest.Item) -> float:
+    """What a `heavy(seconds)` module took when last measured; 0 for the rest."""
+    heavy = item.get_closest_marker("heavy")
+    return float(heavy.args[0]) if heavy is not None else 0.0
 
 
 FIGURE = "figure: "

@@ -12,7 +12,7 @@ import pytest
 from driftguard_sandbox.template import load_template
 
 # The slow tier: an external tool (SAM CLI, checkov) or a browser.
-pytestmark = pytest.mark.sandbox
+pytestmark = [pytest.mark.sandbox, pytest.mark.heavy(12)]
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = [ROOT / "template.yaml", ROOT / "spoke-template.yaml"]

@@ -20,7 +20,7 @@ import pytest
 
 from driftguard_sandbox.template import load_template
 
-pytestmark = pytest.mark.sandbox
+pytestmark = [pytest.mark.sandbox, pytest.mark.heavy(25)]
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "driftguard"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 # The slow tier: an external tool (SAM CLI, checkov) or a browser.
-pytestmark = pytest.mark.sandbox
+pytestmark = [pytest.mark.sandbox, pytest.mark.heavy(10)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM = ROOT / ".venv-sam" / "bin" / "sam"

