@@ -197,20 +197,14 @@ class Restore:
     def not_visible(self, now: datetime) -> Decision:
         """Put, but the re-read still shows another policy (KMS reads are eventually
         consistent, or someone changed it again): a clear error, looked at again."""
-        return _conclude(
-            self.observation,
-            self.trigger,
+        return self.failed(
+            f"restored {self.observation.target}, but re-reading it still shows another "
+            "policy; driftguard checks it again",
             now,
-            status=Status.ERROR,
-            failure=Failure.RESTORE_FAILED,
-            reason=(
-                f"restored {self.observation.target}, but re-reading it still shows another "
-                "policy; driftguard checks it again"
-            ),
             recheck_in=recheck_delay(self.trigger.attempt + 1),
         )
 
-    def failed(self, reason: str, now: datetime) -> Decision:
+    def failed(self, reason: str, now: datetime, *, recheck_in: int | None = None) -> Decision:
         return _conclude(
             self.observation,
             self.trigger,
@@ -218,10 +212,8 @@ class Restore:
             status=Status.ERROR,
             failure=Failure.RESTORE_FAILED,
             reason=reason,
+            recheck_in=recheck_in,
         )
-
-
-# --------------------------------------------------------------------------- inputs
 
 
 def validate_declaration(declared: Declared) -> Policy:
