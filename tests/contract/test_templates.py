@@ -36,6 +36,7 @@ from driftguard_sandbox.template import (
     operator_parameters,
     resolve,
 )
+from tests.support.guardrails import GUARDRAILS
 
 ROOT = Path(__file__).resolve().parents[2]
 HUB_TEMPLATE = ROOT / "template.yaml"
@@ -223,10 +224,43 @@ def test_remediation_role_never_reads_secret_material(remediation_role: dict[str
             assert action not in SECRET_MATERIAL
         assert "*" not in as_list(statement["Resource"])
     denies = [s for s in granted if s["Effect"] == "Deny"]
-    assert actions(denies, "Deny") >= ALWAYS_DENIED
-    for statement in denies:
+    material = [s for s in denies if set(as_list(s["Action"])) & ALWAYS_DENIED]
+    assert actions(material, "Deny") >= ALWAYS_DENIED
+    for statement in material:
         assert as_list(statement["Resource"]) == ["*"]
         assert "Condition" not in statement
+
+
+# What AWS assumes when a put omits the flag (API references: PutKeyPolicy,
+# PutResourcePolicy).
+OMITTED_MEANS = {"BypassPolicyLockoutSafetyCheck": False, "BlockPublicPolicy": False}
+
+
+@pytest.mark.parametrize("kind", sorted(GUARDRAILS))
+def test_remediation_role_denies_every_write_without_driftguards_guardrails(
+    remediation_role: dict[str, Any], kind: str
+) -> None:
+    """Whatever the code sends, a write with the other value (or none, where AWS's
+    default is the unsafe one) is denied: the table is the one the unit test pins."""
+    _, operation, flags = GUARDRAILS[kind]
+    service = kinds.get(kind).service
+    action = f"{service}:{''.join(part.title() for part in operation.split('_'))}"
+    denies = [
+        s
+        for s in inline_statements(remediation_role)
+        if s["Effect"] == "Deny" and action in as_list(s["Action"])
+    ]
+    for flag, wanted in flags.items():
+        key = f"{service}:{flag}"
+        refused = [("Bool", str(not wanted).lower())]
+        if OMITTED_MEANS[flag] != wanted:
+            refused.append(("Null", "true"))
+        for operator, value in refused:
+            assert any(
+                s.get("Condition", {}).get(operator, {}).get(key) == value
+                and as_list(s["Resource"]) == ["*"]
+                for s in denies
+            ), f"nothing denies {action} with {operator} {key} = {value}"
 
 
 def test_remediation_role_acts_only_in_its_own_account(remediation_role: dict[str, Any]) -> None:
