@@ -429,6 +429,58 @@ def test_mrkdwn_is_escaped() -> None:
     assert "<!channel>" not in text and "&lt;!channel&gt; &amp; &lt;https://evil" in text
 
 
+# What an outsider can put in a role path, a session name, a Sid or an error message.
+INJECTED = "<!channel> <@U0123> <#C0123> <https://evil.example|click>"
+
+
+def mrkdwn_texts(payload: dict[str, Any]) -> list[str]:
+    """The fallback text and every text Slack parses as mrkdwn (plain_text is literal)."""
+    found = [payload["text"]]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(payload["blocks"])
+    return found
+
+
+@pytest.mark.parametrize("alert_type", list(AlertType), ids=str)
+def test_outsider_text_is_escaped_in_every_field_and_the_fallback(alert_type: AlertType) -> None:
+    role = f"arn:aws:iam::111111111111:role/{INJECTED}/pod-role"
+    subject = alert(
+        alert_type,
+        Severity.CRITICAL,
+        title=f"Orphaned principal: {role}",
+        summary=f"{INJECTED} summary",
+        next_steps=INJECTED,
+        actor=f"arn:aws:sts::111111111111:assumed-role/x/{INJECTED}",
+        event_name=INJECTED,
+        role_arn=role,
+        unique_ids={"AROAEXAMPLE": role},
+        resources=[
+            key(
+                arn=f"arn:aws:kms:us-east-1:333333333333:key/{INJECTED}",
+                status="error",
+                reason=INJECTED,
+                findings=[INJECTED],
+                orphaned_ids=[INJECTED],
+                diff={"summary": [f"+ grant {INJECTED}"]},
+            )
+        ],
+    )
+    payload = payload_of(subject)
+    live = ("<!channel>", "<@U0123>", "<#C0123>", "<https://evil")
+    assert [t for t in mrkdwn_texts(payload) if any(markup in t for markup in live)] == []
+    assert "&lt;!channel&gt;" in payload["text"]
+
+
 def test_a_resource_without_console_url_is_listed_without_a_link() -> None:
     subject = alert(AlertType.RESTORE_FAILED, Severity.HIGH, resources=[key(console_url="")])
     text = all_text(payload_of(subject))

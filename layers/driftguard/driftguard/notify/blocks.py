@@ -493,7 +493,8 @@ def fallback_text(alert: Alert) -> str:
     """The notification line: severity, title, how many resources."""
     style = SEVERITY_STYLES[alert.severity]
     count = len(alert.resources) + alert.omitted
-    text = f"{style.label}: {alert.title}" + (f" ({count} resources)" if count > 1 else "")
+    # Slack parses this text too: a role path like /<!channel>/ must not notify anyone.
+    text = f"{style.label}: {escape(alert.title)}" + (f" ({count} resources)" if count > 1 else "")
     return clip(text, MAX_FALLBACK_TEXT)
 
 
