@@ -103,7 +103,7 @@ def test_the_readme_layout_names_every_folder_and_package_that_exists() -> None:
     assert folders <= tops, f"folders the Layout table leaves out: {folders - tops}"
     for package in PACKAGES:
         assert f"layers/driftguard/{package}" in paths, f"the Layout table leaves out {package}"
-    for folder in ("unit", "functional", "contract", "reliability", "support"):
+    for folder in ("unit", "functional", "contract", "reliability", "security", "support"):
         assert f"tests/{folder}" in paths, f"the Layout table leaves out tests/{folder}"
 
 

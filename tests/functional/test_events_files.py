@@ -30,6 +30,11 @@ IAM_FUNCTION, POLICY_FUNCTION, RECONCILER = (
 # What is wrong with each events/invalid/ file, as the rejection reason must name it.
 BAD_FIELDS: dict[str, tuple[str, ...]] = {
     "kms-put-key-policy-malformed.json": ("detail.recipientAccountId", "detail.eventID"),
+    # A member forwards only its own trail: a record about another account is forged.
+    "kms-put-key-policy-forwarded-from-another-account.json": (
+        "sent by account 111111111111",
+        "received by 333333333333",
+    ),
 }
 
 INVALID_FILES = sorted((EVENTS / "invalid").glob("*.json"))

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from driftguard.errors import InvalidEventError
 
@@ -73,6 +73,18 @@ class CloudTrailDetail(_CloudTrailPart):
 class CloudTrailEvent(EventBridgeModel):
     detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")
     detail: CloudTrailDetail
+
+    @model_validator(mode="after")
+    def _one_account(self) -> CloudTrailEvent:
+        # EventBridge sets `account` to the account that put the event on the bus; a
+        # member forwards only its own trail, so a record that says it was received by
+        # another account was not (a forged or misrouted event).
+        if self.account != self.detail.recipient_account_id:
+            raise ValueError(
+                f"sent by account {self.account} but says it was received by "
+                f"{self.detail.recipient_account_id}"
+            )
+        return self
 
 
 def parse_cloudtrail(event: Any) -> CloudTrailDetail:
