@@ -447,7 +447,24 @@ def test_a_created_role_is_trusted_before_getrole_sees_it(world: World) -> None:
 
     assert result.outcome is Outcome.REMEDIATED
     assert world.kind.live[KEY] == DECLARED_POLICY
-    assert world.store.unique_ids[ROLE_ID] == ROLE
+    assert ROLE_ID not in world.store.unique_ids  # only GetRole's answer is recorded
+
+
+def test_a_created_roles_unique_id_is_recorded_from_getrole_never_from_the_event(
+    world: World,
+) -> None:
+    """A forged CreateRole naming an attacker's ID for a real role poisons nothing:
+    `whois` answers from what IAM said."""
+    world.declare(KEY)
+    world.kind.live[KEY] = policy(OLD_ROLE_ID)
+    forged = create_role_event().model_copy(
+        update={"response_elements": {"role": {"arn": ROLE, "roleId": "AROAFORGEDFORGEDFORGE"}}}
+    )
+
+    world.remediator.on_role_created(forged)
+
+    assert "AROAFORGEDFORGEDFORGE" not in world.store.unique_ids
+    assert world.store.unique_ids[world.iam.roles[ROLE]] == ROLE
 
 
 def test_what_one_role_event_left_waiting_is_re_checked_and_alerted_together(

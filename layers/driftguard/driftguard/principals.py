@@ -33,8 +33,11 @@ class PrincipalLookup:
         return self._known[principal]
 
     def trust(self, principal: str) -> None:
-        """Take a principal as existing without asking: a CreateRole event says so, and
-        IAM's own GetRole may not see the new role yet (it is eventually consistent)."""
+        """Take a principal as existing: a CreateRole event says so, and IAM's own
+        GetRole may not see the new role yet (it is eventually consistent). Its unique
+        ID is recorded only from GetRole's answer, never from the event (a forged one
+        would name an attacker's ID)."""
+        self._look_up(principal)
         self._known[principal] = True
 
     def missing(self, principals: frozenset[str]) -> tuple[str, ...]:
@@ -59,7 +62,8 @@ class PrincipalLookup:
             iam: Any = self._clients.in_account(account, "iam")
             if resource.startswith("role/"):
                 role = iam.get_role(RoleName=name)["Role"]
-                self._store.record_unique_id(role["RoleId"], role["Arn"], source="GetRole")
+                if str(role["Arn"]).startswith("arn:"):  # not yet its unique ID in Arn
+                    self._store.record_unique_id(role["RoleId"], role["Arn"], source="GetRole")
             else:
                 iam.get_user(UserName=name)
             return True

@@ -145,7 +145,6 @@ class Remediator:
                 f"CreateRole event {detail.event_id} names no role of account "
                 f"{detail.recipient_account_id} (responseElements.role arn/roleId)"
             )
-        self.store.record_unique_id(role_id, created, source="CreateRole")
         lookup = self.lookup()
         lookup.trust(created)  # the event says it exists; GetRole may not see it yet
         return self._fan_out(created, trigger_from(detail, TriggerKind.ROLE_CREATED), lookup)
