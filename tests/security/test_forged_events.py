@@ -36,3 +36,27 @@ def test_a_record_forwarded_by_another_account_is_rejected_before_any_call(
     assert assumed.count == 0  # never went into any account
     (parked,) = sandbox.drain_queue(sandbox.hub.dlq_url)
     assert parked["MessageAttributes"]["reason"]["StringValue"] == result["reason"]
+
+
+def test_an_event_from_an_account_driftguard_does_not_guard_is_rejected_before_any_call(
+    sandbox: Sandbox,
+) -> None:
+    assert (
+        "444455556666"
+        not in sandbox.specs["PolicyEventsFunction"].environment["MEMBER_ACCOUNT_IDS"]
+    )
+    assumed = sandbox.fail("sts", "AssumeRole", error="AccessDenied")
+    event = forged(account="444455556666")
+    event["detail"]["recipientAccountId"] = "444455556666"
+    event["detail"]["resources"] = [
+        {
+            **event["detail"]["resources"][0],
+            "ARN": event["detail"]["resources"][0]["ARN"].replace("333333333333", "444455556666"),
+        }
+    ]
+
+    result = sandbox.invoke("PolicyEventsFunction", event)
+
+    assert result["status"] == "rejected"
+    assert "not one driftguard guards" in result["reason"]
+    assert assumed.count == 0

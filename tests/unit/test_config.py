@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from driftguard.aws import AwsClients
 from driftguard.config import Config, PartitionConfig, StoreConfig
-from driftguard.errors import ConfigError
+from driftguard.errors import AccountNotAllowedError, ConfigError
 from driftguard.vocabulary import Mode
 from tests.support.config import VALID_ENV
 
@@ -63,3 +64,22 @@ def test_a_malformed_partition_is_named(partition: str) -> None:
         Config.from_env(VALID | {"PARTITION": partition})
     with pytest.raises(ConfigError, match="PARTITION"):
         PartitionConfig.from_env({"PARTITION": partition})
+
+
+def test_member_accounts_are_the_listed_ones_or_the_organization() -> None:
+    assert Config.from_env(VALID).member_accounts == {
+        "333333333333",
+        "111111111111",
+        "222222222222",
+    }
+    assert Config.from_env({**VALID, "MEMBER_ACCOUNT_IDS": ""}).member_accounts is None
+    with pytest.raises(ConfigError, match="MEMBER_ACCOUNT_IDS"):
+        Config.from_env({**VALID, "MEMBER_ACCOUNT_IDS": "12345,*"})
+
+
+def test_driftguard_never_assumes_into_an_account_it_does_not_guard() -> None:
+    clients = AwsClients(
+        remediation_role_name="driftguard-remediation", member_accounts=frozenset({"111111111111"})
+    )
+    with pytest.raises(AccountNotAllowedError, match="444455556666"):
+        clients.in_account("444455556666", "kms", "us-east-1")  # before any call: no sockets here

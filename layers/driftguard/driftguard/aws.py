@@ -14,7 +14,7 @@ import botocore.session
 from botocore.config import Config as BotoConfig
 from botocore.loaders import Loader
 
-from driftguard.errors import ConfigError
+from driftguard.errors import AccountNotAllowedError, ConfigError
 from driftguard.retry import SYSTEM_CLOCK, Clock
 
 # Standard retry mode backs off on throttling (Secrets Manager policy APIs share
@@ -70,8 +70,10 @@ class AwsClients:
         session: boto3.Session | None = None,
         partition: str = "aws",
         clock: Clock = SYSTEM_CLOCK,
+        member_accounts: frozenset[str] | None = None,
     ) -> None:
         self._session = session
+        self._members = member_accounts
         self._clock = clock
         self._remediation_role_name = remediation_role_name
         self._partition = partition
@@ -108,7 +110,16 @@ class AwsClients:
             raise ConfigError("REMEDIATION_ROLE_NAME is required to reach member accounts")
         return f"arn:{self._partition}:iam::{account_id}:role/{self._remediation_role_name}"
 
+    def allows(self, account_id: str) -> bool:
+        """Whether driftguard may act in the account (None: the organization's, which the
+        hub bus alone admits)."""
+        return self._members is None or account_id in self._members
+
     def in_account(self, account_id: str, service: str, region: str | None = None) -> Any:
+        if not self.allows(account_id):
+            raise AccountNotAllowedError(
+                f"account {account_id} is not one driftguard guards (MemberAccountIds)"
+            )
         region = region or self.region
         assumed = self._assume(account_id)
         key = (account_id, service, region)

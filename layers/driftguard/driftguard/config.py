@@ -68,3 +68,11 @@ class Config(StoreConfig, PartitionConfig):
     quarantine_threshold: int = Field(alias="QUARANTINE_THRESHOLD", ge=2)
     quarantine_window_seconds: int = Field(alias="QUARANTINE_WINDOW_SECONDS", gt=0)
     audit_retention_days: int = Field(alias="AUDIT_RETENTION_DAYS", gt=0)
+    # The accounts driftguard may act in (the hub's and MemberAccountIds); empty when
+    # the hub admits its organization's accounts (OrganizationId).
+    member_account_ids: str = Field(alias="MEMBER_ACCOUNT_IDS", pattern=r"^(\d{12}(,\d{12})*)?$")
+
+    @property
+    def member_accounts(self) -> frozenset[str] | None:
+        """None: every account of the organization (the hub bus admits no other)."""
+        return frozenset(self.member_account_ids.split(",")) if self.member_account_ids else None

@@ -27,6 +27,10 @@ class DeclarationError(DriftguardError):
     """A declared policy cannot be accepted (orphaned unique ID, lockout, wrong kind...)."""
 
 
+class AccountNotAllowedError(DriftguardError):
+    """An account outside the configured members: driftguard never assumes into it."""
+
+
 class LeaseBusyError(DriftguardError):
     """Another invocation holds the lease on this resource; retry later."""
 

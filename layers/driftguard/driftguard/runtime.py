@@ -69,6 +69,7 @@ class Runtime:
             session=session,
             partition=config.partition,
             clock=clock,
+            member_accounts=config.member_accounts,
         )
         store = StateStore.for_table(
             clients.base_session,
@@ -94,6 +95,11 @@ class Runtime:
 
     def dispatch(self, detail: CloudTrailDetail) -> list[Result]:
         """One CloudTrail record through the one dispatcher (handlers, replay-dlq)."""
+        if not self.clients.allows(detail.recipient_account_id):
+            raise InvalidEventError(
+                f"event {detail.event_id} is from account {detail.recipient_account_id}, "
+                "not one driftguard guards (MemberAccountIds)"
+            )
         return dispatch(
             self.remediator, detail, remediation_role_name=self.config.remediation_role_name
         )

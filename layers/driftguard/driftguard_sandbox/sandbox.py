@@ -545,6 +545,8 @@ class Sandbox(AbstractContextManager["Sandbox"]):
                 SecretId=SLACK_WEBHOOK_SECRET_NAME, SecretString=self.slack_webhook_url
             )
         self.parameters.update(operator_parameters(self.hub_account, self.region))
+        # As an operator without an organization would: the member accounts by id.
+        self.parameters.setdefault("MemberAccountIds", ",".join(self.member_accounts))
 
     def deploy_hub(self) -> HubStack:
         """Create the hub's tables, topics, queues and buses from the template.
