@@ -67,11 +67,13 @@ def test_a_malformed_partition_is_named(partition: str) -> None:
 
 
 def test_member_accounts_are_the_listed_ones_or_the_organization() -> None:
-    assert Config.from_env(VALID).member_accounts == {
-        "333333333333",
-        "111111111111",
-        "222222222222",
-    }
+    assert Config.from_env(VALID).member_accounts == frozenset(
+        {
+            "333333333333",
+            "111111111111",
+            "222222222222",
+        }
+    )
     assert Config.from_env({**VALID, "MEMBER_ACCOUNT_IDS": ""}).member_accounts is None
     with pytest.raises(ConfigError, match="MEMBER_ACCOUNT_IDS"):
         Config.from_env({**VALID, "MEMBER_ACCOUNT_IDS": "12345,*"})
