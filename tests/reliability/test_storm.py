@@ -72,9 +72,6 @@ def fleet(sandbox: Sandbox, story: Story) -> Fleet:
 def test_a_storm_of_events_and_faults_loses_nothing_and_writes_only_what_is_enforced(
     sandbox: Sandbox, fleet: Fleet, figures: Callable[[str, object], None]
 ) -> None:
-    # Quarantine (stop restoring after repeated fights) is its own guarantee; here every
-    # widening is undone, so the end state says whether anything was dropped.
-    sandbox.configure_functions(QUARANTINE_THRESHOLD="1000000")
     sandbox.unreliable_delivery(duplicates=COPIES - 1, max_delay=5, seed=8)
     faults = storm_faults(sandbox)
     pick = random.Random(8)

@@ -158,14 +158,16 @@ def expected(case: Case) -> Status | str:
         # unique ID.
         gone = case.trigger is TriggerKind.ROLE_DELETED or case.previous is ORPHANED
         return Status.ORPHANED_PRINCIPAL if gone and case.missing else Status.IN_SYNC
-    if case.previous is Status.QUARANTINED:
+    widened = not isinstance(case.look, Failure) and Finding.WIDENED in case.look
+    if case.previous is Status.QUARANTINED and not widened:
         return Status.QUARANTINED  # stays, until declared or adopted again
     if case.mode is Mode.DETECT:
         return Status.ORPHANED_PRINCIPAL if case.orphaned else Status.DRIFTED
     if case.missing:
         return Status.ORPHANED_PRINCIPAL if case.orphaned else Status.PENDING_PRINCIPAL
     counted = case.fights if case.previous is not None else 0  # restores live in the record
-    if case.fighting and counted >= RULES.quarantine_threshold:
+    # Quarantine never leaves access wider than declared: a widening is always undone.
+    if case.fighting and counted >= RULES.quarantine_threshold and not widened:
         return Status.QUARANTINED
     return RESTORE
 
@@ -431,7 +433,7 @@ def test_fights_are_counted_within_the_window_only() -> None:
 
 def test_the_quarantine_reason_names_the_count_and_the_last_actor() -> None:
     step = decide(
-        observation(frozenset({Finding.WIDENED}), previous=previous_record(Status.IN_SYNC, 3)),
+        observation(frozenset({Finding.NARROWED}), previous=previous_record(Status.IN_SYNC, 3)),
         trigger=trigger(TriggerKind.POLICY_CHANGED),
         missing=(),
         now=NOW,
@@ -439,6 +441,26 @@ def test_the_quarantine_reason_names_the_count_and_the_last_actor() -> None:
     )
     assert isinstance(step, Decision) and step.status is Status.QUARANTINED
     assert "changed back 3 times within 3600s (last by mallory)" in step.reason
+
+
+@pytest.mark.parametrize("previous", [Status.IN_SYNC, Status.QUARANTINED])
+def test_a_fight_over_a_widening_is_always_restored_and_said_to_be_one(previous: Status) -> None:
+    """Quarantine never leaves access wider than declared (it used to: a fourth widening
+    stayed for good)."""
+    step = decide(
+        observation(frozenset({Finding.WIDENED}), previous=previous_record(previous, 3)),
+        trigger=trigger(TriggerKind.POLICY_CHANGED),
+        missing=(),
+        now=NOW,
+        rules=RULES,
+    )
+
+    assert isinstance(step, Restore)
+    done = step.succeeded("digest-now", NOW)
+    assert done.restored and done.status is Status.IN_SYNC
+    assert done.alert is AlertType.RESTORED and done.severity is Severity.CRITICAL
+    assert "someone keeps widening it: restored 4 times within 3600s" in done.reason
+    assert "last change by mallory" in done.reason
 
 
 # --------------------------------------------------------------------------- details

@@ -167,11 +167,19 @@ class Restore:
 
     def succeeded(self, live_digest: str, now: datetime) -> Decision:
         """Put and verified; `live_digest` is that of the policy read back."""
+        fights, window = len(self.restores), int(self.rules.quarantine_window.total_seconds())
+        reason = ""
+        if fights > self.rules.quarantine_threshold:  # widened again and again: say so
+            reason = (
+                f"someone keeps widening it: restored {fights} times within {window}s "
+                f"(last change by {self.trigger.actor or 'unknown'}); find out who"
+            )
         return _conclude(
             self.observation,
             self.trigger,
             now,
             status=Status.IN_SYNC,
+            reason=reason,
             restored=True,
             restores=self.restores,
             live_digest=live_digest,
@@ -247,7 +255,8 @@ def needs_principals(observation: Observation, trigger: Trigger) -> bool:
     if trigger.kind is TriggerKind.ROLE_DELETED or _was_orphaned(previous):
         return True
     quarantined = previous is not None and previous.status is Status.QUARANTINED
-    return not observation.in_sync and not quarantined
+    findings = observation.classification.findings if observation.classification else ()
+    return not observation.in_sync and (not quarantined or Finding.WIDENED in findings)
 
 
 def _was_orphaned(previous: StatusRecord | None) -> bool:
@@ -296,7 +305,9 @@ def decide(
             reason = f"{', '.join(missing)} was deleted; the policy no longer grants it"
             return conclude(Status.ORPHANED_PRINCIPAL, reason, missing=missing)
         return conclude(Status.IN_SYNC)
-    if previous is not None and previous.status is Status.QUARANTINED:
+    # Quarantine never leaves access wider than declared: a widening is always undone.
+    widening = Finding.WIDENED in obs.classification.findings
+    if previous is not None and previous.status is Status.QUARANTINED and not widening:
         return conclude(Status.QUARANTINED, previous.reason)
     # A DeleteRole names the cause even before the unique ID shows in the policy.
     orphaned = Finding.ORPHANED_PRINCIPAL in obs.classification.findings or deleted
@@ -309,12 +320,13 @@ def decide(
         return conclude(status, reason, missing=missing)
     fighting = counts_as_fight(obs.classification)
     recent = recent_restores(previous, now, rules)
-    if fighting and len(recent) >= rules.quarantine_threshold:
+    if fighting and len(recent) >= rules.quarantine_threshold and not widening:
         return conclude(
             Status.QUARANTINED,
             f"changed back {len(recent)} times within "
             f"{int(rules.quarantine_window.total_seconds())}s "
-            f"(last by {trigger.actor or 'unknown'}); driftguard stopped restoring it. "
+            f"(last by {trigger.actor or 'unknown'}); it grants no one more than declared, "
+            "so driftguard stopped restoring it. "
             "Find out who keeps changing it, then `driftguard declare` or `adopt` it again",
         )
     return Restore(obs, trigger, restores=(*recent, now) if fighting else recent, rules=rules)
@@ -425,6 +437,7 @@ def _record(
 ) -> StatusRecord:
     """The status item from now on; it keeps its time while nothing about it changes."""
     previous = obs.previous
+    reason = reason if status.is_problem else ""  # why it is fine again is the alert's
     changed = (
         previous is None
         or previous.status is not status

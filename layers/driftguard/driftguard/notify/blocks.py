@@ -358,7 +358,9 @@ def _restored_details(resource: AlertResource) -> list[str]:
         if changes
         else "*Before:* " + ", ".join(resource.findings or ["changed"])
     )
-    return [before, "*After:* the declared policy, put back and verified by reading it again"]
+    after = "*After:* the declared policy, put back and verified by reading it again"
+    fight = [f":rotating_light: _{escape(resource.reason)}_"] if resource.reason else []
+    return [*fight, before, after]
 
 
 def _why_facts(alert: Alert) -> list[tuple[str, str | None]]:
