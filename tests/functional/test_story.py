@@ -10,7 +10,7 @@ from driftguard.policy import Policy
 from driftguard.state import StateStore
 from driftguard.vocabulary import AlertType, AuditAction, Severity, Status
 from driftguard_sandbox.sandbox import Sandbox
-from driftguard_sandbox.story import POD_ROLE_ARN, AlertTail, Story, secret_policy
+from driftguard_sandbox.story import POD_ROLE_ARN, AlertTail, Story, key_policy, secret_policy
 from tests.support.cli import run_cli
 from tests.support.state import status_of
 
@@ -183,17 +183,25 @@ def test_sweeps_over_a_restored_resource_are_silent(
     assert store.get_status(story.key_arn) == status
 
 
-def test_someone_who_keeps_changing_it_back_gets_quarantined(
+def test_someone_who_keeps_narrowing_it_gets_quarantined(
     sandbox: Sandbox, story: Story, store: StateStore, alerts: AlertTail
 ) -> None:
+    """A fight that grants no one more than declared may stop (a widening never does:
+    tests/security/test_quarantine.py)."""
+    narrowed = key_policy()
+    narrowed["Statement"] = narrowed["Statement"][:-1]  # pod-role loses Decrypt
     for _ in range(3):  # QUARANTINE_THRESHOLD in template.yaml
-        story.widen_key_policy()
+        story.mallory_kms.put_key_policy(
+            KeyId=story.key_arn, PolicyName="default", Policy=json.dumps(narrowed)
+        )
         sandbox.wait_idle()
         assert story.restored()
-    story.widen_key_policy()
+    story.mallory_kms.put_key_policy(
+        KeyId=story.key_arn, PolicyName="default", Policy=json.dumps(narrowed)
+    )
     sandbox.wait_idle()
 
-    assert not story.restored()  # driftguard stopped fighting
+    assert not story.restored()  # driftguard stopped fighting over a narrowing
     assert status_of(store, story.key_arn) is Status.QUARANTINED
     types = [a.type for a in alerts.read()]
     assert types == [AlertType.RESTORED] * 3 + [AlertType.QUARANTINED]
