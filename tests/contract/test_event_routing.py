@@ -21,6 +21,7 @@ from typing import Any, cast
 import pytest
 from moto.events.models import EventPattern
 
+from driftguard.aws import SESSION_NAME
 from driftguard_sandbox.template import FunctionSpec, ResolveContext, RuleSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,11 +195,11 @@ def with_identity(event: Event, identity: dict[str, Any]) -> Event:
     return copied
 
 
-def remediation_identity(account: str, role: str) -> dict[str, Any]:
+def remediation_identity(account: str, role: str, session: str = SESSION_NAME) -> dict[str, Any]:
     return {
         "type": "AssumedRole",
-        "principalId": "AROAREMEDIATION00001:driftguard",
-        "arn": f"arn:aws:sts::{account}:assumed-role/{role}/driftguard",
+        "principalId": f"AROAREMEDIATION00001:{session}",
+        "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{session}",
         "accountId": account,
         "accessKeyId": "ASIAEXAMPLEKEY123456",
         "sessionContext": {
@@ -222,6 +223,10 @@ def person_identities(account: str, remediation_role: str) -> dict[str, dict[str
         | {"principalId": "AROASECURITYADMIN001:alice"},
         # A role whose name only starts like the remediation role is a person, not driftguard.
         "lookalike-role": remediation_identity(account, lookalike),
+        # Someone else who gets to assume the remediation role is not driftguard either.
+        "remediation-role-other-session": remediation_identity(
+            account, remediation_role, "mallory"
+        ),
         "iam-user": {
             "type": "IAMUser",
             "principalId": "AIDAEXAMPLEUSER00001",
@@ -266,7 +271,10 @@ def test_policy_rules_ignore_driftguards_own_changes(
 
 
 @pytest.mark.parametrize("path", POLICY_FILES, ids=file_id)
-@pytest.mark.parametrize("who", ["assumed-role", "lookalike-role", "iam-user", "root"])
+@pytest.mark.parametrize(
+    "who",
+    ["assumed-role", "lookalike-role", "remediation-role-other-session", "iam-user", "root"],
+)
 def test_policy_rules_still_see_people(
     path: Path, who: str, routes: list[Route], context: ResolveContext
 ) -> None:

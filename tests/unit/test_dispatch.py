@@ -66,6 +66,16 @@ def test_each_event_reaches_its_handler(source: str, name: str, call: str) -> No
     assert handlers.calls == [call]
 
 
+def driftguard_session(
+    session: str = "driftguard", account: str = "111111111111"
+) -> dict[str, Any]:
+    return {
+        "type": "AssumedRole",
+        "arn": f"arn:aws:sts::{account}:assumed-role/{ROLE_NAME}/{session}",
+        "sessionContext": {"sessionIssuer": {"arn": f"arn:aws:iam::{account}:role/{ROLE_NAME}"}},
+    }
+
+
 @pytest.mark.parametrize(
     ("event", "reason"),
     [
@@ -74,12 +84,7 @@ def test_each_event_reaches_its_handler(source: str, name: str, call: str) -> No
             detail(
                 "kms.amazonaws.com",
                 "PutKeyPolicy",
-                userIdentity={
-                    "type": "AssumedRole",
-                    "sessionContext": {
-                        "sessionIssuer": {"arn": f"arn:aws:iam::111111111111:role/{ROLE_NAME}"}
-                    },
-                },
+                userIdentity=driftguard_session(),
             ),
             "driftguard's own change",
         ),
@@ -92,6 +97,23 @@ def test_what_is_not_a_change_to_act_on_is_ignored(event: CloudTrailDetail, reas
     (result,) = dispatch(handlers, event, remediation_role_name=ROLE_NAME)
     assert result.outcome is Outcome.IGNORED and reason in result.reason
     assert handlers.calls == []
+
+
+@pytest.mark.parametrize(
+    "identity",
+    [
+        driftguard_session(session="mallory"),  # someone else who may assume the role
+        driftguard_session(account="999999999999"),  # the role of another account
+    ],
+)
+def test_only_sessions_driftguard_opened_are_its_own(identity: dict[str, Any]) -> None:
+    handlers = Recorder()
+    dispatch(
+        handlers,
+        detail("kms.amazonaws.com", "PutKeyPolicy", userIdentity=identity),
+        remediation_role_name=ROLE_NAME,
+    )
+    assert handlers.calls == ["policy kms-key"]  # checked like anyone's change
 
 
 def test_an_iam_event_driftguard_does_not_handle_is_invalid() -> None:

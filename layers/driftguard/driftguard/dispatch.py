@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from driftguard import kinds
+from driftguard.aws import SESSION_NAME
 from driftguard.decision import Result
 from driftguard.errors import InvalidEventError
 from driftguard.events import CloudTrailDetail
@@ -34,10 +35,20 @@ def ignore_reason(detail: CloudTrailDetail, remediation_role_name: str) -> str |
     """Failed calls and driftguard's own restores never trigger a fix."""
     if detail.error_code:
         return f"failed call ({detail.error_code})"
-    issuer = detail.user_identity.issuer_arn or ""
-    if issuer.rsplit("/", 1)[-1] == remediation_role_name:
+    if _by_driftguard(detail, remediation_role_name):
         return "driftguard's own change"
     return None
+
+
+def _by_driftguard(detail: CloudTrailDetail, remediation_role_name: str) -> bool:
+    """A session driftguard opened: the remediation role of the account that received
+    the call, under driftguard's session name. Anyone else who gets to use that role
+    (another session name, the role of another account) is seen like anyone else."""
+    identity = detail.user_identity
+    account, partition = detail.recipient_account_id, identity.partition
+    role = f"arn:{partition}:iam::{account}:role/{remediation_role_name}"
+    session = f"arn:{partition}:sts::{account}:assumed-role/{remediation_role_name}/{SESSION_NAME}"
+    return identity.issuer_arn == role and identity.arn == session
 
 
 def dispatch(
