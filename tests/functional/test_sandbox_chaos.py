@@ -203,7 +203,7 @@ def test_rewrite_delay_shows_the_deleted_roles_arn_for_a_while(
         iam.get_role(RoleName="pod-role")
     assert error_of(excinfo) == ("NoSuchEntity", 404)  # IAM forgets it at once
     assert _principals(*world) == [role["Arn"]] * 3
-    sleep_until(started + scaled - MARGIN)
+    sleep_until(started + scaled / 2)  # well inside: three reads may be slow on a busy machine
     assert _principals(*world) == [role["Arn"]] * 3
 
     sleep_until(deleted + scaled + 0.02)

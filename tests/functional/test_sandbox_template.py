@@ -138,7 +138,8 @@ def test_the_real_template_routes_remediation_out() -> None:
     assert policy_rules["HubBusPolicyCalls"].bus == "hub"
     assert policy_rules["HubAccountPolicyCalls"].bus == "default"
     exclusions = policy_rules["HubBusPolicyCalls"].pattern["detail"]["$or"]
-    wildcard = exclusions[1]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"][0]
-    assert wildcard == {"anything-but": {"wildcard": "arn:aws:iam::*:role/driftguard-remediation"}}
+    wildcard = exclusions[1]["userIdentity"]["arn"][0]
+    own = "arn:aws:sts::*:assumed-role/driftguard-remediation/driftguard"
+    assert wildcard == {"anything-but": {"wildcard": own}}
     assert specs["ReconcilerFunction"].schedules
     assert globals_environment(template, context)["TABLE_NAME"] == "driftguard-StateTable"

@@ -81,7 +81,7 @@ class CloudTrailEvent(EventBridgeModel):
         # another account was not (a forged or misrouted event).
         if self.account != self.detail.recipient_account_id:
             raise ValueError(
-                f"sent by account {self.account} but says it was received by "
+                f"sent by account {self.account[:40]} but says it was received by "
                 f"{self.detail.recipient_account_id}"
             )
         return self
