@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 from driftguard.alerts import MAX_ALERT_BYTES, compose_alert
 from driftguard.arns import Arn
 from driftguard.classify import Classification
 from driftguard.decision import Decision, Observation, Rules, decide
+from driftguard.dlq import MAX_BODY_BYTES, DeadLetterQueue
+from driftguard.errors import InvalidEventError
 from driftguard.kinds import Target
 from driftguard.model import AuditEntry, Trigger
 from driftguard.notify.blocks import build_message, fallback_text
@@ -98,3 +101,22 @@ def test_an_alert_cuts_each_list_of_a_diff_to_its_first_lines() -> None:
     assert len(resource.diff["added_principals"]) == 40  # the whole diff is in the history
     assert resource.diff["added_principals"] == decision.observation.diff["added_principals"][:40]
     assert 0 < len(resource.diff["summary"]) <= 40
+
+
+def test_an_event_too_large_for_sqs_is_parked_as_json_with_its_size() -> None:
+    sent: list[dict[str, Any]] = []
+
+    class Sqs:
+        def send_message(self, **kwargs: Any) -> None:
+            sent.append(kwargs)
+
+    event = {"detail": {"requestParameters": {"keyId": "k" * 300_000}}}
+    DeadLetterQueue(lambda: Sqs(), "queue").park(event, InvalidEventError("too big"))
+
+    (message,) = sent
+    assert len(message["MessageBody"].encode()) <= MAX_BODY_BYTES
+    kept = json.loads(message["MessageBody"])
+    assert kept["bytes"] == len(json.dumps(event).encode())
+    assert kept["truncatedEvent"].startswith('{"detail"')
+    assert message["MessageAttributes"]["truncated"]["StringValue"] == str(kept["bytes"])
+    assert message["MessageAttributes"]["reason"]["StringValue"] == "too big"

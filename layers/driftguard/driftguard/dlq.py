@@ -79,8 +79,10 @@ class DeadLetterQueue:
         }
         encoded = body.encode("utf-8")
         if len(encoded) > MAX_BODY_BYTES:
+            # Still JSON, so whoever reads the queue can: the event's start, and its size.
             attributes["truncated"] = {"DataType": "Number", "StringValue": str(len(encoded))}
-            body = encoded[:MAX_BODY_BYTES].decode("utf-8", errors="ignore")
+            head = encoded[: MAX_BODY_BYTES // 2].decode("utf-8", errors="ignore")
+            body = json.dumps({"truncatedEvent": head, "bytes": len(encoded)})
         self._sqs.send_message(QueueUrl=self.url, MessageBody=body, MessageAttributes=attributes)
 
     def receive_all(self) -> Iterator[ParkedMessage]:
