@@ -1,0 +1,62 @@
+"""The two roles people use (issue 9, README "Threat model"): the declarer may write the
+declared state and nothing else; the reader may only read it. Neither may touch the
+functions, their code, their roles or the stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from driftguard_sandbox.template import Template
+
+READ = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan")
+ALLOWED: dict[str, set[str]] = {
+    "ReaderRole": set(READ),
+    "DeclarerRole": {
+        "dynamodb:DescribeTable",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    },
+}
+TABLE = {"Fn::GetAtt": ["StateTable", "Arn"]}
+INDEXES = {"Fn::Sub": "${StateTable.Arn}/index/*"}
+
+
+def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("name", sorted(ALLOWED))
+def test_an_operator_role_may_do_exactly_its_job_on_the_table_only(
+    template: Template, name: str
+) -> None:
+    role = template["Resources"][name]
+    granted = statements(role)
+    assert {s["Effect"] for s in granted} == {"Allow"}
+    actions = {a for s in granted for a in as_list(s["Action"])}
+    assert actions == ALLOWED[name]
+    if name == "ReaderRole":  # reads, never writes
+        assert all(
+            a.split(":")[1].startswith(("Get", "Query", "Scan", "Describe")) for a in actions
+        )
+    for statement in granted:
+        assert as_list(statement["Resource"]) == [TABLE, INDEXES]
+    properties = role["Properties"]
+    assert not properties.get("ManagedPolicyArns") and "PermissionsBoundary" not in properties
+
+
+@pytest.mark.parametrize("name", sorted(ALLOWED))
+def test_an_operator_role_is_assumed_from_this_account_only(template: Template, name: str) -> None:
+    (trust,) = template["Resources"][name]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Action"] == "sts:AssumeRole"
+    assert trust["Principal"] == {
+        "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+    }
+    assert template["Outputs"][f"{name}Arn"]["Value"] == {"Fn::GetAtt": [name, "Arn"]}
