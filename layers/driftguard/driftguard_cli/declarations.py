@@ -8,6 +8,7 @@ sweep or `scan --remediate` enforces it.
 from __future__ import annotations
 
 from driftguard import kinds
+from driftguard.access import public_allows
 from driftguard.aws import AwsClients
 from driftguard.decision import Observation, observed_status
 from driftguard.errors import DeclarationError, PolicyParseError
@@ -29,9 +30,23 @@ class Declarations:
         self._clock = clock
         self._inspector = Inspector(clients, store)
 
-    def declare(self, arn_text: str, policy_text: str, mode: Mode, declared_by: str) -> Declared:
+    def declare(
+        self,
+        arn_text: str,
+        policy_text: str,
+        mode: Mode,
+        declared_by: str,
+        *,
+        allow_public: bool = False,
+    ) -> Declared:
         target = kinds.target(arn_text)
         policy = self._acceptable(target, policy_text)
+        if (public := public_allows(policy, target.arn.partition)) and not allow_public:
+            raise DeclarationError(
+                f"the policy for {target} grants everyone without a condition "
+                f"({', '.join(public)}); driftguard would keep it that way. "
+                "Narrow it with a condition, or pass --allow-public if that is intended"
+            )
         previous = self._store.get_declared(target.text)
         declared = Declared(
             arn=target.text,
@@ -105,10 +120,12 @@ class Declarations:
         )
         return status, audit
 
-    def adopt(self, arn_text: str, mode: Mode, declared_by: str) -> Declared:
+    def adopt(
+        self, arn_text: str, mode: Mode, declared_by: str, *, allow_public: bool = False
+    ) -> Declared:
         """Take the live policy as the declared state."""
         target = kinds.target(arn_text)
         live = target.kind.read_policy(self._clients, target.arn)
         if live is None:
             raise DeclarationError(f"{target} has no policy to adopt; declare one instead")
-        return self.declare(target.text, live, mode, declared_by)
+        return self.declare(target.text, live, mode, declared_by, allow_public=allow_public)

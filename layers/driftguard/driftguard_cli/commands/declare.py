@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 
@@ -30,6 +31,7 @@ def register(subparsers: Subparsers) -> None:
     resource_arn(declare)
     declare.add_argument("--policy-file", required=True, type=Path, help="policy JSON file")
     mode_option(declare)
+    public_option(declare)
 
     adopt = command(
         subparsers,
@@ -40,6 +42,15 @@ def register(subparsers: Subparsers) -> None:
     )
     resource_arn(adopt)
     mode_option(adopt)
+    public_option(adopt)
+
+
+def public_option(parser: Any) -> None:
+    parser.add_argument(
+        "--allow-public",
+        action="store_true",
+        help="accept a statement that grants everyone without a condition",
+    )
 
 
 def run(ctx: Context) -> int:
@@ -50,9 +61,11 @@ def run(ctx: Context) -> int:
     mode = Mode(mode_name)
     who = ctx.caller()
     if args.command == "declare":
-        declared = ctx.declarations.declare(args.arn, args.policy_file.read_text(), mode, who)
+        declared = ctx.declarations.declare(
+            args.arn, args.policy_file.read_text(), mode, who, allow_public=args.allow_public
+        )
     else:
-        declared = ctx.declarations.adopt(args.arn, mode, who)
+        declared = ctx.declarations.adopt(args.arn, mode, who, allow_public=args.allow_public)
     record = ctx.store.get_status(declared.arn)
     line = Text(f"declared {declared.arn} (version {declared.version}, {mode.value}): ")
     line.append_text(views.status_text(record.status.value if record else "unknown"))
