@@ -88,8 +88,8 @@ def test_demo_hands_the_sandbox_the_cli_entry_point(monkeypatch: pytest.MonkeyPa
     """The sandbox never imports the command line: `demo` gives it `main` to run."""
     calls: list[object] = []
 
-    def run_demo(out: object, command_line: object) -> int:
-        calls.append(command_line)
+    def run_demo(out: object, command_line: object, *, chaos: bool) -> int:
+        calls.append((command_line, chaos))
         return 0
 
     # A stand-in for the sandbox's demo module: the real one would start moto.
@@ -97,4 +97,5 @@ def test_demo_hands_the_sandbox_the_cli_entry_point(monkeypatch: pytest.MonkeyPa
     stand_in.run_demo = run_demo  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "driftguard_sandbox.demo", stand_in)
     assert run_cli("demo") == (EXIT_OK, "")
-    assert calls == [main]
+    assert run_cli("demo", "--chaos") == (EXIT_OK, "")
+    assert calls == [(main, False), (main, True)]

@@ -60,8 +60,9 @@ class SlackTail:
             n.say("  SLACK " + render_terminal(message).replace("\n", "\n        "))
 
 
-def run_demo(out: TextIO, command_line: CommandLine) -> int:
-    """The story, start to end; 0 when both policies end as declared, else 1."""
+def run_demo(out: TextIO, command_line: CommandLine, *, chaos: bool = False) -> int:
+    """The story, start to end; 0 when both policies end as declared, else 1. With
+    `chaos`, on a local AWS as unkind as the real one can be."""
     n = Narrator(out, command_line)
     function_logs = io.StringIO()  # the functions' CloudWatch Logs; shown on failure
     n.say("driftguard demo: cross-account secret access that survives a deleted role.")
@@ -83,12 +84,28 @@ def run_demo(out: TextIO, command_line: CommandLine) -> int:
             f"Local AWS (moto) on {sandbox.endpoint_url}: {WORKLOAD} runs the EKS workload, "
             f"{DATA} holds the secret, {SECURITY} is the security account (key + driftguard)."
         )
+        if chaos:
+            _unkind(n, sandbox)
         story = _the_workload(n, sandbox, alerts)
         _declared(n, story)
         _role_deleted(n, sandbox, story, alerts)
         _role_recreated(n, sandbox, story, alerts)
         _widened(n, sandbox, story, alerts)
         return _where_things_stand(n, story, function_logs.getvalue())
+
+
+def _unkind(n: Narrator, sandbox: Sandbox) -> None:
+    """What `tests/reliability` proves driftguard against, switched on for the story."""
+    sandbox.unreliable_delivery(duplicates=2, max_delay=1.0, seed=8)
+    sandbox.getrole_delay = PROPAGATION_DELAY_SECONDS
+    sandbox.rewrite_delay = 1.0
+    for service in ("kms", "secretsmanager"):
+        sandbox.fail(service, rate=0.2, principal="driftguard-remediation", seed=8)
+    n.say(
+        "Chaos: every event delivered three times and up to 1 s late, GetRole blind to a new "
+        "role and policies showing a deleted role's ARN for a while, 1 in 5 of driftguard's "
+        "KMS and Secrets Manager calls throttled."
+    )
 
 
 def _the_workload(n: Narrator, sandbox: Sandbox, alerts: SlackTail) -> Story:

@@ -13,12 +13,18 @@ NAMES = ("demo",)
 
 
 def register(subparsers: Subparsers) -> None:
-    command(
+    demo = command(
         subparsers,
         "demo",
         "tell the driftguard story on a local multi-account AWS",
         "Starts moto on 127.0.0.1 as three accounts and plays the story; contacts nothing else.",
-        "  driftguard demo",
+        "  driftguard demo\n  driftguard demo --chaos",
+    )
+    demo.add_argument(
+        "--chaos",
+        action="store_true",
+        help="the local AWS at its worst: events duplicated and late, IAM slow to show "
+        "changes, driftguard's calls throttled",
     )
 
 
@@ -33,4 +39,4 @@ def run(ctx: Context) -> int:
         )
     from driftguard_cli.main import main  # loaded already: it is what runs this
 
-    return run_demo(ctx.out, main)
+    return run_demo(ctx.out, main, chaos=ctx.args.chaos)
