@@ -7,8 +7,11 @@ itself, which the tests run for real.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -17,11 +20,17 @@ from botocore.exceptions import ClientError
 from driftguard.alerts import Alert
 from driftguard.arns import Arn, role_key
 from driftguard.aws import AwsClients
-from driftguard.errors import LeaseBusyError, PrincipalNotReadyError, ResourceNotFoundError
+from driftguard.errors import (
+    LeaseBusyError,
+    PrincipalNotReadyError,
+    ResourceNotFoundError,
+    SigningError,
+)
 from driftguard.events import CloudTrailDetail
 from driftguard.kinds import ResourceKind
 from driftguard.model import AuditEntry, Declared, StatusRecord, sha256
 from driftguard.rechecks import Recheck
+from driftguard.signing import signed_message
 from driftguard.vocabulary import Mode, Status
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -229,23 +238,47 @@ class FakePublisher:
         return f"message-{len(self.alerts)}"
 
 
+class FakeSignatures:
+    """The KMS HMAC key in memory: the same message and checks as driftguard.signing's
+    KmsSignatures, which the sandbox tests run against moto's KMS."""
+
+    def __init__(self, key: bytes = b"the declarer's key") -> None:
+        self._key = key
+        self.verified = 0
+
+    def sign(self, declared: Declared) -> Declared:
+        mac = hmac.new(self._key, signed_message(declared), hashlib.sha256).digest()
+        return replace(declared, signature=base64.b64encode(mac).decode("ascii"))
+
+    def verify(self, declared: Declared) -> None:
+        self.verified += 1
+        if not hmac.compare_digest(self.sign(declared).signature, declared.signature):
+            raise SigningError("the declaration's signature does not verify")
+
+
+SIGNATURES = FakeSignatures()
+
+
 def declaration(
     arn: str, policy: str, *, principals: tuple[str, ...], mode: Mode = Mode.ENFORCE
 ) -> Declared:
-    """What `driftguard declare` stores for `policy` (the fake kind, version 1)."""
+    """What `driftguard declare` stores for `policy` (the fake kind, version 1, signed
+    with SIGNATURES)."""
     parsed = Arn.parse(arn)
-    return Declared(
-        arn=arn,
-        kind=FakePolicies.name,
-        account=parsed.account,
-        region=parsed.region,
-        policy=policy,
-        digest=sha256(policy),
-        mode=mode,
-        version=1,
-        declared_by="arn:aws:iam::333333333333:role/security",
-        declared_at=START,
-        principals=principals,
+    return SIGNATURES.sign(
+        Declared(
+            arn=arn,
+            kind=FakePolicies.name,
+            account=parsed.account,
+            region=parsed.region,
+            policy=policy,
+            digest=sha256(policy),
+            mode=mode,
+            version=1,
+            declared_by="arn:aws:iam::333333333333:role/security",
+            declared_at=START,
+            principals=principals,
+        )
     )
 
 

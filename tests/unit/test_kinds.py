@@ -19,7 +19,7 @@ from driftguard.model import Declared, sha256
 from driftguard.policy import Policy
 from driftguard.vocabulary import Mode
 from driftguard_cli.declarations import Declarations
-from tests.support.fakes import FakeClock, FakeStore
+from tests.support.fakes import SIGNATURES, FakeClock, FakeStore
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 KEY_ARN = "arn:aws:kms:us-east-1:333333333333:key/0f6a3c2e-8a57-4d7e-9b0c-2d1e5f4a7b91"
@@ -527,7 +527,7 @@ def test_a_stored_declaration_with_forbidden_characters_or_no_principal_is_never
     ],
 )
 def test_declaring_applies_every_rule(arn: str, text: str, refused: str | None) -> None:
-    declarations = Declarations(NO_AWS, FakeStore(FakeClock()))  # type: ignore[arg-type]
+    declarations = Declarations(NO_AWS, FakeStore(FakeClock()), SIGNATURES)  # type: ignore[arg-type]
     target = kinds.target(arn)
     if refused is None:
         assert declarations._acceptable(target, text) == Policy.parse(text)

@@ -5,7 +5,8 @@ No sockets and no real time: the clock is injected and sleeping only moves it.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from driftguard.decision import Decision, Result
 from driftguard.errors import InvalidEventError
 from driftguard.events import CloudTrailDetail
 from driftguard.kinds import Target, registry
-from driftguard.model import StatusRecord, Trigger
+from driftguard.model import Declared, StatusRecord, Trigger
 from driftguard.service import Remediator
 from driftguard.vocabulary import (
     AlertType,
@@ -31,6 +32,7 @@ from driftguard.vocabulary import (
 )
 from tests.support.config import VALID_ENV
 from tests.support.fakes import (
+    SIGNATURES,
     START,
     FakeClients,
     FakeClock,
@@ -38,6 +40,7 @@ from tests.support.fakes import (
     FakePolicies,
     FakePublisher,
     FakeRechecks,
+    FakeSignatures,
     FakeStore,
     declaration,
     in_sync_status,
@@ -91,6 +94,7 @@ class World:
             self.store,  # type: ignore[arg-type]
             self.publisher,  # type: ignore[arg-type]
             self.rechecks,  # type: ignore[arg-type]
+            signatures=SIGNATURES,
             clock=self.clock,
         )
 
@@ -151,6 +155,34 @@ def test_a_widened_policy_is_put_back_verified_recorded_and_alerted_once(world: 
     (alert,) = world.publisher.alerts
     assert alert.type is AlertType.RESTORED and alert.severity is Severity.CRITICAL
     assert world.clock.sleeps == []  # accepted and visible at once: no waiting
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(lambda d: replace(d, policy=policy(ROLE, VENDOR)), id="policy-changed"),
+        pytest.param(lambda d: replace(d, signature=""), id="unsigned"),
+        pytest.param(lambda d: FakeSignatures(b"someone else's key").sign(d), id="other-key"),
+    ],
+)
+def test_a_declaration_the_declarer_did_not_sign_is_never_applied(
+    world: World, forge: Callable[[Declared], Declared]
+) -> None:
+    world.declare(KEY)
+    world.store.declared[KEY] = forge(world.store.declared[KEY])  # straight into the table
+    world.kind.live[KEY] = policy(ROLE, VENDOR)
+
+    decision = world.check(KEY)
+    world.remediator._alert([decision], decision.trigger)
+
+    assert decision.status is Status.ERROR and world.kind.puts == []
+    assert "signature" in decision.reason or "not signed" in decision.reason
+    (alert,) = world.publisher.alerts
+    assert alert.type is AlertType.DECLARATION_REFUSED and alert.severity is Severity.CRITICAL
+    assert alert.resources[0].arn == KEY
+
+    again = world.check(KEY)  # the same refusal is one incident: alerted once
+    assert again.alert is None and world.kind.puts == []
 
 
 def test_a_refused_put_is_retried_for_a_moment(world: World) -> None:

@@ -141,6 +141,26 @@ def quarantined() -> Alert:
     )
 
 
+def declaration_changed() -> Alert:
+    return alert(
+        AlertType.DECLARATION_CHANGED,
+        Severity.CRITICAL,
+        resources=[key(status="declared", findings=["widened"], diff=WIDENED_DIFF)],
+        event_name=None,
+        event_id=None,
+        changed_at=None,
+    )
+
+
+def declaration_refused() -> Alert:
+    reason = "the declaration's signature does not verify"
+    return alert(
+        AlertType.DECLARATION_REFUSED,
+        Severity.CRITICAL,
+        resources=[key(status="error", reason=reason)],
+    )
+
+
 EVERY_TYPE = {
     AlertType.ORPHANED_PRINCIPAL: orphaned(),
     AlertType.DRIFT_DETECTED: drifted(WIDENED_DIFF, Severity.CRITICAL),
@@ -150,6 +170,8 @@ EVERY_TYPE = {
     AlertType.PENDING_PRINCIPAL: why(AlertType.PENDING_PRINCIPAL, "pending-principal"),
     AlertType.INVALID_DECLARATION: why(AlertType.INVALID_DECLARATION, "error"),
     AlertType.QUARANTINED: quarantined(),
+    AlertType.DECLARATION_CHANGED: declaration_changed(),
+    AlertType.DECLARATION_REFUSED: declaration_refused(),
 }
 
 
@@ -264,6 +286,19 @@ def test_failures_say_why_and_what_to_do(alert_type: AlertType) -> None:
     text = all_text(payload_of(subject))
     assert f"*Why:* {subject.resources[0].reason}" in text
     assert "*:wrench: What to do*\n" + subject.next_steps in text
+
+
+def test_a_declaration_change_shows_who_signed_it_and_what_it_grants() -> None:
+    text = all_text(payload_of(declaration_changed()))
+    assert "*Declared by*\n" + MALLORY in text
+    assert "*Declared policy* (`+` granted now" in text
+    assert "+ principal arn:aws:iam::444455556666:root" in text
+
+
+def test_a_refused_declaration_says_why() -> None:
+    text = all_text(payload_of(declaration_refused()))
+    assert "*Why:* the declaration's signature does not verify" in text
+    assert "*:rotating_light: What to do*" in text
 
 
 def test_quarantined_says_who_keeps_changing_it() -> None:

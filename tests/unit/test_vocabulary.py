@@ -85,7 +85,9 @@ def test_mappings_point_at_members() -> None:
     assert set(STATUS_OUTCOME.values()) <= set(Outcome)
     assert set(STATUS_AUDIT.values()) | set(FAILURE_AUDIT.values()) <= set(AuditAction)
     targets = {v for v in STATUS_ALERT.values() if v} | set(FAILURE_ALERT.values())
-    assert targets | {AlertType.RESTORED} == set(AlertType), "an alert type nothing raises"
+    # RESTORED: a restore; DECLARATION_CHANGED: the declarations watcher.
+    raised_elsewhere = {AlertType.RESTORED, AlertType.DECLARATION_CHANGED}
+    assert targets | raised_elsewhere == set(AlertType), "an alert type nothing raises"
     assert {v for v in ALERT_SEVERITY.values() if v} <= set(Severity)
     assert set(FINDING_SEVERITY.values()) <= set(Severity) - {Severity.NONE, Severity.INFO}
     assert set(AUDIT_CATEGORY) == set(AuditAction)
@@ -112,5 +114,5 @@ def test_legacy_values_are_not_current_ones() -> None:
 
 def test_rankings_are_the_declaration_order() -> None:
     assert [s.rank for s in Severity] == list(range(len(Severity)))
-    assert max(AlertType, key=lambda a: a.rank) is AlertType.QUARANTINED
+    assert max(AlertType, key=lambda a: a.rank) is AlertType.DECLARATION_REFUSED
     assert Severity.CRITICAL.rank > Severity.HIGH.rank > Severity.MEDIUM.rank

@@ -202,6 +202,18 @@ WORDING: Final[Mapping[AlertType, Wording]] = {
         f"The declared state of {_plural(n)} cannot be applied{_by(t)}.",
         "Declare the policy again (`driftguard declare`).",
     ),
+    AlertType.DECLARATION_REFUSED: lambda subject, n, t: (
+        f"Declaration refused: {subject}",
+        f"The declared state of {_plural(n)} is not signed by the declarer role{_by(t)}: "
+        "someone wrote it straight into the state table. driftguard will not apply it.",
+        "Find who wrote it (the table's CloudTrail data events), then declare the "
+        "resource again with `driftguard declare`.",
+    ),
+    AlertType.DECLARATION_CHANGED: lambda subject, n, t: (
+        f"Declaration changed: {subject}",
+        f"The declared state of {_plural(n)} changed.",
+        "Nothing to do if this change was reviewed; else declare the previous policy again.",
+    ),
     AlertType.CHECK_FAILED: lambda subject, n, t: (
         f"Check failed: {subject}",
         f"driftguard could not read the live policy of {_plural(n)}{_by(t)}.",

@@ -49,7 +49,13 @@ class PartitionConfig(EnvSettings):
     partition: str = Field(default="aws", alias="PARTITION", pattern=r"^aws(-[a-z]+)*$")
 
 
-class Config(StoreConfig, PartitionConfig):
+class SigningConfig(EnvSettings):
+    """The KMS HMAC key declarations are signed with (an id, ARN, alias or alias ARN)."""
+
+    signing_key_id: NonEmpty = Field(alias="SIGNING_KEY_ID")
+
+
+class Config(StoreConfig, PartitionConfig, SigningConfig):
     """What the functions need (all set by template.yaml Globals)."""
 
     alert_topic_arn: NonEmpty = Field(alias="ALERT_TOPIC_ARN")

@@ -225,11 +225,8 @@ class Restore:
 
 
 def validate_declaration(declared: Declared) -> Policy:
-    """The declared policy, or DeclarationError when it must never be applied."""
-    if not declared.intact:
-        raise DeclarationError(
-            "the stored declared policy fails its digest check; declare it again"
-        )
+    """The declared policy, or DeclarationError when it must never be applied (its
+    signature is checked before, by driftguard.signing: that takes a KMS call)."""
     try:
         wanted = Policy.parse(declared.policy)
     except PolicyParseError as exc:

@@ -27,6 +27,11 @@ class DeclarationError(DriftguardError):
     """A declared policy cannot be accepted (orphaned unique ID, lockout, wrong kind...)."""
 
 
+class SigningError(DeclarationError):
+    """A declaration's signature is missing or does not verify, or this caller may not
+    sign: never applied."""
+
+
 class AccountNotAllowedError(DriftguardError):
     """An account outside the configured members: driftguard never assumes into it."""
 

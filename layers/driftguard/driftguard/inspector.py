@@ -1,7 +1,7 @@
 """One read-only look at a declared resource: the Observation every decision starts from.
 
 Used by the functions (inside the lease) and by the CLI's `drift` and `scan` alike, so
-both refuse a declaration that fails its integrity check in the same words.
+both refuse a declaration whose signature does not verify in the same words.
 """
 
 from __future__ import annotations
@@ -11,20 +11,27 @@ from botocore.exceptions import ClientError
 from driftguard.aws import AwsClients
 from driftguard.classify import classify
 from driftguard.decision import Observation, validate_declaration
-from driftguard.errors import DeclarationError, PolicyParseError, ResourceNotFoundError
+from driftguard.errors import (
+    DeclarationError,
+    PolicyParseError,
+    ResourceNotFoundError,
+    SigningError,
+)
 from driftguard.kinds import Target
 from driftguard.kinds.base import error_code, is_transient
 from driftguard.model import Declared, StatusRecord, sha256
 from driftguard.policy import Policy
 from driftguard.principals import PrincipalLookup
+from driftguard.signing import Verifier
 from driftguard.state import StateStore
 from driftguard.vocabulary import Failure
 
 
 class Inspector:
-    def __init__(self, clients: AwsClients, store: StateStore) -> None:
+    def __init__(self, clients: AwsClients, store: StateStore, signatures: Verifier) -> None:
         self._clients = clients
         self._store = store
+        self._signatures = signatures
 
     def look(self, target: Target, lookup: PrincipalLookup | None = None) -> Observation | None:
         """A read-only look at a resource as it is now (the CLI's `drift` and `scan`):
@@ -51,6 +58,17 @@ class Inspector:
         def failed(failure: Failure, reason: str) -> Observation:
             return Observation(target, declared, previous, failure=failure, reason=reason)
 
+        try:
+            self._signatures.verify(declared)
+        except SigningError as exc:
+            return failed(Failure.UNSIGNED_DECLARATION, str(exc))
+        except ClientError as exc:
+            if is_transient(exc):
+                raise
+            return failed(
+                Failure.UNSIGNED_DECLARATION,
+                f"cannot verify the declaration's signature: {error_code(exc)}",
+            )
         try:
             wanted = validate_declaration(declared)
         except DeclarationError as exc:

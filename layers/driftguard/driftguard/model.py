@@ -27,16 +27,14 @@ class Declared:
     account: str
     region: str
     policy: str  # the policy JSON exactly as declared; this is what gets restored
-    digest: str  # sha256 of `policy`, checked before every use
+    digest: str  # sha256 of `policy`: names the version in the history (not a safeguard)
     mode: Mode
     version: int
     declared_by: str
     declared_at: datetime
     principals: tuple[str, ...]  # role/user ARNs the policy names
-
-    @property
-    def intact(self) -> bool:
-        return sha256(self.policy) == self.digest
+    # The declarer's HMAC over all of the above (driftguard.signing); "" when unsigned.
+    signature: str = ""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -36,14 +37,17 @@ from driftguard.alerts import AlertPublisher
 from driftguard.aws import AwsClients
 from driftguard.config import Config
 from driftguard.decision import Result
+from driftguard.declaration_watch import DeclarationChange, change_alert
 from driftguard.dispatch import dispatch
 from driftguard.dlq import DeadLetterQueue
-from driftguard.errors import InvalidEventError
+from driftguard.errors import InvalidEventError, SigningError
 from driftguard.events import CloudTrailDetail, parse_cloudtrail
+from driftguard.kinds.base import error_code, is_transient
 from driftguard.observability import count_outcomes, logger
 from driftguard.rechecks import Recheck, RecheckQueue
 from driftguard.retry import SYSTEM_CLOCK, Clock
 from driftguard.service import Remediator
+from driftguard.signing import KmsSignatures
 from driftguard.state import StateStore
 
 
@@ -54,6 +58,9 @@ class Runtime:
     store: StateStore
     remediator: Remediator
     dead_letters: DeadLetterQueue
+    signatures: KmsSignatures
+    publisher: AlertPublisher
+    clock: Clock
 
     @classmethod
     def from_env(
@@ -78,6 +85,7 @@ class Runtime:
             clock=clock,
         )
         publisher = AlertPublisher(partial(clients.hub, "sns"), config.alert_topic_arn)
+        signatures = KmsSignatures(partial(clients.hub, "kms"), config.signing_key_id)
         return cls(
             config,
             clients,
@@ -88,9 +96,13 @@ class Runtime:
                 store,
                 publisher,
                 RecheckQueue(partial(clients.hub, "sqs"), config.recheck_queue_url),
+                signatures=signatures,
                 clock=clock,
             ),
             DeadLetterQueue(partial(clients.hub, "sqs"), config.dead_letter_queue_url),
+            signatures,
+            publisher,
+            clock,
         )
 
     def dispatch(self, detail: CloudTrailDetail) -> list[Result]:
@@ -140,6 +152,51 @@ class Runtime:
         count_outcomes(results)
         logger.info(
             "re-check done", attempt=recheck.attempt, results=[r.as_dict() for r in results]
+        )
+
+    def handle_declaration_changes(
+        self, event: dict[str, Any], context: LambdaContext
+    ) -> dict[str, Any]:
+        """What the declarations watcher does with a batch from the table's stream: one
+        alert per changed declaration; a record whose alert could not be published is
+        retried (the mapping's retries, then its on-failure destination)."""
+        response = process_partial_response(
+            event=event,
+            record_handler=self._declaration_changed,
+            processor=BatchProcessor(event_type=EventType.DynamoDBStreams),
+            context=context,
+        )
+        return dict(response)
+
+    def _declaration_changed(self, record: DynamoDBRecord) -> None:
+        stream = record.dynamodb
+        try:
+            change = DeclarationChange.of(
+                stream.old_image if stream else None, stream.new_image if stream else None
+            )
+        except InvalidEventError as exc:
+            logger.error(
+                "declaration change unreadable; parked on the dead-letter queue", reason=str(exc)
+            )
+            self.dead_letters.park(record.raw_event, exc)
+            return
+        refused = None
+        if change.after is not None:
+            try:
+                self.signatures.verify(change.after)
+            except SigningError as exc:
+                refused = str(exc)
+            except ClientError as exc:
+                if is_transient(exc):
+                    raise
+                refused = f"its signature cannot be verified: {error_code(exc)}"
+        alert = change_alert(change, refused, self.clock.now())
+        self.publisher.publish(alert)
+        logger.info(
+            "declaration change alerted",
+            arn=change.arn,
+            alert=alert.type.value,
+            severity=alert.severity.value,
         )
 
     @cached_property

@@ -54,6 +54,7 @@ from driftguard.policy import Policy
 from driftguard.principals import PrincipalLookup
 from driftguard.rechecks import MAX_ATTEMPTS, MAX_GROUP, Recheck, RecheckQueue
 from driftguard.retry import SYSTEM_CLOCK, Clock, retry
+from driftguard.signing import Verifier
 from driftguard.state import StateStore
 from driftguard.vocabulary import AuditAction, Outcome, TriggerKind
 
@@ -81,6 +82,7 @@ class Remediator:
         publisher: AlertPublisher,
         rechecks: RecheckQueue,
         *,
+        signatures: Verifier,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config = config
@@ -89,7 +91,7 @@ class Remediator:
         self.publisher = publisher
         self.rechecks = rechecks
         self.clock = clock
-        self.inspector = Inspector(clients, store)
+        self.inspector = Inspector(clients, store, signatures)
         self.rules = Rules(
             quarantine_threshold=config.quarantine_threshold,
             quarantine_window=timedelta(seconds=config.quarantine_window_seconds),

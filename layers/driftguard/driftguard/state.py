@@ -66,6 +66,12 @@ def _clean(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if v is not None and v != ""}
 
 
+def declared_from_item(item: dict[str, Any]) -> Declared:
+    """A DECLARED item as read (key attributes ignored); pydantic's ValidationError when
+    it is not one."""
+    return _DECLARED.validate_python(item)
+
+
 def _status(item: dict[str, Any]) -> StatusRecord:
     status = item.get("status")
     if isinstance(status, str) and status in LEGACY_STATUSES:

@@ -85,7 +85,8 @@ class Outcome(StrEnum):
 class Failure(StrEnum):
     """Why a resource is in `error`."""
 
-    INVALID_DECLARATION = "invalid-declaration"  # tampered, unparsable, names a unique ID
+    UNSIGNED_DECLARATION = "unsigned-declaration"  # its signature is missing or wrong
+    INVALID_DECLARATION = "invalid-declaration"  # unparsable, or names a unique ID
     RESOURCE_GONE = "resource-gone"  # the key or secret itself no longer exists
     UNREADABLE = "unreadable"  # the live policy could not be read or parsed
     RESTORE_FAILED = "restore-failed"  # the put or its verification failed
@@ -125,6 +126,9 @@ class AlertType(StrEnum):
     RESTORE_FAILED = "restore-failed"
     INVALID_DECLARATION = "invalid-declaration"
     QUARANTINED = "quarantined"
+    # Written to the table, not applied by a function (the declarations watcher).
+    DECLARATION_CHANGED = "declaration-changed"
+    DECLARATION_REFUSED = "declaration-refused"  # its signature does not verify
 
     @property
     def rank(self) -> int:
@@ -198,6 +202,7 @@ STATUS_ALERT: Final[Mapping[Status, AlertType | None]] = MappingProxyType(
 )
 FAILURE_AUDIT: Final[Mapping[Failure, AuditAction]] = MappingProxyType(
     {
+        Failure.UNSIGNED_DECLARATION: AuditAction.ERROR,
         Failure.INVALID_DECLARATION: AuditAction.ERROR,
         Failure.RESOURCE_GONE: AuditAction.ERROR,
         Failure.UNREADABLE: AuditAction.ERROR,
@@ -206,6 +211,7 @@ FAILURE_AUDIT: Final[Mapping[Failure, AuditAction]] = MappingProxyType(
 )
 FAILURE_ALERT: Final[Mapping[Failure, AlertType]] = MappingProxyType(
     {
+        Failure.UNSIGNED_DECLARATION: AlertType.DECLARATION_REFUSED,
         Failure.INVALID_DECLARATION: AlertType.INVALID_DECLARATION,
         Failure.RESOURCE_GONE: AlertType.CHECK_FAILED,
         Failure.UNREADABLE: AlertType.CHECK_FAILED,
@@ -225,6 +231,8 @@ ALERT_SEVERITY: Final[Mapping[AlertType, Severity | None]] = MappingProxyType(
         AlertType.RESTORE_FAILED: Severity.HIGH,
         AlertType.INVALID_DECLARATION: Severity.HIGH,
         AlertType.QUARANTINED: Severity.CRITICAL,
+        AlertType.DECLARATION_CHANGED: None,  # CRITICAL when it widens access, else INFO
+        AlertType.DECLARATION_REFUSED: Severity.CRITICAL,
     }
 )
 

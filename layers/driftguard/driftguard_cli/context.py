@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, TextIO
 
 import boto3
@@ -31,8 +31,9 @@ from rich.progress import (
 )
 
 from driftguard.aws import AwsClients, new_session
-from driftguard.config import PartitionConfig, StoreConfig
+from driftguard.config import PartitionConfig, SigningConfig, StoreConfig
 from driftguard.inspector import Inspector
+from driftguard.signing import KmsSignatures
 from driftguard.state import StateStore
 from driftguard_cli.declarations import Declarations
 from driftguard_cli.exit_codes import EXIT_NOT_FOUND
@@ -105,12 +106,17 @@ class Context:
         )
 
     @cached_property
+    def signatures(self) -> KmsSignatures:
+        key = SigningConfig.from_env(self.environ).signing_key_id
+        return KmsSignatures(partial(self.clients.hub, "kms"), key)
+
+    @cached_property
     def declarations(self) -> Declarations:
-        return Declarations(self.clients, self.store)
+        return Declarations(self.clients, self.store, self.signatures)
 
     @cached_property
     def inspector(self) -> Inspector:
-        return Inspector(self.clients, self.store)
+        return Inspector(self.clients, self.store, self.signatures)
 
     def caller(self) -> str:
         """Who runs the command (the ARN of the credentials in use)."""

@@ -17,18 +17,25 @@ from driftguard.kinds import Target
 from driftguard.model import AuditEntry, Declared, StatusRecord, sha256
 from driftguard.policy import Policy
 from driftguard.retry import SYSTEM_CLOCK, Clock
+from driftguard.signing import KmsSignatures
 from driftguard.state import StateStore
 from driftguard.vocabulary import AuditAction, Mode
 
 
 class Declarations:
     def __init__(
-        self, clients: AwsClients, store: StateStore, *, clock: Clock = SYSTEM_CLOCK
+        self,
+        clients: AwsClients,
+        store: StateStore,
+        signatures: KmsSignatures,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._clients = clients
         self._store = store
         self._clock = clock
-        self._inspector = Inspector(clients, store)
+        self._signatures = signatures
+        self._inspector = Inspector(clients, store, signatures)
 
     def declare(
         self,
@@ -61,6 +68,7 @@ class Declarations:
             declared_at=self._clock.now(),
             principals=tuple(sorted(policy.principal_arns())),
         )
+        declared = self._signatures.sign(declared)  # only the declarer role can
         lookup = self._inspector.lookup()
         observation = self._inspector.observe(target, declared, None, lookup)
         if observation.failure is not None:

@@ -45,8 +45,11 @@ from driftguard_sandbox.runtime import LambdaRuntime
 from driftguard_sandbox.server import MotoServer
 from driftguard_sandbox.slack import LocalSlack
 from driftguard_sandbox.sns import SnsPublish
+from driftguard_sandbox.stable_ids import pin_key_id, pin_stream_label
+from driftguard_sandbox.streams import StreamSource
 from driftguard_sandbox.template import (
     SLACK_WEBHOOK_SECRET_NAME,
+    STREAM_LABEL,
     FunctionSpec,
     ResolveContext,
     RuleSpec,
@@ -165,6 +168,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.stack: HubStack | None = None
         self.router: Router | None = None
         self._queue_sources: list[QueueSource] = []
+        self._stream_sources: list[StreamSource] = []
         self._configured: dict[str, dict[str, str]] = {}  # logical id -> original env
 
     # -- lifecycle ------------------------------------------------------------
@@ -254,13 +258,28 @@ class Sandbox(AbstractContextManager["Sandbox"]):
             for spec in specs
             for queue in spec.sqs_queues
         ]
+        self._stream_sources = [
+            StreamSource(
+                router=self.router,
+                function=spec,
+                stream=stream,
+                table_name=self.hub.physical_ids[stream.table],
+                stream_arn=self.hub.attributes[stream.table]["StreamArn"],
+                account=self.hub_account,
+                region=self.region,
+                on_failure=self._send_to_destination,
+            )
+            for spec in specs
+            for stream in spec.streams
+        ]
         self.server.gaps.on_event = self.router.publish
         self.server.gaps.on_publish = self._on_publish
         boto3.DEFAULT_SESSION = None  # rebuilt from the environment set above
 
     def stop(self) -> None:
         """Stop delivering and serving; restore the environment this sandbox changed."""
-        for source in self._queue_sources:
+        sources: list[QueueSource | StreamSource] = [*self._queue_sources, *self._stream_sources]
+        for source in sources:
             source.stop()
         if self.router is not None:
             self.router.stop()
@@ -573,6 +592,8 @@ class Sandbox(AbstractContextManager["Sandbox"]):
                     "AWS::SNS::Topic": self._deploy_topic,
                     "AWS::SQS::Queue": self._deploy_queue,
                     "AWS::Events::EventBus": self._deploy_bus,
+                    "AWS::KMS::Key": self._deploy_key,
+                    "AWS::KMS::Alias": self._deploy_alias,
                 }.get(kind)
                 if deploy is None:
                     skipped.append(f"{logical_id} ({kind})")
@@ -580,7 +601,8 @@ class Sandbox(AbstractContextManager["Sandbox"]):
                 props = resolve(resource.get("Properties") or {}, context)
                 physical = deploy(deployer, refs[logical_id], attrs[logical_id], props)
                 if physical:
-                    refs[logical_id] = physical
+                    # What later resources' `!Ref`s see, as in CloudFormation.
+                    refs[logical_id] = context.physical_ids[logical_id] = physical
             self._deploy_roles()
 
         def first(kind: str) -> str:
@@ -617,6 +639,8 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         if "StreamSpecification" in props:
             request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         if _tolerate_exists(lambda: client.create_table(**request)):
+            if "StreamSpecification" in props:
+                pin_stream_label(self.hub_account, self.region, name, STREAM_LABEL)
             ttl = props.get("TimeToLiveSpecification")
             if ttl:
                 client.update_time_to_live(
@@ -627,6 +651,29 @@ class Sandbox(AbstractContextManager["Sandbox"]):
                     },
                 )
         return name
+
+    def _deploy_key(
+        self, deployer: boto3.Session, key_id: str, attrs: dict[str, str], props: dict[str, Any]
+    ) -> str:
+        """The key, under the id `default_physical_ids` gave it (moto picks a random one;
+        a warm function's configuration names the key by ARN across resets). Its key
+        policy is left out: moto does not enforce key policies, and the roles it names
+        are not deployed here."""
+        created = self._client(deployer, "kms").create_key(
+            Description=str(props.get("Description", "")),
+            KeySpec=str(props.get("KeySpec", "SYMMETRIC_DEFAULT")),
+            KeyUsage=str(props.get("KeyUsage", "ENCRYPT_DECRYPT")),
+        )["KeyMetadata"]
+        pin_key_id(self.hub_account, self.region, created["KeyId"], key_id)
+        return key_id
+
+    def _deploy_alias(
+        self, deployer: boto3.Session, name: str, attrs: dict[str, str], props: dict[str, Any]
+    ) -> str:
+        self._client(deployer, "kms").create_alias(
+            AliasName=str(props["AliasName"]), TargetKeyId=str(props["TargetKeyId"])
+        )
+        return str(props["AliasName"])
 
     def _deploy_topic(
         self, deployer: boto3.Session, arn: str, attrs: dict[str, str], props: dict[str, Any]
@@ -824,6 +871,15 @@ class Sandbox(AbstractContextManager["Sandbox"]):
                 "ErrorMessage": {"DataType": "String", "StringValue": error[:1024] or "-"},
             },
         )
+
+    def _send_to_destination(self, destination: str, body: str) -> None:
+        """An event source mapping's on-failure destination (SQS in this template)."""
+        if ":sqs:" not in destination:
+            raise TemplateError(f"on-failure destination {destination!r} is not SQS")
+        *_, account, queue_name = destination.split(":")
+        sqs = self.hub_client("sqs")
+        url = sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=body)
 
     def drain_queue(self, queue: str) -> list[dict[str, Any]]:
         """Every message on a hub queue (a URL, or the template's logical id), taken off it

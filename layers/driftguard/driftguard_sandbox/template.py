@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import json
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ __all__ = [
     "FunctionSpec",
     "ResolveContext",
     "RuleSpec",
+    "StreamSpec",
     "Template",
     "TemplateError",
     "default_physical_ids",
@@ -342,6 +345,14 @@ def _to_string(value: Any) -> str:
 
 # --------------------------------------------------------------------------- physical ids
 
+STREAM_LABEL: Final = "1970-01-01T00:00:00.000"
+
+
+def sandbox_key_id(account_id: str, region: str, logical_id: str) -> str:
+    """The id the sandbox gives a template's KMS key: the same on every deploy, so a
+    warm function's configuration (its SIGNING_KEY_ID) names the redeployed key."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kms://{account_id}/{region}/{logical_id}"))
+
 
 def default_physical_ids(
     template: Mapping[str, Any], *, account_id: str, region: str, partition: str = "aws"
@@ -364,7 +375,15 @@ def default_physical_ids(
 
         if kind == "AWS::DynamoDB::Table":
             refs[logical_id] = name
-            attrs[logical_id] = {"Arn": arn("dynamodb", f"table/{name}")}
+            table = arn("dynamodb", f"table/{name}")
+            # The stream's label is the time it was enabled; the sandbox's is its own.
+            attrs[logical_id] = {"Arn": table, "StreamArn": f"{table}/stream/{STREAM_LABEL}"}
+        elif kind == "AWS::KMS::Key":
+            refs[logical_id] = sandbox_key_id(account_id, region, logical_id)
+            attrs[logical_id] = {
+                "Arn": arn("kms", f"key/{refs[logical_id]}"),
+                "KeyId": refs[logical_id],
+            }
         elif kind == "AWS::SNS::Topic":
             refs[logical_id] = arn("sns", name)
             attrs[logical_id] = {"TopicName": name, "TopicArn": refs[logical_id]}
@@ -444,6 +463,19 @@ class RuleSpec:
 
 
 @dataclass(frozen=True)
+class StreamSpec:
+    """A DynamoDB stream an `AWS::Lambda::EventSourceMapping` feeds a function from:
+    the table's logical id, the mapping's filter patterns (parsed), batch size, retries
+    and on-failure destination (resolved)."""
+
+    table: str
+    patterns: list[dict[str, Any]]
+    batch_size: int = 100
+    maximum_retry_attempts: int = -1
+    on_failure: str | None = None
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """What the sandbox needs to run one function as Lambda would.
 
@@ -468,6 +500,7 @@ class FunctionSpec:
     timeout: int = 3
     dead_letter_arn: str | None = None
     sqs_queues: list[str] = field(default_factory=list)
+    streams: list[StreamSpec] = field(default_factory=list)
 
     @property
     def handler_file(self) -> Path:
@@ -524,17 +557,59 @@ def _logical_or_resolved(value: Any, context: ResolveContext) -> str:
     return _to_string(resolve(value, context))
 
 
+def _mappings(template: Mapping[str, Any], function_id: str) -> list[dict[str, Any]]:
+    """The properties of the template's event source mappings for this function."""
+    return [
+        props
+        for resource in (template.get("Resources") or {}).values()
+        if resource.get("Type") == "AWS::Lambda::EventSourceMapping"
+        for props in [resource.get("Properties") or {}]
+        if props.get("FunctionName") == {"Ref": function_id}
+    ]
+
+
+def _stream_table(source: Any) -> str | None:
+    """The table a `!GetAtt Table.StreamArn` names (None: not a table's stream)."""
+    get_att = source.get("Fn::GetAtt") if isinstance(source, dict) else None
+    if isinstance(get_att, list) and len(get_att) == 2 and get_att[1] == "StreamArn":
+        return str(get_att[0])
+    return None
+
+
 def _mapped_queues(
     template: Mapping[str, Any], function_id: str, context: ResolveContext
 ) -> list[str]:
     """The queues the template's event source mappings poll for this function."""
     return [
         _logical_or_resolved(props.get("EventSourceArn"), context)
-        for resource in (template.get("Resources") or {}).values()
-        if resource.get("Type") == "AWS::Lambda::EventSourceMapping"
-        for props in [resource.get("Properties") or {}]
-        if props.get("FunctionName") == {"Ref": function_id}
+        for props in _mappings(template, function_id)
+        if _stream_table(props.get("EventSourceArn")) is None
     ]
+
+
+def _mapped_streams(
+    template: Mapping[str, Any], function_id: str, context: ResolveContext
+) -> list[StreamSpec]:
+    """The table streams the template's event source mappings poll for this function."""
+    streams: list[StreamSpec] = []
+    for props in _mappings(template, function_id):
+        table = _stream_table(props.get("EventSourceArn"))
+        if table is None:
+            continue
+        filters = (props.get("FilterCriteria") or {}).get("Filters") or []
+        on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
+            "Destination"
+        )
+        streams.append(
+            StreamSpec(
+                table=table,
+                patterns=[json.loads(str(f["Pattern"])) for f in filters],
+                batch_size=int(props.get("BatchSize", 100)),
+                maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                on_failure=resolve(on_failure, context),
+            )
+        )
+    return streams
 
 
 def _global_function_properties(template: Mapping[str, Any]) -> dict[str, Any]:
@@ -582,6 +657,7 @@ def function_specs(template: Mapping[str, Any], context: ResolveContext) -> list
                 schedules=events.schedules,
                 sns_topics=events.topics,
                 sqs_queues=_mapped_queues(template, logical_id, context),
+                streams=_mapped_streams(template, logical_id, context),
                 function_name=function_name,
                 memory_size=int(resolve(props.get("MemorySize", 128), context)),
                 timeout=int(resolve(props.get("Timeout", 3), context)),

@@ -390,6 +390,20 @@ def _quarantine_details(resource: AlertResource) -> list[str]:
     return lines
 
 
+def _declaration_facts(alert: Alert) -> list[tuple[str, str | None]]:
+    return [
+        ("Declared by", _changed_by(alert) or "unknown"),
+        ("Seen at", _when(alert.detected_at)),
+    ]
+
+
+def _declaration_details(resource: AlertResource) -> list[str]:
+    lines = _why_details(resource)
+    if changes := _change_block(resource):
+        lines.append(f"*Declared policy* (`+` granted now, `-` no longer):\n{changes}")
+    return lines
+
+
 LAYOUTS: Final[Mapping[AlertType, _Layout]] = {
     AlertType.ORPHANED_PRINCIPAL: _Layout(
         _orphaned_facts, _orphaned_details, ":hourglass_flowing_sand: What happens next"
@@ -403,6 +417,12 @@ LAYOUTS: Final[Mapping[AlertType, _Layout]] = {
     AlertType.PENDING_PRINCIPAL: _Layout(_why_facts, _why_details, ":wrench: What to do"),
     AlertType.INVALID_DECLARATION: _Layout(_why_facts, _why_details, ":wrench: What to do"),
     AlertType.QUARANTINED: _Layout(_quarantine_facts, _quarantine_details, ":no_entry: What to do"),
+    AlertType.DECLARATION_CHANGED: _Layout(
+        _declaration_facts, _declaration_details, ":memo: Anything to do?"
+    ),
+    AlertType.DECLARATION_REFUSED: _Layout(
+        _why_facts, _declaration_details, ":rotating_light: What to do"
+    ),
 }
 
 
