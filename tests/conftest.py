@@ -18,6 +18,7 @@ import pytest
 from pytest_socket import enable_socket, socket_allow_hosts
 
 from driftguard.state import StateStore
+from driftguard.vocabulary import AlertType, Severity
 from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import AlertTail, Story
 from tests.support.cli import run_cli
@@ -123,10 +124,14 @@ def undeclared_story(sandbox: Sandbox) -> Story:
 
 @pytest.fixture
 def story(sandbox: Sandbox, undeclared_story: Story, alerts: AlertTail) -> Story:
-    """The story's world with both policies adopted in enforce mode; no alert yet."""
-    for arn in (undeclared_story.key_arn, undeclared_story.secret_arn):
+    """The story's world with both policies adopted in enforce mode; no alert yet but
+    the two that say what was declared (every declaration change is alerted)."""
+    arns = (undeclared_story.key_arn, undeclared_story.secret_arn)
+    for arn in arns:
         code, output = run_cli("adopt", arn, "--mode", "enforce")
         assert code == 0, output
     sandbox.wait_idle()
-    assert alerts.read() == []  # setting up is not an incident
+    declared = sorted((a.type, a.severity, a.resources[0].arn) for a in alerts.read())
+    changed, info = AlertType.DECLARATION_CHANGED, Severity.INFO
+    assert declared == sorted((changed, info, arn) for arn in arns)  # not an incident
     return undeclared_story

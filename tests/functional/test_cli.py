@@ -62,7 +62,8 @@ def test_scan_refuses_a_tampered_declaration_as_the_functions_do(
 ) -> None:
     widened = key_policy()
     widened["Statement"][0]["Principal"] = {"AWS": "*"}
-    set_declared(sandbox, story.key_arn, policy=json.dumps(widened))  # digest left as it was
+    set_declared(sandbox, story.key_arn, policy=json.dumps(widened))  # not signed again
+    sandbox.wait_idle()  # the watcher has it checked at once; the scan says the same
 
     code, output = run_cli("scan", "--json")
     sandbox.run_schedule("ReconcilerFunction")
@@ -73,7 +74,7 @@ def test_scan_refuses_a_tampered_declaration_as_the_functions_do(
     assert record is not None and record.status is Status.ERROR
     assert rows[story.key_arn]["status"] == "error"
     assert rows[story.key_arn]["error"] == record.reason  # the same check, the same words
-    assert "digest" in record.reason
+    assert "signature" in record.reason and "does not verify" in record.reason
     code, _, err = run_cli_full("drift", story.key_arn)
     assert code == EXIT_USAGE and record.reason in err
     assert rows[story.secret_arn]["status"] == "in-sync"

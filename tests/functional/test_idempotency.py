@@ -16,7 +16,9 @@ def test_a_redelivered_event_gets_the_first_answer(sandbox: Sandbox) -> None:
     sandbox.wait_idle()
     assert story.restored()
     (widening,) = [
-        d for d in sandbox.deliveries if d.event["detail"]["eventName"] == "PutKeyPolicy"
+        d
+        for d in sandbox.deliveries
+        if d.event.get("detail", {}).get("eventName") == "PutKeyPolicy"
     ]
 
     # Widened again without a new event, then the old event arrives a second time.

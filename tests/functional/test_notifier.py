@@ -89,7 +89,10 @@ def test_a_deleted_role_is_one_slack_message_listing_both_resources(
     for arn in (story.key_arn, story.secret_arn):
         assert cli.main(["adopt", arn, "--mode", "enforce"], out=io.StringIO()) == cli.EXIT_OK
     sandbox.wait_idle()
-    assert slack.posts == []  # setting up is not an incident
+    # Setting up is not an incident: two messages saying what was declared.
+    texts = [str((p.payload or {}).get("text", "")) for p in slack.posts]
+    assert [t.split(": ")[:2] for t in texts] == [["INFO", "Declaration changed"]] * 2
+    slack.clear()
 
     story.delete_pod_role()
     sandbox.wait_idle(timeout=60)
@@ -103,8 +106,8 @@ def test_a_deleted_role_is_one_slack_message_listing_both_resources(
     assert "https://us-east-1.console.aws.amazon.com/kms/" in dumped
     assert "https://us-east-1.console.aws.amazon.com/secretsmanager/" in dumped
     assert story.pod_role_id in dumped  # the unique ID now in both policies
-    (delivery,) = notifier_deliveries(sandbox)
-    assert delivery.ok and delivery.attempts == 1
+    *declared, delivery = notifier_deliveries(sandbox)
+    assert len(declared) == 2 and delivery.ok and delivery.attempts == 1
 
 
 def test_the_notifier_gets_the_event_sns_gives_lambda(sandbox: Sandbox, slack: LocalSlack) -> None:

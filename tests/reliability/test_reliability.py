@@ -4,7 +4,6 @@ nothing is overwritten with bad data, and nobody is alerted twice."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 
 from driftguard.policy import Policy
 from driftguard.state import StateStore
-from driftguard.vocabulary import AlertType, Status
+from driftguard.vocabulary import AlertType, Severity, Status
 from driftguard_cli.main import EXIT_USAGE
 from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import POD_ROLE_ARN, WORKLOAD, AlertTail, Story, key_policy
@@ -95,8 +94,9 @@ def test_an_event_for_a_resource_another_invocation_holds_is_re_checked_not_rais
     sandbox.wait_idle()  # the scheduled re-check
 
     assert story.restored()
-    (recheck,) = deliveries(sandbox, RECHECKS)
-    assert recheck.ok
+    *declared, recheck = deliveries(sandbox, RECHECKS)
+    assert len(declared) == 2  # the declarations' own checks, when the story declared them
+    assert recheck.ok and "PutKeyPolicy" in json.dumps(recheck.event)
     (alert,) = alerts.read()
     assert alert.type is AlertType.RESTORED and "mallory" in (alert.actor or "")
 
@@ -118,7 +118,8 @@ def test_a_tampered_declaration_is_an_error_and_never_applied(
         }
     )
     tampered_text = json.dumps(tampered)
-    set_declared(sandbox, story.key_arn, policy=tampered_text)  # digest left as it was
+    set_declared(sandbox, story.key_arn, policy=tampered_text)  # not signed again
+    sandbox.wait_idle()  # the declarations watcher has it checked at once
     live_before = story.live_key_policy()
 
     result = sandbox.run_schedule(RECONCILER)
@@ -126,12 +127,12 @@ def test_a_tampered_declaration_is_an_error_and_never_applied(
     assert result["outcomes"] == {"failed": 1, "in-sync": 1}
     record = store.get_status(story.key_arn)
     assert record is not None and record.status is Status.ERROR
-    assert "digest" in record.reason and "declare it again" in record.reason
+    assert "signature" in record.reason and "does not verify" in record.reason
     live = story.live_key_policy()
     assert live == live_before
     assert not Policy.parse(live).semantically_equal(Policy.parse(tampered_text))
-    (alert,) = alerts.read()
-    assert alert.type is AlertType.INVALID_DECLARATION
+    (alert,) = alerts.read()  # one alert, though both the re-check and the sweep refused it
+    assert alert.type is AlertType.DECLARATION_REFUSED and alert.severity is Severity.CRITICAL
 
 
 def test_a_declared_orphaned_unique_id_is_an_error_alerted_once(
@@ -144,9 +145,10 @@ def test_a_declared_orphaned_unique_id_is_an_error_alerted_once(
     policy_file.write_text(orphaned_text)
     code, _ = run_cli("declare", story.key_arn, "--policy-file", str(policy_file))
     assert code == EXIT_USAGE, "the CLI must refuse a policy naming a unique ID"
-    # So it is put straight into the table, with a digest that matches.
-    digest = hashlib.sha256(orphaned_text.encode("utf-8")).hexdigest()
-    set_declared(sandbox, story.key_arn, policy=orphaned_text, digest=digest)
+    # So it is put straight into the table and signed, as the declarer role could with
+    # a tool of its own: the signature is no judge of what is declared, the check is.
+    set_declared(sandbox, story.key_arn, sign=True, policy=orphaned_text)
+    sandbox.wait_idle()  # the watcher alerts the change and has it checked at once
     live_before = story.live_key_policy()
 
     first = sandbox.run_schedule(RECONCILER)
@@ -155,7 +157,8 @@ def test_a_declared_orphaned_unique_id_is_an_error_alerted_once(
     record = store.get_status(story.key_arn)
     assert record is not None and record.status is Status.ERROR
     assert ORPHAN_ID in record.reason
-    (alert,) = alerts.read()
+    changed, alert = sorted(alerts.read(), key=lambda a: a.type.rank, reverse=True)
+    assert changed.type is AlertType.DECLARATION_CHANGED
     assert alert.type is AlertType.INVALID_DECLARATION
     (resource,) = alert.resources
     assert ORPHAN_ID in resource.reason

@@ -117,7 +117,7 @@ def observation(
 
 
 def trigger(kind: TriggerKind) -> Trigger:
-    if kind in (TriggerKind.SWEEP, TriggerKind.CLI):
+    if kind in (TriggerKind.SWEEP, TriggerKind.CLI, TriggerKind.DECLARATION_CHANGED):
         return Trigger(kind=kind)
     return Trigger(kind=kind, event_name="Call", event_id="event-1", actor="mallory")
 
@@ -206,7 +206,7 @@ def test_every_combination_follows_the_rules() -> None:
 
 def test_the_table_covers_every_member_of_every_dimension() -> None:
     all_cases = cases()
-    assert len(all_cases) == 10 * 7 * 2 * 5 * 2 * 2
+    assert len(all_cases) == 10 * 7 * 2 * 6 * 2 * 2
     assert {c.previous for c in all_cases} == {None, *Status}
     assert {c.trigger for c in all_cases} == set(TriggerKind)
     assert {c.mode for c in all_cases} == set(Mode)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pydantic import BaseModel, ConfigDict, Field
 
 from driftguard.model import Trigger
-from driftguard.vocabulary import AlertType, Severity
+from driftguard.vocabulary import AlertType, Severity, TriggerKind
 
 if TYPE_CHECKING:  # the notifier reads alerts without loading the decision machinery
     from driftguard.decision import Decision
@@ -165,7 +165,11 @@ def _plural(count: int) -> str:
 
 
 def _by(trigger: Trigger) -> str:
-    return f" after {trigger.describe()}" if trigger.event_name else " (found by the sweep)"
+    if trigger.event_name:
+        return f" after {trigger.describe()}"
+    if trigger.kind is TriggerKind.DECLARATION_CHANGED:
+        return " (checked as its declaration changed)"
+    return " (found by the sweep)"
 
 
 # (title, summary, next steps) per alert type: subject, how many resources, the trigger.

@@ -6,7 +6,13 @@ whose signature does not verify is a forged declaration (critical; the functions
 to apply it as well). A verified change is critical when it widens access, high when it
 removes a declaration (driftguard stops guarding the resource), else informational.
 
-`change_alert` is pure: the images, what verification said, the time.
+A changed declaration is also checked at once (a re-check with no delay): a verified
+one is enforced without waiting for the sweep, and a forged one is refused by the same
+check that would refuse it at any other time, which records it (status `error`) and
+alerts it once, as critical. The watcher itself alerts only the changes that verify and
+the removals, so a forgery is one alert, not two.
+
+`change_alert` is pure: the images, the time.
 """
 
 from __future__ import annotations
@@ -20,14 +26,22 @@ from pydantic import ValidationError
 
 from driftguard import kinds
 from driftguard.access import public_allows
-from driftguard.alerts import Alert, AlertResource
+from driftguard.alerts import Alert, AlertPublisher, AlertResource
 from driftguard.arns import Arn
 from driftguard.classify import classify
-from driftguard.errors import InvalidEventError, PolicyParseError, UnknownResourceKindError
-from driftguard.model import Declared
+from driftguard.errors import (
+    InvalidEventError,
+    PolicyParseError,
+    SigningError,
+    UnknownResourceKindError,
+)
+from driftguard.model import Declared, Trigger
 from driftguard.policy import Policy
+from driftguard.rechecks import Recheck, RecheckQueue
+from driftguard.retry import Clock
+from driftguard.signing import Verifier
 from driftguard.state import declared_from_item
-from driftguard.vocabulary import AlertType, Finding, Severity
+from driftguard.vocabulary import AlertType, Finding, Severity, TriggerKind
 
 
 @dataclass(frozen=True)
@@ -54,9 +68,44 @@ class DeclarationChange:
         return cls(arn, before, after)
 
 
-def change_alert(change: DeclarationChange, refused: str | None, now: datetime) -> Alert:
-    """The alert for one change; `refused` is why its signature does not verify (None:
-    it verifies, or the declaration was removed)."""
+class DeclarationWatch:
+    """What the watcher does with one change: verify, alert, look at the resource now."""
+
+    def __init__(
+        self,
+        signatures: Verifier,
+        publisher: AlertPublisher,
+        rechecks: RecheckQueue,
+        clock: Clock,
+    ) -> None:
+        self._signatures = signatures
+        self._publisher = publisher
+        self._rechecks = rechecks
+        self._clock = clock
+
+    def on_change(self, change: DeclarationChange) -> AlertType | None:
+        """The alert published (None: left to the check)."""
+        now = self._clock.now()
+        if change.after is not None:
+            trigger = Trigger(
+                kind=TriggerKind.DECLARATION_CHANGED,
+                actor=change.after.declared_by,
+                attempt=1,
+                since=now,
+            )
+            recheck = Recheck.of([change.arn], trigger, "the declaration changed")
+            self._rechecks.schedule(recheck, 0)
+            try:
+                self._signatures.verify(change.after)
+            except SigningError:
+                return None  # the check refuses it, records it and alerts it once
+        alert = change_alert(change, now)
+        self._publisher.publish(alert)
+        return alert.type
+
+
+def change_alert(change: DeclarationChange, now: datetime) -> Alert:
+    """The alert for a verified change or a removal."""
     after, before = change.after, change.before
     if after is None:
         assert before is not None
@@ -69,20 +118,6 @@ def change_alert(change: DeclarationChange, refused: str | None, now: datetime) 
             "deleted from the state table: driftguard no longer guards this resource.",
             "If nobody meant to, declare it again (`driftguard declare` or `adopt`).",
             now,
-        )
-    if refused is not None:
-        return _alert(
-            change,
-            AlertType.DECLARATION_REFUSED,
-            Severity.CRITICAL,
-            f"Declaration refused: {change.arn}",
-            f"A declaration claiming version {after.version} by {after.declared_by} was "
-            f"written to the state table and refused ({refused}). driftguard will not "
-            "apply it.",
-            "Find who wrote it (the table's CloudTrail data events), then declare the "
-            "resource again with `driftguard declare`.",
-            now,
-            reason=refused,
         )
     widened, diff = _widening(before, after)
     severity = Severity.CRITICAL if widened else Severity.INFO
@@ -130,7 +165,6 @@ def _alert(
     next_steps: str,
     now: datetime,
     *,
-    reason: str = "",
     findings: list[str] | None = None,
     diff: dict[str, Any] | None = None,
 ) -> Alert:
@@ -156,7 +190,6 @@ def _alert(
                 status="declared" if change.after else "undeclared",
                 findings=findings or [],
                 diff=diff or {},
-                reason=reason,
                 console_url=console_url,
             )
         ],

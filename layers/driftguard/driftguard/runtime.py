@@ -37,12 +37,11 @@ from driftguard.alerts import AlertPublisher
 from driftguard.aws import AwsClients
 from driftguard.config import Config
 from driftguard.decision import Result
-from driftguard.declaration_watch import DeclarationChange, change_alert
+from driftguard.declaration_watch import DeclarationChange, DeclarationWatch
 from driftguard.dispatch import dispatch
 from driftguard.dlq import DeadLetterQueue
-from driftguard.errors import InvalidEventError, SigningError
+from driftguard.errors import InvalidEventError
 from driftguard.events import CloudTrailDetail, parse_cloudtrail
-from driftguard.kinds.base import error_code, is_transient
 from driftguard.observability import count_outcomes, logger
 from driftguard.rechecks import Recheck, RecheckQueue
 from driftguard.retry import SYSTEM_CLOCK, Clock
@@ -58,9 +57,7 @@ class Runtime:
     store: StateStore
     remediator: Remediator
     dead_letters: DeadLetterQueue
-    signatures: KmsSignatures
-    publisher: AlertPublisher
-    clock: Clock
+    watch: DeclarationWatch
 
     @classmethod
     def from_env(
@@ -86,6 +83,7 @@ class Runtime:
         )
         publisher = AlertPublisher(partial(clients.hub, "sns"), config.alert_topic_arn)
         signatures = KmsSignatures(partial(clients.hub, "kms"), config.signing_key_id)
+        rechecks = RecheckQueue(partial(clients.hub, "sqs"), config.recheck_queue_url)
         return cls(
             config,
             clients,
@@ -95,14 +93,12 @@ class Runtime:
                 clients,
                 store,
                 publisher,
-                RecheckQueue(partial(clients.hub, "sqs"), config.recheck_queue_url),
+                rechecks,
                 signatures=signatures,
                 clock=clock,
             ),
             DeadLetterQueue(partial(clients.hub, "sqs"), config.dead_letter_queue_url),
-            signatures,
-            publisher,
-            clock,
+            DeclarationWatch(signatures, publisher, rechecks, clock),
         )
 
     def dispatch(self, detail: CloudTrailDetail) -> list[Result]:
@@ -176,27 +172,13 @@ class Runtime:
             )
         except InvalidEventError as exc:
             logger.error(
-                "declaration change unreadable; parked on the dead-letter queue", reason=str(exc)
+                "declaration change unreadable, parked on the dead-letter queue", reason=str(exc)
             )
             self.dead_letters.park(record.raw_event, exc)
             return
-        refused = None
-        if change.after is not None:
-            try:
-                self.signatures.verify(change.after)
-            except SigningError as exc:
-                refused = str(exc)
-            except ClientError as exc:
-                if is_transient(exc):
-                    raise
-                refused = f"its signature cannot be verified: {error_code(exc)}"
-        alert = change_alert(change, refused, self.clock.now())
-        self.publisher.publish(alert)
+        alerted = self.watch.on_change(change)
         logger.info(
-            "declaration change alerted",
-            arn=change.arn,
-            alert=alert.type.value,
-            severity=alert.severity.value,
+            "declaration change seen", arn=change.arn, alert=alerted.value if alerted else None
         )
 
     @cached_property

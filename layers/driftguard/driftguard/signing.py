@@ -86,16 +86,18 @@ class KmsSignatures:
         return signed
 
     def verify(self, declared: Declared) -> None:
-        if not declared.signature:
-            raise SigningError("the declaration is not signed; declare it again")
         message = signed_message(declared)
+        # Names what was refused, so each forgery is an incident of its own.
+        which = f"version {declared.version}, content {message.hex()[:12]}"
+        if not declared.signature:
+            raise SigningError(f"the declaration ({which}) is not signed; declare it again")
         with self._lock:
             if (message, declared.signature) in self._verified:
                 return
         try:
             mac = base64.b64decode(declared.signature, validate=True)
         except ValueError:
-            raise SigningError("the declaration's signature is not base64") from None
+            raise SigningError(f"the declaration's signature ({which}) is not base64") from None
         try:
             self._kms().verify_mac(
                 KeyId=self._key_id, MacAlgorithm=MAC_ALGORITHM, Message=message, Mac=mac
@@ -103,8 +105,8 @@ class KmsSignatures:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == INVALID_MAC:
                 raise SigningError(
-                    "the declaration's signature does not verify: it was written or changed "
-                    "by someone who cannot sign (not the declarer role)"
+                    f"the declaration's signature ({which}) does not verify: it was written "
+                    "or changed by someone who cannot sign (not the declarer role)"
                 ) from None
             raise
         self._remember_verified(message, declared.signature)

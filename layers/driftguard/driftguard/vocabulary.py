@@ -143,6 +143,7 @@ class TriggerKind(StrEnum):
     ROLE_CREATED = "role-created"  # CreateRole of such a role
     SWEEP = "sweep"  # the reconciler (schedule, or `scan --remediate`)
     CLI = "cli"  # a person, through the command line (declare, adopt)
+    DECLARATION_CHANGED = "declaration-changed"  # written to the state table (its stream)
 
 
 class TimelineCategory(StrEnum):

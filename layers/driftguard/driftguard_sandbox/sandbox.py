@@ -773,7 +773,14 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         return self._require_router().matching_functions(event)
 
     def wait_idle(self, timeout: float = 30.0) -> None:
-        self._require_router().wait_idle(timeout)
+        """Every delivery done, including what the deliveries sent to a queue or wrote to
+        the table's stream (the mappings poll too, but a test must not race them)."""
+        router = self._require_router()
+        sources: list[QueueSource | StreamSource] = [*self._queue_sources, *self._stream_sources]
+        while True:
+            router.wait_idle(timeout)
+            if not sum(source.catch_up() for source in sources):
+                return
 
     def _spec(self, logical_id: str) -> FunctionSpec:
         try:

@@ -50,6 +50,7 @@ class StreamSource:
         self._patterns = [EventPattern.load(json.dumps(p)) for p in stream.patterns]
         self._seen = 0  # records of moto's shard already looked at
         self._shard: Any = None
+        self._lock = threading.Lock()  # the poller and `catch_up` take turns
         self._stopped = threading.Event()
         self._thread = threading.Thread(
             target=self._poll, name=f"sandbox-stream-{table_name}", daemon=True
@@ -88,10 +89,18 @@ class StreamSource:
 
     def _poll(self) -> None:
         while not self._stopped.wait(POLL_SECONDS):
-            wanted = [r for r in self._records() if self._matches(r)]
+            self.catch_up()
+
+    def catch_up(self) -> int:
+        """Schedule every record written since the last look; how many there were (the
+        sandbox's `wait_idle` calls it, so a write is delivered before it returns)."""
+        with self._lock:
+            records = self._records()
+            wanted = [r for r in records if self._matches(r)]
             size = max(1, self.stream.batch_size)
             for start in range(0, len(wanted), size):
                 self._deliver(wanted[start : start + size])
+            return len(wanted)
 
     def _deliver(self, records: list[dict[str, Any]]) -> None:
         attempts = self.stream.maximum_retry_attempts
