@@ -11,8 +11,12 @@ import pytest
 from driftguard_sandbox.template import Template
 
 READ = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan")
+# The declarer signs and verifies through the key policy alone (no IAM statement can
+# grant signing); the reader verifies, as `drift` and `scan` do, through its own policy.
+VERIFY = "kms:VerifyMac"
+SIGNING_KEY = {"Fn::GetAtt": ["DeclarationSigningKey", "Arn"]}
 ALLOWED: dict[str, set[str]] = {
-    "ReaderRole": set(READ),
+    "ReaderRole": {*READ, VERIFY},
     "DeclarerRole": {
         "dynamodb:DescribeTable",
         "dynamodb:GetItem",
@@ -44,10 +48,12 @@ def test_an_operator_role_may_do_exactly_its_job_on_the_table_only(
     assert actions == ALLOWED[name]
     if name == "ReaderRole":  # reads, never writes
         assert all(
-            a.split(":")[1].startswith(("Get", "Query", "Scan", "Describe")) for a in actions
+            a.split(":")[1].startswith(("Get", "Query", "Scan", "Describe", "Verify"))
+            for a in actions
         )
     for statement in granted:
-        assert as_list(statement["Resource"]) == [TABLE, INDEXES]
+        wanted = [SIGNING_KEY] if statement["Action"] == VERIFY else [TABLE, INDEXES]
+        assert as_list(statement["Resource"]) == wanted
     properties = role["Properties"]
     assert not properties.get("ManagedPolicyArns") and "PermissionsBoundary" not in properties
 

@@ -17,8 +17,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from driftguard_sandbox.template import load_template
+from tests.support.audit import read_lock
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.heavy(25)]
 
@@ -115,6 +117,20 @@ def test_layer_is_built_for_the_lambda_runtime_without_workstation_code(
     assert not (lambda_layer / "moto").exists()
     compiled = [p.name for p in lambda_layer.rglob("_pydantic_core*.so")]
     assert compiled and all("313" in n and "aarch64" in n for n in compiled), compiled
+
+
+def test_the_layer_ships_exactly_the_locked_distributions(lambda_layer: Path) -> None:
+    """Every distribution installed in the layer is in requirements.lock at that version,
+    and every locked one is installed (tests/contract/test_supply_chain.py: the lock)."""
+    shipped = set()
+    for metadata in lambda_layer.glob("*.dist-info/METADATA"):
+        fields = email.parser.Parser().parsestr(metadata.read_text(encoding="utf-8"))
+        shipped.add((canonicalize_name(fields["Name"]), fields["Version"]))
+    locked = {(name, r.version) for name, r in read_lock().requirements.items()}
+    assert shipped == locked, (
+        f"in the layer, not locked: {sorted(shipped - locked)}; "
+        f"locked, not in the layer: {sorted(locked - shipped)}"
+    )
 
 
 # Run by a clean interpreter: each handler loaded from its file as Lambda loads

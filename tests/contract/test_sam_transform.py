@@ -88,7 +88,7 @@ def test_functions_are_arm64_python313_traced_with_the_layer_and_a_dlq(
     resources: dict[str, Any],
 ) -> None:
     functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
-    assert set(functions) == {*REMEDIATING, "NotifierFunction"}
+    assert set(functions) == {*REMEDIATING, "NotifierFunction", "DeclarationWatchFunction"}
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Runtime"] == "python3.13", logical_id
@@ -104,6 +104,7 @@ def test_remediating_functions_get_exactly_what_they_call(resources: dict[str, A
         assert set(role["Properties"]["ManagedPolicyArns"]) == BASIC_MANAGED
         polls = POLLER_ACTIONS if logical_id == "RecheckFunction" else set()
         assert actions(role) == TABLE_ACTIONS | polls | {
+            "kms:VerifyMac",  # declarations: verified, never signed
             "sns:Publish",
             "sqs:SendMessage",
             "sts:AssumeRole",
@@ -130,14 +131,92 @@ def test_queue_actions_are_on_the_recheck_queue_or_the_dead_letter_queue(
                 assert "RecheckQueue" in queue or "EventsDeadLetterQueue" in queue, logical_id
 
 
+def mappings(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Event source mappings by the function they feed."""
+    return {
+        r["Properties"]["FunctionName"]["Ref"]: r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    }
+
+
 def test_the_recheck_queue_feeds_the_recheck_function_reporting_each_failure(
     resources: dict[str, Any],
 ) -> None:
-    (mapping,) = [r for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
-    props = mapping["Properties"]
+    props = mappings(resources)["RecheckFunction"]
     assert props["FunctionName"] == {"Ref": "RecheckFunction"}
     assert props["EventSourceArn"] == {"Fn::GetAtt": ["RecheckQueue", "Arn"]}
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_the_table_stream_feeds_the_watcher_only_declarations(resources: dict[str, Any]) -> None:
+    assert set(mappings(resources)) == {"RecheckFunction", "DeclarationWatchFunction"}
+    props = mappings(resources)["DeclarationWatchFunction"]
+    assert props["EventSourceArn"] == {"Fn::GetAtt": ["StateTable", "StreamArn"]}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]
+    }
+    (only,) = props["FilterCriteria"]["Filters"]
+    assert json.loads(only["Pattern"]) == {"dynamodb": {"Keys": {"sk": {"S": ["DECLARED"]}}}}
+    table = resources["StateTable"]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+
+
+def test_the_watcher_reads_the_stream_verifies_alerts_and_schedules_a_check(
+    resources: dict[str, Any],
+) -> None:
+    role = resources["DeclarationWatchFunctionRole"]
+    assert set(role["Properties"]["ManagedPolicyArns"]) == BASIC_MANAGED
+    stream = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
+    assert actions(role) == stream | {
+        "dynamodb:ListStreams",
+        "kms:VerifyMac",
+        "sns:Publish",
+        "sqs:SendMessage",
+    }
+    for statement in statements(role):
+        if statement["Action"] == "sqs:SendMessage":
+            queue = json.dumps(statement["Resource"])
+            assert "RecheckQueue" in queue or "EventsDeadLetterQueue" in queue
+
+
+def test_only_the_declarer_may_sign_and_no_role_is_granted_signing(
+    resources: dict[str, Any],
+) -> None:
+    key = resources["DeclarationSigningKey"]["Properties"]
+    assert (key["KeySpec"], key["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
+    declarer = {"Fn::GetAtt": ["DeclarerRole", "Arn"]}
+    by_sid = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
+    assert by_sid["AdministeredThroughIamNeverSigning"]["NotAction"] == "kms:GenerateMac"
+    assert by_sid["OnlyTheDeclarerSigns"]["Principal"] == {"AWS": declarer}
+    deny = by_sid["NobodyElseSigns"]
+    assert (deny["Effect"], deny["Action"], deny["Principal"]) == (
+        "Deny",
+        "kms:GenerateMac",
+        {"AWS": "*"},
+    )
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": declarer}}
+    allowing = [
+        s for s in key["KeyPolicy"]["Statement"] if s["Effect"] == "Allow" and "Action" in s
+    ]
+    signers = [s["Principal"] for s in allowing if "kms:GenerateMac" in json.dumps(s["Action"])]
+    assert signers == [{"AWS": declarer}]
+    for logical_id, role in resources.items():
+        if role["Type"] == "AWS::IAM::Role":
+            assert not any(fnmatchcase("kms:GenerateMac", a) for a in actions(role)), logical_id
+
+
+def test_the_functions_verify_with_the_key_itself_never_an_alias(
+    resources: dict[str, Any],
+) -> None:
+    for logical_id, function in resources.items():
+        if function["Type"] != "AWS::Lambda::Function":
+            continue
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["SIGNING_KEY_ID"] == {"Fn::GetAtt": ["DeclarationSigningKey", "Arn"]}, (
+            logical_id
+        )
 
 
 def test_table_actions_are_on_the_table_and_its_indexes_only(resources: dict[str, Any]) -> None:

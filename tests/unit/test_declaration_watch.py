@@ -122,8 +122,9 @@ class Watch:
         lambda d: dataclasses.replace(d, policy=WIDE),
         lambda d: dataclasses.replace(d, signature=""),
         lambda d: FakeSignatures(b"someone else's key").sign(d),
+        lambda d: SIGNATURES.sign(dataclasses.replace(d, arn=ARN.replace("0f6a", "9999"))),
     ],
-    ids=["policy-changed", "unsigned", "other-key"],
+    ids=["policy-changed", "unsigned", "other-key", "copied"],
 )
 def test_a_forged_change_is_left_to_the_check_that_refuses_it(forge: Any) -> None:
     """One alert per forgery: the check's (DECLARATION_REFUSED, critical), not two."""

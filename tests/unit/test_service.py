@@ -163,6 +163,7 @@ def test_a_widened_policy_is_put_back_verified_recorded_and_alerted_once(world: 
         pytest.param(lambda d: replace(d, policy=policy(ROLE, VENDOR)), id="policy-changed"),
         pytest.param(lambda d: replace(d, signature=""), id="unsigned"),
         pytest.param(lambda d: FakeSignatures(b"someone else's key").sign(d), id="other-key"),
+        pytest.param(lambda d: SIGNATURES.sign(replace(d, arn=SECRET)), id="copied"),
     ],
 )
 def test_a_declaration_the_declarer_did_not_sign_is_never_applied(

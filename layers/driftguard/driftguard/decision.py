@@ -390,7 +390,7 @@ def _conclude(
     audit = None
     if restored or new_incident or status_changed:
         audit = AuditEntry(
-            arn=obs.declared.arn,
+            arn=obs.target.text,
             at=now,
             action=_audit_action(status, failure, restored),
             status=status.value,
@@ -443,10 +443,11 @@ def _record(
     )
     problem = status.is_problem
     return StatusRecord(
-        arn=obs.declared.arn,
-        kind=obs.declared.kind,
-        account=obs.declared.account,
-        region=obs.declared.region,
+        # The resource looked at, never what a declaration names (it may be a copy).
+        arn=obs.target.text,
+        kind=obs.target.kind.name,
+        account=obs.target.arn.account,
+        region=obs.target.arn.region,
         mode=obs.declared.mode,
         status=status,
         updated_at=now if changed or previous is None else previous.updated_at,

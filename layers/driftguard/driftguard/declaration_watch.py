@@ -95,6 +95,8 @@ class DeclarationWatch:
             )
             recheck = Recheck.of([change.arn], trigger, "the declaration changed")
             self._rechecks.schedule(recheck, 0)
+            if change.after.arn != change.arn:
+                return None  # signed for another resource and copied: the check refuses it
             try:
                 self._signatures.verify(change.after)
             except SigningError:

@@ -58,6 +58,14 @@ class Inspector:
         def failed(failure: Failure, reason: str) -> Observation:
             return Observation(target, declared, previous, failure=failure, reason=reason)
 
+        if (declared.arn, declared.kind) != (target.text, target.kind.name):
+            # A declaration signed for another resource, copied here: the MAC covers
+            # the ARN and kind it names, so those must be this resource's.
+            return failed(
+                Failure.UNSIGNED_DECLARATION,
+                f"the declaration stored for {target.text} is signed for {declared.arn} "
+                f"({declared.kind}): copied from another resource, never applied",
+            )
         try:
             self._signatures.verify(declared)
         except SigningError as exc:

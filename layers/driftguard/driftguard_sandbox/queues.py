@@ -113,7 +113,9 @@ class QueueSource:
                         "ApproximateFirstReceiveTimestamp": str(flight.first_receive_ms),
                     },
                     "messageAttributes": {},
-                    "md5OfBody": hashlib.md5(flight.body.encode()).hexdigest(),
+                    "md5OfBody": hashlib.md5(
+                        flight.body.encode(), usedforsecurity=False
+                    ).hexdigest(),
                     "eventSource": "aws:sqs",
                     "eventSourceARN": self.arn,
                     "awsRegion": self.region,
