@@ -49,6 +49,7 @@ class Alert(BaseModel):
     actor: str | None = None
     event_name: str | None = None
     event_id: str | None = None
+    trigger: TriggerKind | None = None  # what made driftguard look
     changed_at: datetime | None = None
     detected_at: datetime
     time_to_fix_seconds: float | None = None
@@ -97,6 +98,7 @@ def compose_alert(
             actor=trigger.actor,
             event_name=trigger.event_name,
             event_id=trigger.event_id,
+            trigger=trigger.kind,
             changed_at=trigger.event_time,
             detected_at=now,
             time_to_fix_seconds=time_to_fix,

@@ -87,19 +87,22 @@ class DeclarationWatch:
         """The alert published (None: left to the check)."""
         now = self._clock.now()
         if change.after is not None:
+            signed = change.after.arn == change.arn  # else copied from another resource
+            if signed:
+                try:
+                    self._signatures.verify(change.after)
+                except SigningError:
+                    signed = False
             trigger = Trigger(
                 kind=TriggerKind.DECLARATION_CHANGED,
-                actor=change.after.declared_by,
+                # Who declared it, when the signature says so; a forger is not known.
+                actor=change.after.declared_by if signed else None,
                 attempt=1,
                 since=now,
             )
             recheck = Recheck.of([change.arn], trigger, "the declaration changed")
             self._rechecks.schedule(recheck, 0)
-            if change.after.arn != change.arn:
-                return None  # signed for another resource and copied: the check refuses it
-            try:
-                self._signatures.verify(change.after)
-            except SigningError:
+            if not signed:
                 return None  # the check refuses it, records it and alerts it once
         alert = change_alert(change, now)
         self._publisher.publish(alert)

@@ -87,10 +87,11 @@ def run_demo(out: TextIO, command_line: CommandLine, *, chaos: bool = False) -> 
         if chaos:
             _unkind(n, sandbox)
         story = _the_workload(n, sandbox, alerts)
-        _declared(n, story)
+        _declared(n, sandbox, story, alerts)
         _role_deleted(n, sandbox, story, alerts)
         _role_recreated(n, sandbox, story, alerts)
         _widened(n, sandbox, story, alerts)
+        _forged(n, sandbox, story, alerts)
         return _where_things_stand(n, story, function_logs.getvalue())
 
 
@@ -122,10 +123,14 @@ def _the_workload(n: Narrator, sandbox: Sandbox, alerts: SlackTail) -> Story:
     return story
 
 
-def _declared(n: Narrator, story: Story) -> None:
+def _declared(n: Narrator, sandbox: Sandbox, story: Story, alerts: SlackTail) -> None:
     n.chapter("The security team declares this state (adopting the live policies)")
     for arn in (story.key_arn, story.secret_arn):
         n.run_cli("adopt", arn, "--mode", "enforce")
+    n.say("  Each declaration is signed with the hub's HMAC key, which only the declarer")
+    n.say("  role may use; every change to a declaration is posted:")
+    sandbox.wait_idle()
+    alerts.drain(n)
     n.run_cli("status")
 
 
@@ -158,6 +163,22 @@ def _widened(n: Narrator, sandbox: Sandbox, story: Story, alerts: SlackTail) -> 
     n.chapter("Someone widens the key policy by hand")
     story.widen_key_policy()
     n.say(f"{SECURITY}: mallory added account 444455556666 to the key policy")
+    sandbox.wait_idle()
+    alerts.drain(n)
+
+
+def _forged(n: Narrator, sandbox: Sandbox, story: Story, alerts: SlackTail) -> None:
+    n.chapter("Someone writes a declaration straight into the state table")
+    before = story.live_key_policy()
+    story.forge_key_declaration()
+    n.say(f"{SECURITY}: mallory, who may write the table but not sign, declared kms:* for")
+    n.say("  account 444455556666 on the key. driftguard checks the signature, refuses it:")
+    sandbox.wait_idle()
+    alerts.drain(n)
+    unchanged = story.live_key_policy() == before
+    n.say(f"  The live key policy is {'unchanged' if unchanged else 'CHANGED'}.")
+    n.say("The security team declares the key again, as the declarer role:")
+    n.run_cli("adopt", story.key_arn, "--mode", "enforce")
     sandbox.wait_idle()
     alerts.drain(n)
 

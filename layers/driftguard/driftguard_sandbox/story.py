@@ -207,6 +207,28 @@ class Story:
             KeyId=self.key_arn, PolicyName="default", Policy=json.dumps(widened)
         )
 
+    def forge_key_declaration(self, account: str = "444455556666") -> None:
+        """Mallory, who may write the state table (an admin role of the security
+        account), declares kms:* for another account straight in the table, without
+        the declarer role's signature."""
+        forged = key_policy()
+        forged["Statement"].append(
+            {
+                "Sid": "Backdoor",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        )
+        self.mallory.client("dynamodb").update_item(
+            TableName=self.sandbox.hub.table_name,
+            Key={"pk": {"S": f"RES#{self.key_arn}"}, "sk": {"S": "DECLARED"}},
+            UpdateExpression="SET #p = :p",
+            ExpressionAttributeNames={"#p": "policy"},
+            ExpressionAttributeValues={":p": {"S": json.dumps(forged)}},
+        )
+
     def live_key_policy(self) -> str:
         return str(self.kms.get_key_policy(KeyId=self.key_arn, PolicyName="default")["Policy"])
 

@@ -36,7 +36,7 @@ from slack_sdk.models.blocks import (
 )
 
 from driftguard.alerts import Alert, AlertResource, readable_changes
-from driftguard.vocabulary import AlertType, Severity
+from driftguard.vocabulary import AlertType, Severity, TriggerKind
 
 __all__ = [
     "LAYOUTS",
@@ -257,9 +257,20 @@ def _changed_by(alert: Alert) -> str | None:
     return escape(alert.actor) if alert.actor else None
 
 
+# What made driftguard look, when no CloudTrail call did.
+TRIGGER_CALLS: Final[Mapping[TriggerKind, str]] = {
+    TriggerKind.POLICY_CHANGED: "a policy change",
+    TriggerKind.ROLE_DELETED: "a deleted role",
+    TriggerKind.ROLE_CREATED: "a created role",
+    TriggerKind.SWEEP: "the scheduled sweep",
+    TriggerKind.CLI: "the command line",
+    TriggerKind.DECLARATION_CHANGED: "a write to its declaration (the state table's stream)",
+}
+
+
 def _call(alert: Alert) -> str:
     if not alert.event_name:
-        return "the scheduled sweep"
+        return TRIGGER_CALLS[alert.trigger or TriggerKind.SWEEP]
     return code(alert.event_name) + (f" (event {code(alert.event_id)})" if alert.event_id else "")
 
 
