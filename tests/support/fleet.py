@@ -86,6 +86,7 @@ def build_fleet(
         for arn in arns:
             code, output = run_cli("adopt", arn, "--mode", mode)
             assert code == 0, output
+    story.sandbox.wait_idle()  # each declaration alerted and checked
     return fleet
 
 

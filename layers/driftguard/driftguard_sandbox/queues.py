@@ -47,6 +47,7 @@ class QueueSource:
         self.router = router
         self.function = function
         self._stopped = threading.Event()
+        self._taking = threading.Lock()
         self._thread = threading.Thread(
             target=self._poll, name=f"sandbox-sqs-{self.name}", daemon=True
         )
@@ -72,18 +73,19 @@ class QueueSource:
     def catch_up(self) -> int:
         """Take every message sent so far and schedule it; how many there were (the
         sandbox's `wait_idle` calls it, so a message sent is delivered before it returns)."""
-        queue = self._queue()
-        if queue is None or not queue._messages:
-            return 0
-        with queue._messages_lock:
-            taken: list[Message] = list(queue._messages)
-            queue._messages.clear()
-        for message in taken:
-            sent = int(message.sent_timestamp or time.time() * 1000)
-            delay = max(0.0, (message.delayed_until - sent) / 1000)
-            flight = _InFlight(message.id, message.body, sent)
-            self.router.schedule(self._job(flight), delay)
-        return len(taken)
+        with self._taking:  # taken and scheduled together: `wait_idle` never sees between
+            queue = self._queue()
+            if queue is None or not queue._messages:
+                return 0
+            with queue._messages_lock:
+                taken: list[Message] = list(queue._messages)
+                queue._messages.clear()
+            for message in taken:
+                sent = int(message.sent_timestamp or time.time() * 1000)
+                delay = max(0.0, (message.delayed_until - sent) / 1000)
+                flight = _InFlight(message.id, message.body, sent)
+                self.router.schedule(self._job(flight), delay)
+            return len(taken)
 
     # -- delivering -------------------------------------------------------------
     def _job(self, flight: _InFlight) -> _Job:

@@ -340,6 +340,11 @@ class Router:
                     raise TimeoutError(f"{self._pending} deliveries still pending after {timeout}s")
                 self._idle.wait(remaining)
 
+    @property
+    def idle(self) -> bool:
+        with self._idle:
+            return self._pending == 0
+
     def drain(self, timeout: float = 30.0) -> None:
         """Drop queued and scheduled deliveries, wait for the one in progress, and take
         no new ones until `clear` (before a reset, after a test)."""

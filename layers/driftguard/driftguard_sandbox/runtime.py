@@ -15,11 +15,11 @@ import sys
 import threading
 import time
 import uuid
-from contextlib import nullcontext, redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TextIO
-from unittest import mock
 
 from driftguard_sandbox.template import FunctionSpec
 
@@ -114,7 +114,7 @@ class LambdaRuntime:
             "AWS_LAMBDA_LOG_GROUP_NAME": context.log_group_name,
         }
         logs = redirect_stdout(self.log_stream) if self.log_stream else nullcontext()
-        with self._lock, mock.patch.dict(os.environ, lambda_env), logs:
+        with self._lock, _environment(lambda_env), logs:
             handler = self.load(spec)
             return handler(event, context)
 
@@ -125,3 +125,20 @@ class LambdaRuntime:
             for logical_id in logical_ids or tuple(self._modules):
                 sys.modules.pop(f"driftguard_fn_{logical_id}", None)
                 self._modules.pop(logical_id, None)
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    """`variables` set in os.environ, then put back one by one. Not mock.patch.dict: its
+    clear-and-refill leaves the environment empty for a moment, and a test's thread
+    creating a client then (the CLI, while a function runs) fails or loses its endpoint."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            elif os.environ.get(name) != value:
+                os.environ[name] = value

@@ -779,7 +779,8 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         sources: list[QueueSource | StreamSource] = [*self._queue_sources, *self._stream_sources]
         while True:
             router.wait_idle(timeout)
-            if not sum(source.catch_up() for source in sources):
+            # A mapping's poller may be scheduling what it took: `catch_up` waits for it.
+            if not sum(source.catch_up() for source in sources) and router.idle:
                 return
 
     def _spec(self, logical_id: str) -> FunctionSpec:
