@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -28,9 +29,9 @@ from driftguard.errors import (
 )
 from driftguard.events import CloudTrailDetail
 from driftguard.kinds import ResourceKind
-from driftguard.model import AuditEntry, Declared, StatusRecord, sha256
+from driftguard.model import AuditEntry, Declared, StatusRecord, TrustRecord, sha256
 from driftguard.rechecks import Recheck
-from driftguard.signing import signed_message
+from driftguard.signing import Signed, signed_message
 from driftguard.vocabulary import Mode, Status
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -70,6 +71,7 @@ class FakeStore:
         self.leases: dict[str, tuple[str, float]] = {}
         self.unique_ids: dict[str, str] = {}
         self.links: dict[str, set[str]] = {}
+        self.trusts: dict[str, TrustRecord] = {}  # approved identities, by role
         self.writes: list[str] = []  # what was written, in order ("status arn", "audit arn")
         self._tokens = 0
 
@@ -105,6 +107,12 @@ class FakeStore:
 
     def principal_for_unique_id(self, unique_id: str) -> str | None:
         return self.unique_ids.get(unique_id)
+
+    def get_trust(self, principal_arn: str) -> TrustRecord | None:
+        return self.trusts.get(role_key(principal_arn))
+
+    def put_trust(self, record: TrustRecord) -> None:
+        self.trusts[role_key(record.principal_arn)] = record
 
     def take_lease(self, arn: str, seconds: int) -> str:
         now = self.clock.now().timestamp()
@@ -174,6 +182,31 @@ class FakePolicies(ResourceKind):
         return f"https://console.example/{arn.resource}"
 
 
+# A role's trust policy, as GetRole gives it (boto3 decodes it).
+TRUST: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": "arn:aws:iam::111111111111:oidc-provider/oidc.eks"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+        }
+    ],
+}
+
+
+def approved(role_arn: str, unique_id: str, trust: dict[str, Any] = TRUST) -> TrustRecord:
+    """The identity `declare` records for a role that exists (signed with SIGNATURES)."""
+    record = TrustRecord(
+        principal_arn=role_key(role_arn),
+        unique_id=unique_id,
+        policy=json.dumps(trust, sort_keys=True),
+        recorded_by="arn:aws:iam::333333333333:role/security",
+        recorded_at=START,
+    )
+    return SIGNATURES.sign(record)
+
+
 @dataclass
 class FakeIam:
     """`get_role` / `get_user` of the accounts' IAM: names that exist, with their ids."""
@@ -182,12 +215,14 @@ class FakeIam:
     users: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
     account: str = ""
+    trusts: dict[str, dict[str, Any]] = field(default_factory=dict)  # role ARN -> trust
 
     def get_role(self, RoleName: str) -> dict[str, Any]:
         self.calls.append(f"GetRole {RoleName}")
         for arn, role_id in self.roles.items():
             if arn.split(":")[4] == self.account and arn.rsplit("/", 1)[-1] == RoleName:
-                return {"Role": {"Arn": arn, "RoleId": role_id}}
+                trust = self.trusts.get(arn, TRUST)
+                return {"Role": {"Arn": arn, "RoleId": role_id, "AssumeRolePolicyDocument": trust}}
         raise _no_such_entity()
 
     def get_user(self, UserName: str) -> dict[str, Any]:
@@ -246,13 +281,14 @@ class FakeSignatures:
         self._key = key
         self.verified = 0
 
-    def sign(self, declared: Declared) -> Declared:
+    def sign(self, declared: Signed) -> Signed:
         mac = hmac.new(self._key, signed_message(declared), hashlib.sha256).digest()
         return replace(declared, signature=base64.b64encode(mac).decode("ascii"))
 
-    def verify(self, declared: Declared) -> None:
+    def verify(self, declared: Declared | TrustRecord) -> None:
         self.verified += 1
-        if not hmac.compare_digest(self.sign(declared).signature, declared.signature):
+        mac = hmac.new(self._key, signed_message(declared), hashlib.sha256).digest()
+        if not hmac.compare_digest(base64.b64encode(mac).decode("ascii"), declared.signature):
             raise SigningError("the declaration's signature does not verify")
 
 

@@ -19,7 +19,7 @@ from driftguard.decision import Decision, Result
 from driftguard.errors import InvalidEventError
 from driftguard.events import CloudTrailDetail
 from driftguard.kinds import Target, registry
-from driftguard.model import Declared, StatusRecord, Trigger
+from driftguard.model import Declared, StatusRecord, Trigger, TrustRecord
 from driftguard.service import Remediator
 from driftguard.vocabulary import (
     AlertType,
@@ -42,6 +42,7 @@ from tests.support.fakes import (
     FakeRechecks,
     FakeSignatures,
     FakeStore,
+    approved,
     declaration,
     in_sync_status,
 )
@@ -101,6 +102,7 @@ class World:
     def declare(self, arn: str, text: str = DECLARED_POLICY, mode: Mode = Mode.ENFORCE) -> None:
         declared = declaration(arn, text, principals=(ROLE,), mode=mode)
         self.store.declare(declared, in_sync_status(declared))
+        self.store.put_trust(approved(ROLE, ROLE_ID))  # the role as it was when declared
         self.kind.live[arn] = text
 
     def check(self, arn: str, kind: TriggerKind = TriggerKind.POLICY_CHANGED) -> Decision:
@@ -469,18 +471,25 @@ def create_role_event() -> CloudTrailDetail:
     )
 
 
-def test_a_created_role_is_trusted_before_getrole_sees_it(world: World) -> None:
+def test_a_created_role_getrole_does_not_show_yet_is_checked_again_not_trusted(
+    world: World,
+) -> None:
     """IAM is eventually consistent: GetRole may answer NoSuchEntity right after
-    CreateRole. The event itself says the role exists."""
+    CreateRole. A name is not an identity: driftguard waits to see the role (quietly, a
+    scheduled re-check) before it gives it the declared access."""
     world.declare(KEY)
     world.kind.live[KEY] = policy(OLD_ROLE_ID)
     world.iam.roles.clear()  # GetRole does not see the new role yet
 
     (result,) = world.remediator.on_role_created(create_role_event())
 
-    assert result.outcome is Outcome.REMEDIATED
-    assert world.kind.live[KEY] == DECLARED_POLICY
+    assert result.outcome is Outcome.PENDING and world.kind.puts == []
+    assert world.publisher.alerts == []  # a wait, not an incident
     assert ROLE_ID not in world.store.unique_ids  # only GetRole's answer is recorded
+    world.iam.roles[ROLE] = ROLE_ID  # now GetRole shows it
+    (again,) = world.remediator.on_recheck(world.rechecks.take()[0])
+    assert again.outcome is Outcome.REMEDIATED
+    assert world.kind.live[KEY] == DECLARED_POLICY
 
 
 def test_a_created_roles_unique_id_is_recorded_from_getrole_never_from_the_event(
@@ -517,6 +526,7 @@ def test_what_one_role_event_left_waiting_is_re_checked_and_alerted_together(
     assert world.publisher.alerts == []  # waiting for IAM is no incident
 
     world.kind.reject_puts = 0
+    world.iam.roles[ROLE] = ROLE_ID
     world.clock.advance(delay)
     again = world.remediator.on_recheck(world.rechecks.take()[0])
 
@@ -588,3 +598,68 @@ def test_a_policy_event_naming_a_huge_arn_is_a_clear_rejection(world: World) -> 
     )
     with pytest.raises(InvalidEventError, match="bad-2"):
         world.remediator.on_policy_change(detail, world.kind)
+
+
+# --------------------------------------------------------------------------- squatting
+
+SQUATTER_TRUST: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": VENDOR}, "Action": "sts:AssumeRole"}],
+}
+
+
+def recreated(world: World, trust: dict[str, Any] | None) -> None:
+    """pod-role was deleted (its unique ID in the policy) and a role of that name made
+    again, with `trust` (None: the approved one)."""
+    world.declare(KEY)
+    world.store.put_trust(approved(ROLE, OLD_ROLE_ID))  # the role the team approved
+    world.kind.live[KEY] = policy(OLD_ROLE_ID)
+    if trust is not None:
+        world.iam.trusts[ROLE] = trust
+
+
+def test_a_role_recreated_with_the_approved_trust_is_restored(world: World) -> None:
+    recreated(world, None)
+    (result,) = world.remediator.on_role_created(create_role_event())
+    assert result.outcome is Outcome.REMEDIATED and world.kind.live[KEY] == DECLARED_POLICY
+
+
+def test_a_role_recreated_with_another_trust_is_held_until_approved(world: World) -> None:
+    recreated(world, SQUATTER_TRUST)
+
+    (result,) = world.remediator.on_role_created(create_role_event())
+
+    assert result.outcome is Outcome.ORPHANED and world.kind.puts == []
+    assert "differs from the approved one" in result.reason and VENDOR in result.reason
+    assert "driftguard approve-principal" in result.reason
+    (alert,) = world.publisher.alerts
+    assert alert.type is AlertType.ORPHANED_PRINCIPAL and alert.severity is Severity.HIGH
+    world.remediator.sweep()
+    assert world.kind.puts == [] and len(world.publisher.alerts) == 1  # one incident
+
+    world.store.put_trust(approved(ROLE, ROLE_ID, SQUATTER_TRUST))  # the team approves it
+    world.remediator.sweep()
+    assert world.kind.live[KEY] == DECLARED_POLICY
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        pytest.param(lambda: None, id="none-recorded"),
+        pytest.param(lambda: replace(approved(ROLE, OLD_ROLE_ID), signature=""), id="unsigned"),
+        pytest.param(
+            lambda: replace(approved(ROLE, OLD_ROLE_ID), policy=json.dumps(SQUATTER_TRUST)),
+            id="forged",
+        ),
+    ],
+)
+def test_a_recreated_role_without_a_trustworthy_approval_is_held(
+    world: World, record: Callable[[], TrustRecord | None]
+) -> None:
+    recreated(world, SQUATTER_TRUST)
+    world.store.trusts.clear()
+    if (written := record()) is not None:
+        world.store.put_trust(written)  # straight into the table
+    (result,) = world.remediator.on_role_created(create_role_event())
+    assert result.outcome is Outcome.ORPHANED and world.kind.puts == []
+    assert "held until" in result.reason

@@ -22,7 +22,7 @@ from driftguard import kinds
 from driftguard.classify import Classification
 from driftguard.errors import DeclarationError, PolicyParseError
 from driftguard.kinds.base import Target
-from driftguard.model import AuditEntry, Declared, StatusRecord, Trigger, sha256
+from driftguard.model import AuditEntry, Declared, Identities, StatusRecord, Trigger, sha256
 from driftguard.policy import Policy
 from driftguard.vocabulary import (
     ALERT_SEVERITY,
@@ -284,9 +284,11 @@ def decide(
     missing: tuple[str, ...],
     now: datetime,
     rules: Rules,
+    identities: Identities | None = None,
 ) -> Decision | Restore:
-    """What to do about one resource. `missing`: declared principals that do not exist
-    (only consulted when `needs_principals`)."""
+    """What to do about one resource. `missing`: declared principals that do not exist;
+    `identities`: declared roles that exist but are not the approved identity, or not
+    visible yet (both only consulted when `needs_principals`)."""
     obs, previous = observation, observation.previous
 
     def conclude(status: Status, reason: str = "", **kwargs: Any) -> Decision:
@@ -315,6 +317,8 @@ def decide(
         status = Status.ORPHANED_PRINCIPAL if orphaned else Status.PENDING_PRINCIPAL
         reason = f"waiting for {', '.join(missing)} to exist again before restoring"
         return conclude(status, reason, missing=missing)
+    if identities:
+        return _not_the_approved_identity(obs, trigger, now, identities, orphaned=orphaned)
     fighting = counts_as_fight(obs.classification)
     recent = recent_restores(previous, now, rules)
     if fighting and len(recent) >= rules.quarantine_threshold and not widening:
@@ -327,6 +331,30 @@ def decide(
             "Find out who keeps changing it, then `driftguard declare` or `adopt` it again",
         )
     return Restore(obs, trigger, restores=(*recent, now) if fighting else recent, rules=rules)
+
+
+def _not_the_approved_identity(
+    obs: Observation, trigger: Trigger, now: datetime, identities: Identities, *, orphaned: bool
+) -> Decision:
+    """A role recreated under a declared name is not given the declared access unless it
+    is the identity the team approved (a name is not an identity): held, one alert that
+    says why, until approved. One GetRole does not show yet: looked at again shortly."""
+    status = Status.ORPHANED_PRINCIPAL if orphaned else Status.PENDING_PRINCIPAL
+    if identities.held:
+        reason = "; ".join(f"{role} {why}" for role, why in sorted(identities.held.items()))
+        # Its own incident (not "waiting for it to exist"): each new identity is alerted.
+        held = tuple(f"{role} held:{sha256(why)[:12]}" for role, why in identities.held.items())
+        return _conclude(obs, trigger, now, status=status, reason=reason, missing=held)
+    unseen = ", ".join(identities.unseen)
+    return _conclude(  # as IAM propagation is: a wait, no incident
+        obs,
+        trigger,
+        now,
+        status=Status.PENDING_PRINCIPAL,
+        reason=f"waiting for IAM to show {unseen} (GetRole) to check it is the approved role",
+        quiet=True,
+        recheck_in=recheck_delay(trigger.attempt + 1),
+    )
 
 
 def counts_as_fight(classification: Classification) -> bool:

@@ -43,7 +43,7 @@ class Inspector:
 
     def lookup(self) -> PrincipalLookup:
         """Principal answers to share between the resources of one trigger."""
-        return PrincipalLookup(self._clients, self._store)
+        return PrincipalLookup(self._clients, self._store, self._signatures)
 
     def observe(
         self,

@@ -7,6 +7,7 @@ driftguard.state's business.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,31 @@ class Declared:
     principals: tuple[str, ...]  # role/user ARNs the policy names
     # The declarer's HMAC over all of the above (driftguard.signing); "" when unsigned.
     signature: str = ""
+
+
+@dataclass(frozen=True)
+class TrustRecord:
+    """A role's approved identity: its unique ID and trust policy when the security team
+    declared a policy naming it, or approved it. A role recreated under the same name with
+    another trust policy is not that identity (a name is not an identity)."""
+
+    principal_arn: str  # without its path (driftguard.arns.role_key)
+    unique_id: str
+    policy: str  # the trust policy, as GetRole showed it
+    recorded_by: str
+    recorded_at: datetime
+    signature: str = ""  # the declarer's HMAC (driftguard.signing)
+
+
+@dataclass(frozen=True)
+class Identities:
+    """Declared roles that exist but may not be given access (yet)."""
+
+    held: Mapping[str, str] = field(default_factory=dict)  # role -> why: not the approved one
+    unseen: tuple[str, ...] = ()  # a CreateRole said so; GetRole does not show it yet
+
+    def __bool__(self) -> bool:
+        return bool(self.held or self.unseen)
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,36 @@
 """Principal lookups: does a role or user exist (in its own account, through the
-remediation role), and which role did a unique ID belong to (driftguard's registry)."""
+remediation role), is a role still the identity the security team approved, and which
+role did a unique ID belong to (driftguard's registry)."""
 
 from __future__ import annotations
 
+import json
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from driftguard.arns import principal_account
+from driftguard.arns import principal_account, role_key
 from driftguard.aws import AwsClients
+from driftguard.classify import classify
+from driftguard.errors import PolicyParseError, SigningError
+from driftguard.model import Identities
+from driftguard.policy import Policy
+from driftguard.signing import Verifier
 from driftguard.state import StateStore
+
+APPROVE = "`driftguard approve-principal {principal}` once it is the role you mean"
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role as GetRole showed it."""
+
+    arn: str
+    unique_id: str
+    trust: str  # its trust policy (JSON)
 
 
 class PrincipalLookup:
@@ -21,11 +42,15 @@ class PrincipalLookup:
     `whois AROA...` can answer later.
     """
 
-    def __init__(self, clients: AwsClients, store: StateStore) -> None:
+    def __init__(
+        self, clients: AwsClients, store: StateStore, signatures: Verifier | None = None
+    ) -> None:
         self._clients = clients
         self._store = store
+        self._signatures = signatures
         self._known: dict[str, bool] = {}
         self._owners: dict[str, str | None] = {}
+        self._roles: dict[str, Role] = {}  # what GetRole showed, by principal
 
     def exists(self, principal: str) -> bool:
         if principal not in self._known:
@@ -42,6 +67,54 @@ class PrincipalLookup:
 
     def missing(self, principals: frozenset[str]) -> tuple[str, ...]:
         return tuple(p for p in sorted(principals) if not self.exists(p))
+
+    def role(self, principal: str) -> Role | None:
+        """The role as GetRole showed it in this run (None: not a role, or not seen)."""
+        self.exists(principal)
+        return self._roles.get(principal)
+
+    def identities(self, principals: frozenset[str]) -> Identities:
+        """Of the declared roles that exist: those that are not the identity the team
+        approved (recreated under the same name with another trust policy, or never
+        approved), and those GetRole does not show yet. Only roles are checked."""
+        held: dict[str, str] = {}
+        unseen: list[str] = []
+        for principal in sorted(principals):
+            if ":role/" not in principal or not self.exists(principal):
+                continue
+            role = self._roles.get(principal)
+            if role is None:
+                unseen.append(principal)
+            elif why := self._not_approved(principal, role):
+                held[principal] = why
+        return Identities(held, tuple(unseen))
+
+    def _not_approved(self, principal: str, role: Role) -> str:
+        """Why this role may not regain declared access ("" when it may)."""
+        approval = APPROVE.format(principal=role_key(principal))
+        record = self._store.get_trust(principal)
+        if record is None:
+            return f"has no approved identity on record; held until {approval}"
+        try:
+            if self._signatures is None:
+                raise SigningError("no key to verify it with")
+            self._signatures.verify(record)
+        except SigningError as exc:
+            return f"has an approved identity that cannot be trusted ({exc}); held until {approval}"
+        if record.unique_id == role.unique_id:
+            return ""  # the very role that was approved
+        try:
+            approved, now = Policy.parse(record.policy), Policy.parse(role.trust)
+        except PolicyParseError as exc:
+            return f"was recreated with a trust policy driftguard cannot read ({exc})"
+        if approved.semantically_equal(now):
+            return ""  # recreated as it was: the same identity
+        changes = classify(approved, now).diff
+        summary = "; ".join(changes.to_dict().get("summary", [])[:6]) if changes else ""
+        return (
+            f"was recreated ({role.unique_id}, was {record.unique_id}) with a trust policy "
+            f"that differs from the approved one ({summary}); held until {approval}"
+        )
 
     def owner_of(self, unique_id: str) -> str | None:
         """The role a unique ID belonged to, when driftguard saw it."""
@@ -64,8 +137,19 @@ class PrincipalLookup:
                 role = iam.get_role(RoleName=name)["Role"]
                 if str(role["Arn"]).startswith("arn:"):  # not yet its unique ID in Arn
                     self._store.record_unique_id(role["RoleId"], role["Arn"], source="GetRole")
+                    self._roles[principal] = Role(
+                        str(role["Arn"]), str(role["RoleId"]), _trust_text(role)
+                    )
             else:
                 iam.get_user(UserName=name)
             return True
         except ClientError as exc:
             return bool(exc.response.get("Error", {}).get("Code") != "NoSuchEntity")
+
+
+def _trust_text(role: Mapping[str, Any]) -> str:
+    """GetRole's trust policy as JSON text: boto3 gives it decoded, the wire URL-encoded."""
+    document = role.get("AssumeRolePolicyDocument", "")
+    if isinstance(document, str):
+        return urllib.parse.unquote(document)
+    return json.dumps(document, sort_keys=True)

@@ -49,7 +49,7 @@ from driftguard.errors import (
 from driftguard.events import CloudTrailDetail
 from driftguard.inspector import Inspector
 from driftguard.kinds import ResourceKind, Target
-from driftguard.model import AuditEntry, Trigger, sha256
+from driftguard.model import AuditEntry, Identities, Trigger, sha256
 from driftguard.policy import Policy
 from driftguard.principals import PrincipalLookup
 from driftguard.rechecks import MAX_ATTEMPTS, MAX_GROUP, Recheck, RecheckQueue
@@ -216,10 +216,12 @@ class Remediator:
                 if declared is None:
                     return self._undeclared(target, trigger)
                 observation = self.inspector.observe(target, declared, previous, lookup)
+                missing, identities = self._principals(observation, trigger, lookup)
                 step = decide(
                     observation,
                     trigger=trigger,
-                    missing=self._missing(observation, trigger, lookup),
+                    missing=missing,
+                    identities=identities,
                     now=self.clock.now(),
                     rules=self.rules,
                 )
@@ -285,12 +287,15 @@ class Remediator:
                 recheck = Recheck.of([r.arn for r in group], again, reason, role=role)
                 self.rechecks.schedule(recheck, delay)
 
-    def _missing(
+    def _principals(
         self, observation: Observation, trigger: Trigger, lookup: PrincipalLookup
-    ) -> tuple[str, ...]:
+    ) -> tuple[tuple[str, ...], Identities]:
+        """Declared principals that do not exist, and roles that exist but are not the
+        identity the team approved (only when something may be restored)."""
         if observation.wanted is None or not needs_principals(observation, trigger):
-            return ()
-        return lookup.missing(observation.wanted.principal_arns())
+            return (), Identities()
+        declared = observation.wanted.principal_arns()
+        return lookup.missing(declared), lookup.identities(declared)
 
     def _undeclared(self, target: Target, trigger: Trigger) -> Result:
         if trigger.kind is TriggerKind.POLICY_CHANGED and trigger.attempt == 0:

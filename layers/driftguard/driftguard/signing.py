@@ -19,38 +19,58 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from botocore.exceptions import ClientError
 
 from driftguard.errors import SigningError
-from driftguard.model import Declared
+from driftguard.model import Declared, TrustRecord
 
 MAC_ALGORITHM: Final = "HMAC_SHA_256"
 # VerifyMac's answer for a MAC that does not match: a forgery, not a failure to check.
 INVALID_MAC: Final = "KMSInvalidMacException"
 
 
-def signed_message(declared: Declared) -> bytes:
+Signed = TypeVar("Signed", Declared, TrustRecord)
+
+
+def signed_message(record: Declared | TrustRecord) -> bytes:
     """The 32 bytes the MAC is computed over."""
-    fields = {
-        "arn": declared.arn,
-        "kind": declared.kind,
-        "account": declared.account,
-        "region": declared.region,
-        "mode": declared.mode.value,
-        "version": declared.version,
-        "policy": declared.policy,
-        "principals": sorted(declared.principals),
-        "declared_by": declared.declared_by,
-        "declared_at": declared.declared_at.isoformat(),
-    }
+    if isinstance(record, TrustRecord):
+        return _digest(
+            {
+                "what": "role-trust",
+                "principal_arn": record.principal_arn,
+                "unique_id": record.unique_id,
+                "policy": record.policy,
+                "recorded_by": record.recorded_by,
+                "recorded_at": record.recorded_at.isoformat(),
+            }
+        )
+    declared = record
+    return _digest(
+        {
+            "arn": declared.arn,
+            "kind": declared.kind,
+            "account": declared.account,
+            "region": declared.region,
+            "mode": declared.mode.value,
+            "version": declared.version,
+            "policy": declared.policy,
+            "principals": sorted(declared.principals),
+            "declared_by": declared.declared_by,
+            "declared_at": declared.declared_at.isoformat(),
+        }
+    )
+
+
+def _digest(fields: dict[str, Any]) -> bytes:
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).digest()
 
 
 class Verifier(Protocol):
-    def verify(self, declared: Declared) -> None:
+    def verify(self, declared: Declared | TrustRecord) -> None:
         """Return if the signature verifies; raise SigningError if it does not, or
         ClientError when KMS could not be asked (transient or not)."""
 
@@ -68,7 +88,7 @@ class KmsSignatures:
         self._remember = remember
         self._lock = threading.Lock()
 
-    def sign(self, declared: Declared) -> Declared:
+    def sign(self, declared: Signed) -> Signed:
         """The declaration with its signature; SigningError when this caller may not sign."""
         try:
             response = self._kms().generate_mac(
@@ -85,19 +105,25 @@ class KmsSignatures:
         self._remember_verified(signed_message(signed), signature)
         return signed
 
-    def verify(self, declared: Declared) -> None:
+    def verify(self, declared: Declared | TrustRecord) -> None:
         message = signed_message(declared)
         # Names what was refused, so each forgery is an incident of its own.
-        which = f"version {declared.version}, content {message.hex()[:12]}"
+        if isinstance(declared, Declared):
+            what, which = "declaration", f"version {declared.version}, content {message.hex()[:12]}"
+        else:
+            what, which = (
+                "recorded identity",
+                f"of {declared.principal_arn}, content {message.hex()[:12]}",
+            )
         if not declared.signature:
-            raise SigningError(f"the declaration ({which}) is not signed; declare it again")
+            raise SigningError(f"the {what} ({which}) is not signed; declare it again")
         with self._lock:
             if (message, declared.signature) in self._verified:
                 return
         try:
             mac = base64.b64decode(declared.signature, validate=True)
         except ValueError:
-            raise SigningError(f"the declaration's signature ({which}) is not base64") from None
+            raise SigningError(f"the {what}'s signature ({which}) is not base64") from None
         try:
             self._kms().verify_mac(
                 KeyId=self._key_id, MacAlgorithm=MAC_ALGORITHM, Message=message, Mac=mac
@@ -105,7 +131,7 @@ class KmsSignatures:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == INVALID_MAC:
                 raise SigningError(
-                    f"the declaration's signature ({which}) does not verify: it was written "
+                    f"the {what}'s signature ({which}) does not verify: it was written "
                     "or changed by someone who cannot sign (not the declarer role)"
                 ) from None
             raise

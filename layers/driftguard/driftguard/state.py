@@ -9,6 +9,7 @@ Key design (one table, see docs/queries.md):
     RES#<arn>               AUDIT#<time>#<id>         audit history, newest last (TTL expires_at)
     PRINCIPAL#<role arn>    RES#<arn>                 resources whose declared policy names it
     PRINCIPAL#<role arn>    UID#<unique id>           unique ids the role has had
+    PRINCIPAL#<role arn>    TRUST                     its approved identity (signed)
     UID#<unique id>         PRINCIPAL                 unique id -> role ARN (IAM has no API for it)
 
     ByStatus:  gsi1pk = STATUS#<status>,  gsi1sk = <updated_at>#<arn>   (newest first)
@@ -33,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from driftguard.arns import role_key
 from driftguard.errors import DeclarationError, LeaseBusyError
-from driftguard.model import AuditEntry, Declared, StatusRecord
+from driftguard.model import AuditEntry, Declared, StatusRecord, TrustRecord
 from driftguard.retry import SYSTEM_CLOCK, Clock
 from driftguard.vocabulary import LEGACY_AUDIT_ACTIONS, LEGACY_STATUSES, Status
 
@@ -50,6 +51,7 @@ def _iso(moment: datetime) -> str:
 _DECLARED: TypeAdapter[Declared] = TypeAdapter(Declared)
 _STATUS: TypeAdapter[StatusRecord] = TypeAdapter(StatusRecord)
 _AUDIT: TypeAdapter[AuditEntry] = TypeAdapter(AuditEntry)
+_TRUST: TypeAdapter[TrustRecord] = TypeAdapter(TrustRecord)
 
 
 class UniqueIdItem(BaseModel):
@@ -93,6 +95,7 @@ def _to_dynamo(value: Any) -> dict[str, Any]:
         Declared: _DECLARED,
         StatusRecord: _STATUS,
         AuditEntry: _AUDIT,
+        TrustRecord: _TRUST,
     }
     return _clean(adapters[type(value)].dump_python(value, mode="json"))
 
@@ -277,6 +280,16 @@ class StateStore:
                 & Key("sk").begins_with("UID#")
             )
         ]
+
+    def get_trust(self, principal_arn: str) -> TrustRecord | None:
+        """The role's approved identity (None: none recorded)."""
+        key = {"pk": f"PRINCIPAL#{role_key(principal_arn)}", "sk": "TRUST"}
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return _TRUST.validate_python(item) if item else None
+
+    def put_trust(self, record: TrustRecord) -> None:
+        key = {"pk": f"PRINCIPAL#{role_key(record.principal_arn)}", "sk": "TRUST"}
+        self._table.put_item(Item=key | _to_dynamo(record))
 
     # -- audit ----------------------------------------------------------------------
 
