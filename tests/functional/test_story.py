@@ -252,6 +252,16 @@ def test_declared_principal_missing_is_pending_until_it_exists(
         RoleName="auditor", AssumeRolePolicyDocument=json.dumps(trust)
     )
     sandbox.wait_idle()
+    # Whoever created a role of that name is not yet an identity the team approved.
+    record = store.get_status(story.secret_arn)
+    assert record is not None and record.status is Status.PENDING_PRINCIPAL
+    assert "has no approved identity on record" in record.reason
+    (held,) = alerts.read()
+    assert held.type is AlertType.PENDING_PRINCIPAL
+
+    auditor = "arn:aws:iam::111111111111:role/auditor"
+    assert run_cli("approve-principal", auditor)[0] == 0
+    sandbox.run_schedule(RECONCILER)
     assert status_of(store, story.secret_arn) is Status.IN_SYNC
     live = story.live_secret_policy()
     assert live is not None and Policy.parse(live).semantically_equal(Policy.parse(wanted))

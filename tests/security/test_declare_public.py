@@ -8,7 +8,7 @@ from pathlib import Path
 
 from driftguard.state import StateStore
 from driftguard_sandbox.story import Story, key_policy
-from tests.support.cli import run_cli, run_cli_full
+from tests.support.cli import run_cli, run_cli_full, run_cli_typing
 
 
 def test_a_world_open_statement_is_refused_unless_allowed(
@@ -35,6 +35,13 @@ def test_a_world_open_statement_is_refused_unless_allowed(
     assert code == 2 and "grants everyone without a condition" in error and "Everyone" in error
     assert "--allow-public" in error
     assert store.get_declared(story.key_arn) == before  # nothing written
+
+    # Answering yes at a terminal is no way round it: refused before the question.
+    argv = ("declare", story.key_arn, "--policy-file", str(path), "--mode", "enforce")
+    code, output, error = run_cli_typing(*argv, typed="y\n")
+    assert code == 2 and "grants everyone without a condition" in error
+    assert "Declare this?" not in output
+    assert store.get_declared(story.key_arn) == before
 
     code, output = run_cli(
         "declare", story.key_arn, "--policy-file", str(path), "--mode", "enforce", "--allow-public"

@@ -26,3 +26,13 @@ def run_cli_full(*argv: str, err: io.StringIO | None = None) -> tuple[int, str, 
     out = io.StringIO()
     err = io.StringIO() if err is None else err
     return main(list(argv), out=out, err=err), out.getvalue(), err.getvalue()
+
+
+def run_cli_typing(*argv: str, typed: str, out: io.StringIO | None = None) -> tuple[int, str, str]:
+    """As a person at a terminal who types `typed` when asked (stdin is a Terminal;
+    "" is end of input). stdout is a Terminal too unless `out` is given (piped, say).
+    (exit code, stdout, stderr)."""
+    out = Terminal() if out is None else out
+    err = io.StringIO()
+    code = main(list(argv), out=out, err=err, stdin=Terminal(typed))
+    return code, out.getvalue(), err.getvalue()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ class Context:
     out: TextIO
     err: TextIO
     environ: dict[str, str] = field(default_factory=dict)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
 
     @classmethod
     def create(
@@ -77,10 +79,12 @@ class Context:
         out: TextIO,
         err: TextIO,
         environ: Mapping[str, str] = os.environ,
+        stdin: TextIO | None = None,
     ) -> Context:
         """Flags win over the environment the functions share."""
         table = getattr(args, "table", None)
-        return cls(args, out, err, dict(environ) | ({"TABLE_NAME": table} if table else {}))
+        environ = dict(environ) | ({"TABLE_NAME": table} if table else {})
+        return cls(args, out, err, environ, stdin or sys.stdin)
 
     # ----------------------------------------------------------------------- AWS side
 
@@ -152,6 +156,25 @@ class Context:
     def fail(self, message: str, code: int = EXIT_NOT_FOUND) -> int:
         print(f"driftguard: {message}", file=self.err)
         return code
+
+    @property
+    def interactive(self) -> bool:
+        """Someone at a terminal: stdin and stdout both are one. A pipeline is never
+        asked anything."""
+        return isatty(self.stdin) and isatty(self.out)
+
+    def confirm(self, question: str) -> bool:
+        """Ask on stdout, read the answer from stdin: True only for y or yes (no answer,
+        end of input or Ctrl-C is no)."""
+        self.out.write(f"{question} [y/N] ")
+        self.out.flush()
+        try:
+            answer = self.stdin.readline()
+        except KeyboardInterrupt:
+            answer = ""
+        if not answer.endswith("\n"):
+            self.out.write("\n")  # end of input or Ctrl-C: end the question's line
+        return answer.strip().lower() in ("y", "yes")
 
     @property
     def wants_json(self) -> bool:

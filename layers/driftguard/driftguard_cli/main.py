@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from driftguard.errors import DriftguardError
 from driftguard_cli.commands import (
+    approve,
     declare,
     demo,
     drift,
@@ -46,6 +47,7 @@ COMMANDS: Final[tuple[Command, ...]] = (
     drift,
     history,
     principals,
+    approve,
     whois,
     scan,
     replay_dlq,
@@ -102,8 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(
-    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+    argv: Sequence[str] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    stdin: TextIO | None = None,
 ) -> int:
+    """`stdin`: where a question's answer is read (`declare`, `adopt` at a terminal)."""
     out = out or sys.stdout
     err = err or sys.stderr
     try:
@@ -112,7 +118,7 @@ def main(
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        return _BY_NAME[args.command].run(Context.create(args, out, err))
+        return _BY_NAME[args.command].run(Context.create(args, out, err, stdin=stdin))
     except (DriftguardError, OSError) as exc:
         print(f"driftguard: error: {exc}", file=err)
     except ClientError as exc:

@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -21,8 +21,12 @@ from rich.text import Text
 
 from driftguard.alerts import readable_changes
 from driftguard.model import AuditEntry, StatusRecord
-from driftguard.vocabulary import AuditAction, Severity, Status
+from driftguard.vocabulary import AuditAction, Finding, Mode, Severity, Status
 from driftguard_cli.answers import DriftAnswer, PrincipalAnswer, ReplayRow, ScanRow, WhoisAnswer
+
+if TYPE_CHECKING:  # the views stay free of the AWS side
+    from driftguard.classify import Classification
+    from driftguard_cli.declarations import Plan
 
 # Every member of each enum has a style (tests/unit/test_vocabulary.py).
 STATUS_STYLES: Final[Mapping[Status, str]] = {
@@ -182,6 +186,88 @@ def drift_view(answer: DriftAnswer) -> RenderableType:
             parts.extend(_statement_lines("+", statement, ADDED_STYLE))
         for statement in answer.removed_statements:
             parts.extend(_statement_lines("-", statement, REMOVED_STYLE))
+    return Group(*parts)
+
+
+# --------------------------------------------------------------------------- declare
+
+WIDENS_STYLE: Final = SEVERITY_STYLES[Severity.CRITICAL]  # the declaration watcher's alert
+NARROWS_STYLE: Final = SEVERITY_STYLES[Severity.MEDIUM]
+
+# What the next check finds on the resource, worded for the one declaring.
+LIVE_FINDINGS: Final[Mapping[Finding, str]] = {
+    Finding.WIDENED: "live grants what the new declaration does not",
+    Finding.NARROWED: "live lacks what the new declaration grants",
+    Finding.ORPHANED_PRINCIPAL: "live names deleted principals by unique id",
+    Finding.MISSING: "the resource has no policy",
+}
+
+
+def _diff_lines(found: Classification, legend: str) -> list[RenderableType]:
+    if found.diff is None or not (lines := readable_changes(found.diff.to_dict())):
+        return []
+    return [Text(f"  changes ({legend}):"), *change_lines(lines, indent="    ")]
+
+
+def declaration_plan_view(plan: Plan) -> RenderableType:
+    """`declare` / `adopt` before anything is written: the new declaration against the
+    current one (does it widen access?) and against the live policy (what the next
+    check changes). "+" lines are red: access the new declaration adds, or live access
+    it takes away."""
+    declared, previous = plan.declared, plan.previous
+    head = Text("declaring ")
+    head.append(declared.arn, style="bold")
+    head.append(f" as version {declared.version}, {declared.mode.value} mode")
+    if previous is not None and previous.mode is not declared.mode:
+        head.append(f" (was {previous.mode.value})", style="bold")
+    parts: list[RenderableType] = [head]
+
+    verdict = Text()
+    if previous is None or plan.against_declared is None:
+        verdict.append("first declaration", style="bold")
+        verdict.append(" (nothing declared yet)")
+        if plan.widens:
+            verdict.append(": ")
+            verdict.append("!! widens access", style=WIDENS_STYLE)
+            verdict.append(f", grants everyone: {', '.join(plan.public)}")
+        parts.append(verdict)
+    else:
+        verdict.append(f"against the current declaration (version {previous.version}, ")
+        verdict.append(f"by {previous.declared_by}): ")
+        if plan.widens:
+            verdict.append("!! widens access", style=WIDENS_STYLE)
+            verdict.append(": it grants what the current declaration does not")
+            if plan.narrows:
+                verdict.append(", and removes some access")
+        elif plan.narrows:
+            verdict.append("narrows access", style=NARROWS_STYLE)
+            verdict.append(": it grants less than the current declaration")
+        else:
+            verdict.append("no change", style="green")
+            verdict.append(" in access")
+        parts.append(verdict)
+        parts.extend(
+            _diff_lines(
+                plan.against_declared,
+                f"+ only in the new declaration, - only in version {previous.version}",
+            )
+        )
+
+    found = plan.against_live
+    live = Text("against the live policy: ")
+    if found.in_sync:
+        live.append("in sync", style="green")
+        live.append(", the next check changes nothing")
+        parts.append(live)
+        return Group(*parts)
+    live.append("differs", style=STATUS_STYLES[Status.DRIFTED])
+    live.append(f" ({'; '.join(LIVE_FINDINGS[f] for f in sorted(found.findings))}); ")
+    if declared.mode is Mode.ENFORCE:
+        live.append("the next check puts the new declaration on it")
+    else:
+        live.append("the next check alerts and changes nothing (detect mode)")
+    parts.append(live)
+    parts.extend(_diff_lines(found, "+ only in live, - only in the new declaration"))
     return Group(*parts)
 
 
