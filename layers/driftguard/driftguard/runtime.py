@@ -129,13 +129,7 @@ class Runtime:
         """What the re-check function does with a batch from the re-check queue: each
         message checked on its own; a failed one goes back to the queue (and after the
         queue's retries to the dead-letter queue), the others are done."""
-        response = process_partial_response(
-            event=event,
-            record_handler=self._recheck,
-            processor=BatchProcessor(event_type=EventType.SQS),
-            context=context,
-        )
-        return dict(response)
+        return _each_record(event, context, EventType.SQS, self._recheck)
 
     def _recheck(self, record: SQSRecord) -> None:
         try:
@@ -156,13 +150,7 @@ class Runtime:
         """What the declarations watcher does with a batch from the table's stream: one
         alert per changed declaration; a record whose alert could not be published is
         retried (the mapping's retries, then its on-failure destination)."""
-        response = process_partial_response(
-            event=event,
-            record_handler=self._declaration_changed,
-            processor=BatchProcessor(event_type=EventType.DynamoDBStreams),
-            context=context,
-        )
-        return dict(response)
+        return _each_record(event, context, EventType.DynamoDBStreams, self._declaration_changed)
 
     def _declaration_changed(self, record: DynamoDBRecord) -> None:
         stream = record.dynamodb
@@ -233,3 +221,20 @@ class Runtime:
                 persistence.delete_record(data=event, exception=exc)
             return done[0]
         return result
+
+
+def _each_record(
+    event: dict[str, Any],
+    context: LambdaContext,
+    event_type: EventType,
+    handle: Callable[[Any], None],
+) -> dict[str, Any]:
+    """A batch (SQS, DynamoDB stream), each record on its own: the failed ones are
+    reported back to the event source mapping, the others are done."""
+    response = process_partial_response(
+        event=event,
+        record_handler=handle,
+        processor=BatchProcessor(event_type=event_type),
+        context=context,
+    )
+    return dict(response)
