@@ -22,12 +22,15 @@ import pytest
 from moto.events.models import EventPattern
 
 from driftguard.aws import SESSION_NAME
+from driftguard.events import parse_cloudtrail
+from driftguard.safeguards import changed_safeguard
 from driftguard_sandbox.template import FunctionSpec, ResolveContext, RuleSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 IGNORED, INVALID = "ignored", "invalid"
 POLICY_FUNCTION = "PolicyEventsFunction"
+IAM_FUNCTION = "IamEventsFunction"
 
 Event = dict[str, Any]
 
@@ -53,6 +56,18 @@ ROUTED_FILES = [f for folder in FUNCTION_FOLDERS for f in json_files(folder)]
 IGNORED_FILES = json_files(EVENTS / IGNORED)
 INVALID_FILES = json_files(EVENTS / INVALID)
 POLICY_FILES = json_files(EVENTS / POLICY_FUNCTION)
+IAM_FILES = json_files(EVENTS / IAM_FUNCTION)
+# The role the template's defaults name (the `context` fixture resolves the same).
+REMEDIATION_ROLE = "driftguard-remediation"
+
+
+def is_safeguard(path: Path) -> bool:
+    """A change to driftguard's remediation role, a forwarding rule or a trail."""
+    return changed_safeguard(parse_cloudtrail(load(path)), REMEDIATION_ROLE) is not None
+
+
+SAFEGUARD_FILES = [path for path in IAM_FILES if is_safeguard(path)]
+ROLE_FILES = [path for path in IAM_FILES if not is_safeguard(path)]
 
 
 @dataclass(frozen=True)
@@ -286,3 +301,58 @@ def test_policy_rules_still_see_people(
     assert rules == {(POLICY_FUNCTION, "hub"), (POLICY_FUNCTION, "default")}, (
         f"{file_id(path)} made by {who} reaches {sorted(rules)}"
     )
+
+
+# --------------------------------------------------------------------------- safeguards
+
+
+def test_safeguard_and_role_event_files_exist(context: ResolveContext) -> None:
+    assert remediation_role_name(context) == REMEDIATION_ROLE
+    assert ROLE_FILES, f"events/{IAM_FUNCTION}/ has no role event"
+    calls = {load(path)["detail"]["eventSource"] for path in SAFEGUARD_FILES}
+    assert calls == {"iam.amazonaws.com", "events.amazonaws.com", "cloudtrail.amazonaws.com"}
+
+
+@pytest.mark.parametrize("path", ROLE_FILES, ids=file_id)
+@pytest.mark.parametrize("issuer_account", ["same", "444455556666"])
+def test_role_rules_ignore_driftguards_own_changes(
+    path: Path, issuer_account: str, routes: list[Route], context: ResolveContext
+) -> None:
+    event = load(path)
+    account = event["detail"]["recipientAccountId"] if issuer_account == "same" else issuer_account
+    own = with_identity(event, remediation_identity(account, remediation_role_name(context)))
+    matched = [(r.function, r.rule.name) for r in matching(routes, own)]
+    assert matched == [], f"driftguard's own {event['detail']['eventName']} matches {matched}"
+
+
+@pytest.mark.parametrize("path", SAFEGUARD_FILES, ids=file_id)
+@pytest.mark.parametrize(
+    "who",
+    ["driftguard", "remediation-role-other-session", "assumed-role", "iam-user", "root"],
+)
+def test_a_safeguard_change_reaches_driftguard_whoever_made_it(
+    path: Path, who: str, routes: list[Route], context: ResolveContext
+) -> None:
+    """driftguard never changes its own role, rules or trail: a record saying it did is
+    alerted like anyone's, on both buses."""
+    event = load(path)
+    account = event["detail"]["recipientAccountId"]
+    role = remediation_role_name(context)
+    identities = person_identities(account, role) | {
+        "driftguard": remediation_identity(account, role)
+    }
+    changed = with_identity(event, identities[who])
+    rules = sorted((r.function, r.rule.bus) for r in matching(routes, changed))
+    assert rules == [(IAM_FUNCTION, "default"), (IAM_FUNCTION, "hub")], (
+        f"{file_id(path)} made by {who} reaches {rules}"
+    )
+
+
+def test_the_remediation_role_is_matched_whatever_the_case(routes: list[Route]) -> None:
+    """IAM role names are unique whatever their case: a call naming the role otherwise
+    spelt is a change to it all the same."""
+    (path,) = [p for p in SAFEGUARD_FILES if load(p)["detail"]["eventName"] == "AttachRolePolicy"]
+    event = load(path)
+    event["detail"]["requestParameters"]["roleName"] = REMEDIATION_ROLE.upper()
+    assert functions_reached(routes, event) == {IAM_FUNCTION}
+    assert changed_safeguard(parse_cloudtrail(event), REMEDIATION_ROLE) is not None

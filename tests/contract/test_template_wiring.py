@@ -20,6 +20,7 @@ from boto3.dynamodb.conditions import ConditionBase, Key
 from driftguard import kinds
 from driftguard.config import Config
 from driftguard.model import AuditEntry, StatusRecord
+from driftguard.safeguards import ROLE_CALLS, RULE_CALLS, TRAIL_CALLS
 from driftguard.state import ACCOUNT_INDEX, STATUS_INDEX, StateStore
 from driftguard.vocabulary import AuditAction, Mode, Status
 from driftguard_sandbox.template import (
@@ -195,6 +196,23 @@ def test_policy_rules_listen_to_exactly_the_kinds_policy_calls(
             f"only in template.yaml: {sorted(listened - wanted)}; "
             f"only in the kinds: {sorted(wanted - listened)}"
         )
+
+
+def test_iam_rules_listen_to_exactly_what_the_dispatcher_handles(
+    specs: dict[str, FunctionSpec],
+) -> None:
+    """Role events, and the calls that change driftguard's safeguards
+    (driftguard.safeguards): none the template forgets, none it adds."""
+    rules = specs["IamEventsFunction"].event_rules
+    listened: dict[str, set[str]] = {}
+    for rule in rules:
+        for source in rule.pattern["detail"]["eventSource"]:
+            listened.setdefault(source, set()).update(rule.pattern["detail"]["eventName"])
+    assert listened == {
+        "iam.amazonaws.com": set(ROLE_CALLS),
+        "events.amazonaws.com": set(RULE_CALLS),
+        "cloudtrail.amazonaws.com": set(TRAIL_CALLS),
+    }
 
 
 # --------------------------------------------------------------------------- state table

@@ -10,6 +10,10 @@
   name added to the hub without the spoke fails here.
 - Both stacks work in every partition: IAM's events are forwarded from the
   partition's own IAM event region, and every ARN they build is in the partition.
+- Every call that changes driftguard's safeguards (driftguard.safeguards: its
+  remediation role, its forwarding rules, which the spoke names so the hub can tell
+  them, a trail) is forwarded once, taken by one hub rule and recognised by the code,
+  whoever made it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,14 @@ from moto.events.models import EventPattern
 from pytest_socket import enable_socket, socket_allow_hosts
 
 from driftguard import kinds
+from driftguard.events import parse_cloudtrail
+from driftguard.safeguards import (
+    FORWARDING_RULE_PREFIX,
+    ROLE_CALLS,
+    RULE_CALLS,
+    TRAIL_CALLS,
+    changed_safeguard,
+)
 from driftguard_sandbox.template import (
     FunctionSpec,
     ResolveContext,
@@ -77,7 +89,13 @@ LINT_REGIONS = {
 PRINCIPAL_LOOKUPS = frozenset({"iam:GetRole", "iam:GetUser"})
 SECRET_MATERIAL = frozenset({"secretsmanager:GetSecretValue", "kms:Decrypt"})
 ALWAYS_DENIED = SECRET_MATERIAL | {"kms:ReEncrypt*", "kms:GenerateDataKey*"}
-FORWARDING_RULES = ("IamEventsForwardRule", "PolicyEventsForwardRule")
+FORWARDING_RULES = (
+    "IamEventsForwardRule",
+    "RemediationRoleForwardRule",
+    "PolicyEventsForwardRule",
+    "SafeguardEventsForwardRule",
+)
+IAM_FORWARDING_RULES = ("IamEventsForwardRule", "RemediationRoleForwardRule")
 # Per partition: the one region CloudTrail delivers IAM's (global) events in.
 IAM_EVENT_REGIONS = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}
 
@@ -384,8 +402,9 @@ def test_iam_events_forwarded_from_the_partitions_iam_event_region_only(
         partition=partition,
     )
     resources = deployed(spoke, context)
-    assert ("IamEventsForwardRule" in resources) is forwards_iam
-    assert "PolicyEventsForwardRule" in resources
+    for name in IAM_FORWARDING_RULES:
+        assert (name in resources) is forwards_iam, name
+    assert {"PolicyEventsForwardRule", "SafeguardEventsForwardRule"} <= set(resources)
     assert "EventForwardingRole" in resources
 
 
@@ -459,7 +478,9 @@ def test_hub_account_does_not_forward_to_its_own_bus_twice(
             region="ap-southeast-2" if hub_region != "ap-southeast-2" else "eu-west-1",
         ),
     )
-    assert {"EventForwardingRole", "PolicyEventsForwardRule"} <= set(elsewhere)
+    assert {"EventForwardingRole", "PolicyEventsForwardRule", "SafeguardEventsForwardRule"} <= set(
+        elsewhere
+    )
 
 
 def test_forwarding_rules_target_the_hub_bus(
@@ -551,6 +572,129 @@ def test_every_kind_is_forwarded(member: dict[str, dict[str, Any]]) -> None:
         assert f"aws.{kind.service}" in pattern["source"], kind.name
         assert kind.event_source in pattern["detail"]["eventSource"], kind.name
         assert kind.policy_event_names <= set(pattern["detail"]["eventName"]), kind.name
+
+
+# --------------------------------------------------------------------------- safeguards
+
+
+def test_every_forwarding_rule_is_named_so_the_hub_sees_changes_to_it(
+    spoke: Template, member: dict[str, dict[str, Any]]
+) -> None:
+    rules = {lid for lid, r in spoke["Resources"].items() if r["Type"] == "AWS::Events::Rule"}
+    assert rules == set(FORWARDING_RULES)
+    names = [member[rule]["Properties"]["Name"] for rule in FORWARDING_RULES]
+    assert len(set(names)) == len(names)
+    assert all(name.startswith(FORWARDING_RULE_PREFIX) for name in names), names
+
+
+def safeguard_call(
+    sample: str, call: str, parameters: dict[str, Any], *, region: str = "eu-west-1"
+) -> dict[str, Any]:
+    """A sample event turned into `call` with `parameters`, in MEMBER's `region`."""
+    event: dict[str, Any] = json.loads((EVENTS / "IamEventsFunction" / sample).read_text())
+    event["region"] = event["detail"]["awsRegion"] = region
+    event["detail"]["eventName"] = call
+    event["detail"]["requestParameters"] = parameters
+    return event
+
+
+def reaches(
+    spoke: Template, spec: FunctionSpec, hub_account: str, hub_region: str, event: dict[str, Any]
+) -> tuple[list[str], list[str]]:
+    """(spoke rules forwarding it, hub-bus rules of `spec` taking it)."""
+    return (
+        spoke_rules_matching(spoke, hub_account, hub_region, event),
+        hub_rules_matching(spec, "hub", event),
+    )
+
+
+def driftguards_session(role: str) -> dict[str, Any]:
+    """What driftguard's own calls carry (the hub's other rules leave them out)."""
+    return {
+        "type": "AssumedRole",
+        "arn": f"arn:aws:sts::{MEMBER}:assumed-role/{role}/driftguard",
+        "sessionContext": {"sessionIssuer": {"arn": f"arn:aws:iam::{MEMBER}:role/{role}"}},
+    }
+
+
+CALLERS = ["someone", "driftguard's session"]
+
+
+def made_by(event: dict[str, Any], caller: str, role: str) -> dict[str, Any]:
+    if caller != "someone":
+        event["detail"]["userIdentity"] = driftguards_session(role)
+    return event
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("call", sorted(RULE_CALLS))
+def test_a_change_to_a_forwarding_rule_is_forwarded_routed_and_alerted(
+    spoke: Template,
+    member: dict[str, dict[str, Any]],
+    specs: dict[str, FunctionSpec],
+    hub_account: str,
+    hub_region: str,
+    call: str,
+    caller: str,
+) -> None:
+    spec, role = specs["IamEventsFunction"], default(spoke, "RemediationRoleName")
+    sample = "events-disable-forwarding-rule.json"
+    for rule in FORWARDING_RULES:
+        name = member[rule]["Properties"]["Name"]
+        event = made_by(safeguard_call(sample, call, {RULE_CALLS[call]: name}), caller, role)
+        forwarded, routed = reaches(spoke, spec, hub_account, hub_region, event)
+        assert (forwarded, len(routed)) == (["SafeguardEventsForwardRule"], 1), (rule, routed)
+        safeguard = changed_safeguard(parse_cloudtrail(event), role)
+        assert safeguard is not None and safeguard.arn.endswith(f":rule/{name}")
+    other = safeguard_call(sample, call, {RULE_CALLS[call]: "nightly"})
+    assert reaches(spoke, spec, hub_account, hub_region, other)[1] == []
+    assert changed_safeguard(parse_cloudtrail(other), role) is None
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("call", sorted(TRAIL_CALLS))
+def test_a_change_to_any_trail_is_forwarded_routed_and_alerted(
+    spoke: Template,
+    specs: dict[str, FunctionSpec],
+    hub_account: str,
+    hub_region: str,
+    call: str,
+    caller: str,
+) -> None:
+    role = default(spoke, "RemediationRoleName")
+    sample = "cloudtrail-stop-logging.json"
+    event = made_by(safeguard_call(sample, call, {TRAIL_CALLS[call]: "any-trail"}), caller, role)
+    forwarded, routed = reaches(spoke, specs["IamEventsFunction"], hub_account, hub_region, event)
+    assert (forwarded, len(routed)) == (["SafeguardEventsForwardRule"], 1), routed
+    safeguard = changed_safeguard(parse_cloudtrail(event), role)
+    assert safeguard is not None and safeguard.arn.endswith(":trail/any-trail")
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("call", sorted(ROLE_CALLS))
+def test_a_change_to_the_remediation_role_is_forwarded_routed_and_alerted(
+    spoke: Template,
+    specs: dict[str, FunctionSpec],
+    hub_account: str,
+    hub_region: str,
+    call: str,
+    caller: str,
+) -> None:
+    """From the IAM event region, whoever the caller (driftguard never makes these
+    calls: its session name is no reason to leave one out); another role's policies
+    stay home."""
+    spec, role = specs["IamEventsFunction"], default(spoke, "RemediationRoleName")
+    sample = "iam-attach-role-policy-to-remediation-role.json"
+    event = made_by(
+        safeguard_call(sample, call, {"roleName": role}, region="us-east-1"), caller, role
+    )
+    forwarded, routed = reaches(spoke, spec, hub_account, hub_region, event)
+    assert len(forwarded) == 1 and len(routed) == 1, (forwarded, routed)
+    assert changed_safeguard(parse_cloudtrail(event), role) is not None
+    other = safeguard_call(sample, call, {"roleName": "pod-role"}, region="us-east-1")
+    assert changed_safeguard(parse_cloudtrail(other), role) is None
+    if call not in {"CreateRole", "DeleteRole", "UpdateAssumeRolePolicy"}:
+        assert reaches(spoke, spec, hub_account, hub_region, other) == ([], [])
 
 
 # --------------------------------------------------------------------------- sample events

@@ -161,6 +161,52 @@ def declaration_refused() -> Alert:
     )
 
 
+REMEDIATION_ROLE = "arn:aws:iam::111111111111:role/driftguard-remediation"
+
+
+def safeguard_changed() -> Alert:
+    role = AlertResource(
+        arn=REMEDIATION_ROLE,
+        kind="iam-role",
+        account="111111111111",
+        region="",
+        status="changed",
+        reason="a managed policy was attached to driftguard's remediation role",
+        diff={"summary": ["policyArn: arn:aws:iam::aws:policy/AdministratorAccess"]},
+        console_url="https://console.aws.amazon.com/iam/home#/roles/details/driftguard-remediation",
+    )
+    return alert(
+        AlertType.SAFEGUARD_CHANGED,
+        Severity.CRITICAL,
+        title=f"driftguard safeguard changed: driftguard's remediation role {REMEDIATION_ROLE}",
+        resources=[role],
+        role_arn=REMEDIATION_ROLE,
+        event_name="AttachRolePolicy",
+    )
+
+
+def principal_trust_changed() -> Alert:
+    role = AlertResource(
+        arn=ROLE,
+        kind="iam-role",
+        account="111111111111",
+        region="",
+        status="changed",
+        findings=["widened"],
+        reason=f"{ROLE} has a trust policy that differs from the approved one",
+        diff={"summary": ["+ principal arn:aws:iam::444455556666:root"]},
+        console_url="https://console.aws.amazon.com/iam/home#/roles/details/pod-role",
+    )
+    return alert(
+        AlertType.PRINCIPAL_TRUST_CHANGED,
+        Severity.CRITICAL,
+        title=f"Trust policy changed: {ROLE}",
+        resources=[role, key(status="in-sync"), secret(status="in-sync")],
+        role_arn=ROLE,
+        event_name="UpdateAssumeRolePolicy",
+    )
+
+
 EVERY_TYPE = {
     AlertType.ORPHANED_PRINCIPAL: orphaned(),
     AlertType.DRIFT_DETECTED: drifted(WIDENED_DIFF, Severity.CRITICAL),
@@ -169,7 +215,9 @@ EVERY_TYPE = {
     AlertType.RESTORE_FAILED: why(AlertType.RESTORE_FAILED, "error"),
     AlertType.PENDING_PRINCIPAL: why(AlertType.PENDING_PRINCIPAL, "pending-principal"),
     AlertType.INVALID_DECLARATION: why(AlertType.INVALID_DECLARATION, "error"),
+    AlertType.PRINCIPAL_TRUST_CHANGED: principal_trust_changed(),
     AlertType.QUARANTINED: quarantined(),
+    AlertType.SAFEGUARD_CHANGED: safeguard_changed(),
     AlertType.DECLARATION_CHANGED: declaration_changed(),
     AlertType.DECLARATION_REFUSED: declaration_refused(),
 }
@@ -299,6 +347,32 @@ def test_a_refused_declaration_says_why() -> None:
     text = all_text(payload_of(declaration_refused()))
     assert "*Why:* the declaration's signature does not verify" in text
     assert "*:rotating_light: What to do*" in text
+
+
+def test_a_safeguard_change_says_who_what_it_means_and_what_was_asked() -> None:
+    payload = payload_of(safeguard_changed())
+    text = all_text(payload)
+    assert payload["blocks"][0]["text"]["text"].startswith(":red_circle: CRITICAL")
+    assert "*Changed by*\n" + MALLORY in text
+    assert "*What it means:* a managed policy was attached" in text
+    assert "policyArn: arn:aws:iam::aws:policy/AdministratorAccess" in text
+    assert "*:rotating_light: What to do*" in text
+    # Not a declared resource: the footer points at the CloudTrail event, not the history.
+    footer = payload["blocks"][-1]["elements"][-1]["text"]
+    assert footer == "CloudTrail event `0f0e0d0c-aaaa-bbbb-cccc-000000000001` in 111111111111"
+
+
+def test_a_trust_change_names_the_role_its_new_trust_and_what_names_it() -> None:
+    payload = payload_of(principal_trust_changed())
+    text = all_text(payload)
+    facts = next(b for b in payload["blocks"] if "fields" in b)["fields"]
+    assert facts[0]["text"] == f"*Role*\n`{ROLE}`"
+    assert "*Trust policy now* (`+` added since approved" in text
+    assert "+ principal arn:aws:iam::444455556666:root" in text
+    assert ":arrow_up: *widened*" in text
+    assert text.count("`in-sync`") == 2  # the key and the secret that name it
+    footer = payload["blocks"][-1]["elements"][-1]["text"]
+    assert footer == f"`driftguard principals {ROLE}`"
 
 
 def test_quarantined_says_who_keeps_changing_it() -> None:

@@ -85,8 +85,15 @@ def test_mappings_point_at_members() -> None:
     assert set(STATUS_OUTCOME.values()) <= set(Outcome)
     assert set(STATUS_AUDIT.values()) | set(FAILURE_AUDIT.values()) <= set(AuditAction)
     targets = {v for v in STATUS_ALERT.values() if v} | set(FAILURE_ALERT.values())
-    # RESTORED: a restore; DECLARATION_CHANGED: the declarations watcher.
-    raised_elsewhere = {AlertType.RESTORED, AlertType.DECLARATION_CHANGED}
+    # RESTORED: a restore; DECLARATION_CHANGED: the declarations watcher;
+    # PRINCIPAL_TRUST_CHANGED and SAFEGUARD_CHANGED: driftguard.safeguards, from a
+    # CloudTrail call, never from a resource's status.
+    raised_elsewhere = {
+        AlertType.RESTORED,
+        AlertType.DECLARATION_CHANGED,
+        AlertType.PRINCIPAL_TRUST_CHANGED,
+        AlertType.SAFEGUARD_CHANGED,
+    }
     assert targets | raised_elsewhere == set(AlertType), "an alert type nothing raises"
     assert {v for v in ALERT_SEVERITY.values() if v} <= set(Severity)
     assert set(FINDING_SEVERITY.values()) <= set(Severity) - {Severity.NONE, Severity.INFO}

@@ -85,7 +85,7 @@ def compose_alert(
     time_to_fix = None
     if alert_type is AlertType.RESTORED and trigger.event_time is not None:
         time_to_fix = max(0.0, (worst.at - trigger.event_time).total_seconds())
-    return _fit(
+    return fit_alert(
         Alert(
             type=alert_type,
             severity=severity,
@@ -141,7 +141,7 @@ def _capped(diff: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fit(alert: Alert) -> Alert:
+def fit_alert(alert: Alert) -> Alert:
     """An alert SNS accepts: past the size, the resources' changes go first, then the
     resources past what fits (their count stays in `omitted`)."""
     if len(alert.model_dump_json()) <= MAX_ALERT_BYTES:
@@ -207,6 +207,22 @@ WORDING: Final[Mapping[AlertType, Wording]] = {
         f"Declared state unusable: {subject}",
         f"The declared state of {_plural(n)} cannot be applied{_by(t)}.",
         "Declare the policy again (`driftguard declare`).",
+    ),
+    AlertType.PRINCIPAL_TRUST_CHANGED: lambda subject, n, t: (
+        f"Trust policy changed: {subject}",
+        f"Who may assume {subject} changed{_by(t)}, and it is not the identity the team "
+        f"approved; {_plural(n)} {'grants' if n == 1 else 'grant'} it access, so whoever it "
+        "lets in now gets that access.",
+        f"`driftguard approve-principal {subject}` if the change was intended; else put the "
+        "approved trust policy back.",
+    ),
+    AlertType.SAFEGUARD_CHANGED: lambda subject, n, t: (
+        f"driftguard safeguard changed: {subject}",
+        f"{t.describe()} changed {subject}. driftguard relies on it to see and undo "
+        "changes: whoever changed it may be blinding driftguard or using its role.",
+        "Unless this was a reviewed update of driftguard's spoke stack, undo it (update the "
+        "StackSet instance of that account; start the trail's logging again) and find out "
+        "how the caller could make it.",
     ),
     AlertType.DECLARATION_REFUSED: lambda subject, n, t: (
         f"Declaration refused: {subject}",

@@ -4,6 +4,12 @@ used by every event handler and by `driftguard replay-dlq`.
 IAM role events fan out to every resource naming the role; a registered kind's policy
 calls check that one resource. Failed calls and driftguard's own changes are ignored
 (the template's rules already drop them; this holds for replayed events too).
+
+A change to one of driftguard's safeguards (its remediation role, its forwarding rules,
+a trail: driftguard.safeguards) is routed before driftguard's own changes are set
+aside: driftguard never makes those calls, so a record saying its session did is
+alerted like any other. A new trust policy for another role is compared with the
+approved identity when declared policies name the role.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from driftguard.decision import Result
 from driftguard.errors import InvalidEventError
 from driftguard.events import CloudTrailDetail
 from driftguard.kinds import ResourceKind
+from driftguard.safeguards import IAM_SOURCE, ROLE_CALLS, TRUST_CALL, changed_safeguard
 from driftguard.vocabulary import Outcome
 
-IAM_EVENT_SOURCE = "iam.amazonaws.com"
+IAM_EVENT_SOURCE = IAM_SOURCE
 
 
 class Handlers(Protocol):
@@ -29,6 +36,10 @@ class Handlers(Protocol):
     def on_role_created(self, detail: CloudTrailDetail) -> list[Result]: ...
 
     def on_policy_change(self, detail: CloudTrailDetail, kind: ResourceKind) -> list[Result]: ...
+
+    def on_safeguard_changed(self, detail: CloudTrailDetail) -> list[Result]: ...
+
+    def on_trust_changed(self, detail: CloudTrailDetail) -> list[Result]: ...
 
 
 def ignore_reason(detail: CloudTrailDetail, remediation_role_name: str) -> str | None:
@@ -55,6 +66,18 @@ def dispatch(
     handlers: Handlers, detail: CloudTrailDetail, *, remediation_role_name: str
 ) -> list[Result]:
     """Handle one CloudTrail record; InvalidEventError when driftguard cannot use it."""
+    if detail.error_code:  # a failed call changes nothing, not even a safeguard
+        failed = f"failed call ({detail.error_code})"
+        return [Result(arn="", outcome=Outcome.IGNORED, reason=failed)]
+    if changed_safeguard(detail, remediation_role_name) is not None:
+        # Never driftguard's own: it has no permission to make any of these calls.
+        results = handlers.on_safeguard_changed(detail)
+        # The role may be named by declared policies as well (nothing else changes).
+        if detail.event_name == "DeleteRole":
+            results += handlers.on_role_deleted(detail)
+        elif detail.event_name == "CreateRole":
+            results += handlers.on_role_created(detail)
+        return results
     if reason := ignore_reason(detail, remediation_role_name):
         return [Result(arn="", outcome=Outcome.IGNORED, reason=reason)]
     if detail.event_source == IAM_EVENT_SOURCE:
@@ -62,6 +85,12 @@ def dispatch(
             return handlers.on_role_deleted(detail)
         if detail.event_name == "CreateRole":
             return handlers.on_role_created(detail)
+        if detail.event_name == TRUST_CALL:
+            return handlers.on_trust_changed(detail)
+        if detail.event_name in ROLE_CALLS:
+            # The rules deliver these for the remediation role only (a replay may not).
+            other = f"{detail.event_name} of a role that is not driftguard's remediation role"
+            return [Result(arn="", outcome=Outcome.IGNORED, reason=other)]
         raise InvalidEventError(f"{detail.event_name} is not an IAM event driftguard handles")
     kind = kinds.for_event_source(detail.event_source)
     if kind is None or detail.event_name not in kind.policy_event_names:

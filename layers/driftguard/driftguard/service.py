@@ -12,7 +12,9 @@ throttled call: each becomes a scheduled re-check (driftguard.rechecks), never a
 long sleep and never an error out of the handler.
 
 The triggers: a policy change, a role deleted or created (fan-out to every resource
-naming it), a scheduled re-check, and the sweep over every declared resource.
+naming it), a scheduled re-check, and the sweep over every declared resource. A change
+to driftguard's safeguards, or to who may assume a declared principal, is alerted only
+(driftguard.safeguards).
 """
 
 from __future__ import annotations
@@ -54,6 +56,15 @@ from driftguard.policy import Policy
 from driftguard.principals import PrincipalLookup
 from driftguard.rechecks import MAX_ATTEMPTS, MAX_GROUP, Recheck, RecheckQueue
 from driftguard.retry import SYSTEM_CLOCK, Clock, retry
+from driftguard.safeguards import (
+    ROLE_KIND,
+    TrustChange,
+    changed_safeguard,
+    compare_trust,
+    named_resource,
+    safeguard_alert,
+    trust_alert,
+)
 from driftguard.signing import Verifier
 from driftguard.state import StateStore
 from driftguard.vocabulary import AuditAction, Outcome, TriggerKind
@@ -150,6 +161,74 @@ class Remediator:
         lookup = self.lookup()
         lookup.trust(created)  # the event says it exists; GetRole may not see it yet
         return self._fan_out(created, trigger_from(detail, TriggerKind.ROLE_CREATED), lookup)
+
+    def on_safeguard_changed(self, detail: CloudTrailDetail) -> list[Result]:
+        """driftguard's remediation role, a forwarding rule or a trail changed: one
+        critical alert, nothing read or written (driftguard.safeguards)."""
+        safeguard = changed_safeguard(detail, self.config.remediation_role_name)
+        if safeguard is None:
+            raise InvalidEventError(
+                f"{detail.event_name} event {detail.event_id} changes none of driftguard's "
+                "safeguards"
+            )
+        self.publisher.publish(safeguard_alert(safeguard, detail, self.clock.now()))
+        return [
+            Result(
+                arn=safeguard.arn,
+                outcome=Outcome.DETECTED,
+                kind=safeguard.kind,
+                reason=f"{detail.event_name} on {safeguard.what}: alerted",
+            )
+        ]
+
+    def on_trust_changed(self, detail: CloudTrailDetail) -> list[Result]:
+        """A role got a new trust policy: when declared policies name it, its trust policy
+        as GetRole shows it (never the event's copy) is compared with the identity the
+        team approved, and one alert lists what names it when they differ."""
+        name = (detail.request_parameters or {}).get("roleName")
+        if not isinstance(name, str) or not ROLE_NAME_RE.match(name):
+            raise InvalidEventError(
+                f"{detail.event_name} event {detail.event_id} names no IAM role "
+                "(requestParameters.roleName)"
+            )
+        role = role_arn(detail.user_identity.partition, detail.recipient_account_id, name)
+
+        def ignored(reason: str) -> list[Result]:
+            return [Result(arn=role, outcome=Outcome.IGNORED, kind=ROLE_KIND, reason=reason)]
+
+        named = self.store.resources_naming(role)
+        if not named:
+            return ignored("no declared policy names the role")
+        lookup = self.lookup()
+        current = lookup.role(role)
+        change: TrustChange | None
+        if current is None:
+            if not lookup.exists(role):
+                return ignored("the role no longer exists (its DeleteRole is handled on its own)")
+            change = TrustChange("has a trust policy GetRole did not show: check it by hand")
+        else:
+            # The approved identity only once its signature verifies (the lookup checks).
+            held = lookup.identities(frozenset({role})).held.get(role, "")
+            record = self.store.get_trust(role)
+            if held or record is None:
+                change = TrustChange(held or "has no approved identity on record")
+            else:
+                change = compare_trust(record.policy, current.trust)
+        if change is None:
+            return ignored("the trust policy is the approved one")
+        resources = []
+        for arn in named:
+            status = self.store.get_status(arn)
+            resources.append(named_resource(arn, status.status.value if status else "unknown"))
+        self.publisher.publish(trust_alert(role, change, resources, detail, self.clock.now()))
+        return [
+            Result(
+                arn=role,
+                outcome=Outcome.DETECTED,
+                kind=ROLE_KIND,
+                reason=f"trust policy changed; alerted ({len(named)} declared resources name it)",
+            )
+        ]
 
     def sweep(self, on_result: Callable[[Result], None] | None = None) -> list[Result]:
         """The reconciler: every declared resource, one alert per resource with news.

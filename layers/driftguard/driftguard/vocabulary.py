@@ -125,7 +125,12 @@ class AlertType(StrEnum):
     CHECK_FAILED = "check-failed"
     RESTORE_FAILED = "restore-failed"
     INVALID_DECLARATION = "invalid-declaration"
+    # Who may assume a role declared policies name changed (driftguard.safeguards).
+    PRINCIPAL_TRUST_CHANGED = "principal-trust-changed"
     QUARANTINED = "quarantined"
+    # What driftguard itself stands on changed: the remediation role, a forwarding rule,
+    # a trail (driftguard.safeguards).
+    SAFEGUARD_CHANGED = "safeguard-changed"
     # Written to the table, not applied by a function (the declarations watcher).
     DECLARATION_CHANGED = "declaration-changed"
     DECLARATION_REFUSED = "declaration-refused"  # its signature does not verify
@@ -231,7 +236,10 @@ ALERT_SEVERITY: Final[Mapping[AlertType, Severity | None]] = MappingProxyType(
         AlertType.CHECK_FAILED: Severity.HIGH,
         AlertType.RESTORE_FAILED: Severity.HIGH,
         AlertType.INVALID_DECLARATION: Severity.HIGH,
+        # CRITICAL when it widens who may assume the role, else HIGH.
+        AlertType.PRINCIPAL_TRUST_CHANGED: None,
         AlertType.QUARANTINED: Severity.CRITICAL,
+        AlertType.SAFEGUARD_CHANGED: Severity.CRITICAL,
         AlertType.DECLARATION_CHANGED: None,  # CRITICAL when it widens access, else INFO
         AlertType.DECLARATION_REFUSED: Severity.CRITICAL,
     }

@@ -26,10 +26,15 @@ against moto 5.2.5.
    once (KMS API reference, PutKeyPolicy `Policy`: "the new principal might not be
    immediately visible to KMS"; IAM troubleshooting, "Changes that I make are not
    always immediately visible").
-5. CloudTrail via EventBridge: every mutating IAM, KMS and Secrets Manager call,
-   successful or failed, yields the "AWS API Call via CloudTrail" event AWS would
-   deliver (EventBridge user guide, "Events from AWS services via CloudTrail";
-   CloudTrail record contents: failed calls carry `errorCode`; moto emits none).
+5. CloudTrail via EventBridge: every mutating IAM, KMS, Secrets Manager, EventBridge
+   and CloudTrail call, successful or failed, yields the "AWS API Call via CloudTrail"
+   event AWS would deliver (EventBridge user guide, "Events from AWS services via
+   CloudTrail"; CloudTrail record contents: failed calls carry `errorCode`; moto emits
+   none). EventBridge's `PutEvents` is left out: it is no management event (CloudTrail
+   logs it only as an opt-in data event; EventBridge user guide, "Logging Amazon
+   EventBridge API calls using AWS CloudTrail"), and the trail driftguard asks for
+   records management events. The EventBridge and CloudTrail calls are what
+   driftguard's safeguards watch (its forwarding rules, the trail: driftguard.safeguards).
 6. SNS to Lambda: a message published to a topic is handed to `on_publish` as
    the notification SNS gives every subscription (`SnsPublish`), which knows the
    event a subscribed Lambda function is invoked with (moto invokes Lambda
@@ -98,8 +103,10 @@ logger = logging.getLogger(__name__)
 Event = dict[str, Any]
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-WATCHED_SERVICES: Final = frozenset({"iam", "kms", "secretsmanager"})
+WATCHED_SERVICES: Final = frozenset({"iam", "kms", "secretsmanager", "events", "cloudtrail"})
 PARSED_SERVICES: Final = WATCHED_SERVICES | FAULT_SERVICES
+# Calls of watched services that CloudTrail logs as data events (behaviour 5).
+DATA_EVENTS: Final = frozenset({("events", "PutEvents"), ("events", "PutPartnerEvents")})
 IAM_NAMESPACE: Final = XML_NAMESPACES["iam"]
 PARTITION: Final = "aws"
 
@@ -485,7 +492,8 @@ class AwsGaps:
         return [response.body]
 
     def _watched(self, environ: dict[str, Any], request: ApiRequest) -> Response:
-        """IAM, KMS and Secrets Manager: behaviours 1 to 5 and 7 to 9."""
+        """IAM, KMS and Secrets Manager: behaviours 1 to 5 and 7 to 9; EventBridge and
+        CloudTrail: behaviour 5 (the others never apply to them)."""
         caller = identify(request.access_key)
         self.chaos.settle()
         response = self.chaos.fault(request, lambda: caller) or self.chaos.rules(request)
@@ -497,7 +505,12 @@ class AwsGaps:
             response = self.chaos.around(request, caller, lambda: self._forward(environ))
             if response.ok:
                 self._after_success(request, caller, deleted_role)
-        if self.on_event is not None and is_mutating(request.action) and not self.events_paused:
+        if (
+            self.on_event is not None
+            and is_mutating(request.action)
+            and (request.service, request.action) not in DATA_EVENTS
+            and not self.events_paused
+        ):
             try:
                 self.on_event(self._cloudtrail_event(request, caller, response))
             except Exception:  # a routing bug must not turn into an AWS error

@@ -286,7 +286,9 @@ def _resource_label(resource: AlertResource) -> str:
 
 def _resource_heading(resource: AlertResource) -> str:
     markers = [_FINDING_MARKERS[f] for f in resource.findings if f in _FINDING_MARKERS]
-    where = f"{code(resource.kind or 'resource')} in {resource.account} / {resource.region}"
+    # Escaped too: a safeguard's region comes from the event, not from a checked ARN.
+    place = escape(resource.account) + (f" / {escape(resource.region)}" if resource.region else "")
+    where = f"{code(resource.kind or 'resource')} in {place}"
     status = f"status {code(resource.status)}" + (f" · {' · '.join(markers)}" if markers else "")
     return (
         f"*{link(resource.console_url, _resource_label(resource))}* · {where}\n"
@@ -307,6 +309,13 @@ def _change_block(resource: AlertResource) -> str | None:
 # --------------------------------------------------------------------------- layouts
 
 
+def _history_or_status(alert: Alert) -> str:
+    """The command that shows more: one resource's history, or the resources' status."""
+    if len(alert.resources) == 1:
+        return f"`driftguard history {escape(alert.resources[0].arn)}`"
+    return f"`driftguard status --state {escape(alert.resources[0].status)}`"
+
+
 @dataclass(frozen=True)
 class _Layout:
     """What differs between alert types."""
@@ -314,6 +323,7 @@ class _Layout:
     facts: Callable[[Alert], list[tuple[str, str | None]]]
     details: Callable[[AlertResource], list[str]]
     next_heading: str
+    more: Callable[[Alert], str] = _history_or_status  # the footer's pointer
 
 
 def _orphaned_facts(alert: Alert) -> list[tuple[str, str | None]]:
@@ -415,6 +425,39 @@ def _declaration_details(resource: AlertResource) -> list[str]:
     return lines
 
 
+def _safeguard_details(resource: AlertResource) -> list[str]:
+    lines = [f"*What it means:* {escape(resource.reason)}"] if resource.reason else []
+    if changes := _change_block(resource):
+        lines.append(f"*The call* (its request, as CloudTrail recorded it):\n{changes}")
+    return lines
+
+
+def _the_event(alert: Alert) -> str:
+    """Safeguards are not declared resources: the CloudTrail event tells the rest."""
+    where = f" in {escape(alert.resources[0].account)}" if alert.resources[0].account else ""
+    return f"CloudTrail event {code(alert.event_id or 'unknown')}{where}"
+
+
+def _trust_facts(alert: Alert) -> list[tuple[str, str | None]]:
+    return [
+        ("Role", code(alert.role_arn) if alert.role_arn else None),
+        ("Changed by", _changed_by(alert) or "unknown"),
+        ("Call", _call(alert)),
+        ("When", _when(alert.changed_at)),
+    ]
+
+
+def _trust_details(resource: AlertResource) -> list[str]:
+    lines = _why_details(resource)
+    if changes := _change_block(resource):
+        lines.append(f"*Trust policy now* (`+` added since approved, `-` removed):\n{changes}")
+    return lines
+
+
+def _principal(alert: Alert) -> str:
+    return f"`driftguard principals {escape(alert.role_arn or alert.resources[0].arn)}`"
+
+
 LAYOUTS: Final[Mapping[AlertType, _Layout]] = {
     AlertType.ORPHANED_PRINCIPAL: _Layout(
         _orphaned_facts, _orphaned_details, ":hourglass_flowing_sand: What happens next"
@@ -427,7 +470,13 @@ LAYOUTS: Final[Mapping[AlertType, _Layout]] = {
     AlertType.RESTORE_FAILED: _Layout(_why_facts, _why_details, ":wrench: What to do"),
     AlertType.PENDING_PRINCIPAL: _Layout(_why_facts, _why_details, ":wrench: What to do"),
     AlertType.INVALID_DECLARATION: _Layout(_why_facts, _why_details, ":wrench: What to do"),
+    AlertType.PRINCIPAL_TRUST_CHANGED: _Layout(
+        _trust_facts, _trust_details, ":mag: What to do", _principal
+    ),
     AlertType.QUARANTINED: _Layout(_quarantine_facts, _quarantine_details, ":no_entry: What to do"),
+    AlertType.SAFEGUARD_CHANGED: _Layout(
+        _why_facts, _safeguard_details, ":rotating_light: What to do", _the_event
+    ),
     AlertType.DECLARATION_CHANGED: _Layout(
         _declaration_facts, _declaration_details, ":memo: Anything to do?"
     ),
@@ -514,12 +563,7 @@ def build_message(alert: Alert) -> SlackMessage:
 
 
 def _footer(alert: Alert) -> ContextBlock:
-    elements = ["driftguard"]
-    if len(alert.resources) == 1:
-        elements.append(f"`driftguard history {escape(alert.resources[0].arn)}`")
-    else:
-        elements.append(f"`driftguard status --state {escape(alert.resources[0].status)}`")
-    return _context(*elements)
+    return _context("driftguard", LAYOUTS[alert.type].more(alert))
 
 
 def fallback_text(alert: Alert) -> str:
