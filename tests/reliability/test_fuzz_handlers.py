@@ -26,7 +26,9 @@ SANDBOX_FUZZ = settings(
 )
 
 
-CREATE_ROLE = real_events("IamEventsFunction")[0]
+CREATE_ROLE = next(
+    e for e in real_events("IamEventsFunction") if e["detail"]["eventName"] == "CreateRole"
+)
 PUT_KEY_POLICY = next(
     e for e in real_events("PolicyEventsFunction") if e["detail"]["eventName"] == "PutKeyPolicy"
 )
