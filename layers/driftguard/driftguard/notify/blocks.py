@@ -404,11 +404,18 @@ def _quarantine_facts(alert: Alert) -> list[tuple[str, str | None]]:
     ]
 
 
-def _quarantine_details(resource: AlertResource) -> list[str]:
-    lines = _why_details(resource)
+def _reason_and_changes(
+    resource: AlertResource, changes_title: str, reason_title: str = "Why"
+) -> list[str]:
+    """The resource's reason, then its changes under `changes_title`, each when it has one."""
+    lines = [f"*{reason_title}:* {escape(resource.reason)}"] if resource.reason else []
     if changes := _change_block(resource):
-        lines.append(f"*Latest change* (`+` added, `-` removed):\n{changes}")
+        lines.append(f"{changes_title}:\n{changes}")
     return lines
+
+
+def _quarantine_details(resource: AlertResource) -> list[str]:
+    return _reason_and_changes(resource, "*Latest change* (`+` added, `-` removed)")
 
 
 def _declaration_facts(alert: Alert) -> list[tuple[str, str | None]]:
@@ -419,17 +426,13 @@ def _declaration_facts(alert: Alert) -> list[tuple[str, str | None]]:
 
 
 def _declaration_details(resource: AlertResource) -> list[str]:
-    lines = _why_details(resource)
-    if changes := _change_block(resource):
-        lines.append(f"*Declared policy* (`+` granted now, `-` no longer):\n{changes}")
-    return lines
+    return _reason_and_changes(resource, "*Declared policy* (`+` granted now, `-` no longer)")
 
 
 def _safeguard_details(resource: AlertResource) -> list[str]:
-    lines = [f"*What it means:* {escape(resource.reason)}"] if resource.reason else []
-    if changes := _change_block(resource):
-        lines.append(f"*The call* (its request, as CloudTrail recorded it):\n{changes}")
-    return lines
+    return _reason_and_changes(
+        resource, "*The call* (its request, as CloudTrail recorded it)", "What it means"
+    )
 
 
 def _the_event(alert: Alert) -> str:
@@ -448,10 +451,9 @@ def _trust_facts(alert: Alert) -> list[tuple[str, str | None]]:
 
 
 def _trust_details(resource: AlertResource) -> list[str]:
-    lines = _why_details(resource)
-    if changes := _change_block(resource):
-        lines.append(f"*Trust policy now* (`+` added since approved, `-` removed):\n{changes}")
-    return lines
+    return _reason_and_changes(
+        resource, "*Trust policy now* (`+` added since approved, `-` removed)"
+    )
 
 
 def _principal(alert: Alert) -> str:
