@@ -28,7 +28,6 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import SnsModel
-from aws_xray_sdk.ext.httplib import add_ignored
 from pydantic import Field, ValidationError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -219,6 +218,9 @@ def redact(text: str, url: str) -> str:
 
 def _keep_out_of_traces(url: str) -> None:
     """X-Ray records every http.client call's URL; not this one."""
+    # Imported here: aws_xray_sdk starts its recorder on import (see observability).
+    from aws_xray_sdk.ext.httplib import add_ignored
+
     parts = urlsplit(url)
     selector = parts.path + (f"?{parts.query}" if parts.query else "")
     add_ignored(hostname=parts.hostname, urls=[selector, url])
