@@ -424,6 +424,15 @@ class Statement:
 
     def grants(self) -> Iterator[Grant]:
         """Expand into atomic grants (a cross product; mind ``atom_count()``)."""
+        return iter(self._grants)
+
+    @cached_property
+    def _grants(self) -> tuple[Grant, ...]:
+        # Expanded once per statement: a check asks a statement for its grants several
+        # times (coverage, the diff, which statements carry what changed).
+        return tuple(self._expand())
+
+    def _expand(self) -> Iterator[Grant]:
         who: list[tuple[Principal | None, frozenset[Principal] | None]] = (
             [(p, None) for p in sorted(self.principals)]
             if self.principals is not None
