@@ -29,6 +29,9 @@ SANDBOX_FUZZ = settings(
 CREATE_ROLE = next(
     e for e in real_events("IamEventsFunction") if e["detail"]["eventName"] == "CreateRole"
 )
+PUT_EVENT_SELECTORS = next(
+    e for e in real_events("IamEventsFunction") if e["detail"]["eventName"] == "PutEventSelectors"
+)
 PUT_KEY_POLICY = next(
     e for e in real_events("PolicyEventsFunction") if e["detail"]["eventName"] == "PutKeyPolicy"
 )
@@ -53,6 +56,9 @@ def parked(sandbox: Sandbox) -> list[dict[str, Any]]:
     event=mutated(real_events("IamEventsFunction", "PolicyEventsFunction", "ignored", "invalid"))
 )
 @example(event=with_change(CREATE_ROLE, ("detail", "responseElements", "role"), "x"))
+@example(  # a 100 KB region made a safeguard alert too long for SNS
+    event=with_change(PUT_EVENT_SELECTORS, ("detail", "awsRegion"), "A" * 100_000)
+)
 @example(event=with_change(PUT_KEY_POLICY, ("detail", "requestParameters", "keyId"), "k" * 100_000))
 @example(
     event=with_change(CREATE_ROLE, ("detail", "responseElements", "role", "roleId"), "r" * 100_000)

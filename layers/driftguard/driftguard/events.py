@@ -59,7 +59,8 @@ class CloudTrailDetail(_CloudTrailPart):
     event_source: str = Field(alias="eventSource")
     event_name: str = Field(alias="eventName")
     event_time: datetime = Field(alias="eventTime")
-    aws_region: str = Field(alias="awsRegion", min_length=1)
+    # A region's name: it ends up in ARNs, clients and alerts (the fuzzer sent 100 KB).
+    aws_region: str = Field(alias="awsRegion", pattern=r"^[a-z]{2}(-[a-z0-9]+){2,3}$")
     recipient_account_id: str = Field(alias="recipientAccountId", pattern=r"^\d{12}$")
     event_id: str = Field(alias="eventID", min_length=1)
     user_identity: UserIdentity = Field(alias="userIdentity")
