@@ -12,16 +12,9 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import cached_property, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -48,6 +41,12 @@ from driftguard.retry import SYSTEM_CLOCK, Clock
 from driftguard.service import Remediator
 from driftguard.signing import KmsSignatures
 from driftguard.state import StateStore
+
+if TYPE_CHECKING:  # the batch utility is imported by the two functions that use it
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+        DynamoDBRecord,
+    )
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,7 @@ class Runtime:
         """What the re-check function does with a batch from the re-check queue: each
         message checked on its own; a failed one goes back to the queue (and after the
         queue's retries to the dead-letter queue), the others are done."""
-        return _each_record(event, context, EventType.SQS, self._recheck)
+        return _each_record(event, context, "SQS", self._recheck)
 
     def _recheck(self, record: SQSRecord) -> None:
         try:
@@ -150,7 +149,7 @@ class Runtime:
         """What the declarations watcher does with a batch from the table's stream: one
         alert per changed declaration; a record whose alert could not be published is
         retried (the mapping's retries, then its on-failure destination)."""
-        return _each_record(event, context, EventType.DynamoDBStreams, self._declaration_changed)
+        return _each_record(event, context, "DynamoDBStreams", self._declaration_changed)
 
     def _declaration_changed(self, record: DynamoDBRecord) -> None:
         stream = record.dynamodb
@@ -226,15 +225,22 @@ class Runtime:
 def _each_record(
     event: dict[str, Any],
     context: LambdaContext,
-    event_type: EventType,
+    event_type: Literal["SQS", "DynamoDBStreams"],
     handle: Callable[[Any], None],
 ) -> dict[str, Any]:
     """A batch (SQS, DynamoDB stream), each record on its own: the failed ones are
-    reported back to the event source mapping, the others are done."""
+    reported back to the event source mapping, the others are done. Powertools' batch
+    utility is imported here, not by every function (about 50 ms of a cold start)."""
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+
     response = process_partial_response(
         event=event,
         record_handler=handle,
-        processor=BatchProcessor(event_type=event_type),
+        processor=BatchProcessor(event_type=EventType[event_type]),
         context=context,
     )
     return dict(response)
