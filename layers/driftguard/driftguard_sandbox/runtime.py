@@ -129,16 +129,18 @@ class LambdaRuntime:
 
 @contextmanager
 def _environment(variables: dict[str, str]) -> Iterator[None]:
-    """`variables` set in os.environ, then put back one by one. Not mock.patch.dict: its
-    clear-and-refill leaves the environment empty for a moment, and a test's thread
-    creating a client then (the CLI, while a function runs) fails or loses its endpoint."""
+    """`variables` set in os.environ, then put back one by one, never deleted. Not
+    mock.patch.dict: its clear-and-refill leaves the environment empty for a moment, and
+    a test's thread creating a client then (the CLI, while a function runs) fails or
+    loses its endpoint."""
     before = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
     try:
         yield
     finally:
+        # A variable that was not set stays (with the last function's value): deleting
+        # one while another thread iterates the environment raises KeyError there.
+        # The sandbox puts the whole environment back when it stops.
         for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            elif os.environ.get(name) != value:
+            if value is not None and os.environ.get(name) != value:
                 os.environ[name] = value
