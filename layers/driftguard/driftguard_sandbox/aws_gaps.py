@@ -433,6 +433,7 @@ class AwsGaps:
         self.propagation_delay = 0.0  # AWS seconds
         self.chaos = Chaos()
         self._lock = threading.Lock()
+        self._dynamodb = threading.Lock()
         self._pause_depth = 0
         self._created: dict[str, float] = {}
 
@@ -485,11 +486,20 @@ class AwsGaps:
             response = self._watched(environ, request)
         else:
             who = functools.cache(lambda: identify(request.access_key))
-            response = self.chaos.fault(request, who) or self._forward(environ)
+            response = self.chaos.fault(request, who) or self._forward_atomically(service, environ)
             if service == "sns":
                 self._sns(request, response)
         start_response(response.status, response.headers)
         return [response.body]
+
+    def _forward_atomically(self, service: str, environ: dict[str, Any]) -> Response:
+        """DynamoDB applies a conditional write atomically; moto checks the condition and
+        writes without a lock, so two threads could both take one lease. One DynamoDB
+        request at a time here, as DynamoDB serializes writes to an item."""
+        if service != "dynamodb":
+            return self._forward(environ)
+        with self._dynamodb:
+            return self._forward(environ)
 
     def _watched(self, environ: dict[str, Any], request: ApiRequest) -> Response:
         """IAM, KMS and Secrets Manager: behaviours 1 to 5 and 7 to 9; EventBridge and
