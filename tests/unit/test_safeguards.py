@@ -14,12 +14,12 @@ from driftguard.config import Config
 from driftguard.errors import InvalidEventError
 from driftguard.events import CloudTrailDetail
 from driftguard.kinds import registry
+from driftguard.principals import compare_trust
 from driftguard.safeguards import (
     ROLE_KIND,
     RULE_KIND,
     TRAIL_KIND,
     changed_safeguard,
-    compare_trust,
     safeguard_alert,
 )
 from driftguard.service import Remediator

@@ -20,6 +20,7 @@ from driftguard.model import Identities
 from driftguard.policy import Policy
 from driftguard.signing import Verifier
 from driftguard.state import StateStore
+from driftguard.vocabulary import Finding, Severity
 
 APPROVE = "`driftguard approve-principal {principal}` once it is the role you mean"
 
@@ -103,17 +104,12 @@ class PrincipalLookup:
             return f"has an approved identity that cannot be trusted ({exc}); held until {approval}"
         if record.unique_id == role.unique_id:
             return ""  # the very role that was approved
-        try:
-            approved, now = Policy.parse(record.policy), Policy.parse(role.trust)
-        except PolicyParseError as exc:
-            return f"was recreated with a trust policy driftguard cannot read ({exc})"
-        if approved.semantically_equal(now):
+        change = compare_trust(record.policy, role.trust)
+        if change is None:
             return ""  # recreated as it was: the same identity
-        changes = classify(approved, now).diff
-        summary = "; ".join(changes.to_dict().get("summary", [])[:6]) if changes else ""
         return (
-            f"was recreated ({role.unique_id}, was {record.unique_id}) with a trust policy "
-            f"that differs from the approved one ({summary}); held until {approval}"
+            f"was recreated as {role.unique_id} (was {record.unique_id}) and {change.why} "
+            f"({'; '.join(change.changes[:6])}); held until {approval}"
         )
 
     def owner_of(self, unique_id: str) -> str | None:
@@ -145,6 +141,47 @@ class PrincipalLookup:
             return True
         except ClientError as exc:
             return bool(exc.response.get("Error", {}).get("Code") != "NoSuchEntity")
+
+
+@dataclass(frozen=True)
+class TrustChange:
+    """How a role's trust policy now stands against the approved one."""
+
+    why: str  # one sentence, after the role's name
+    changes: tuple[str, ...] = ()  # readable diff lines, approved -> now
+    widened: bool = False  # someone may assume it who could not before
+
+    @property
+    def severity(self) -> Severity:
+        return Severity.CRITICAL if self.widened else Severity.HIGH
+
+
+def compare_trust(approved: str, now: str) -> TrustChange | None:
+    """None when `now` grants what the approved trust policy grants, no more, no less."""
+    try:
+        before, after = Policy.parse(approved), Policy.parse(now)
+    except PolicyParseError as exc:
+        return TrustChange(f"has a trust policy driftguard cannot compare ({exc})", widened=True)
+    if before.semantically_equal(after):
+        return None
+    found = classify(before, after)
+    changes: list[str] = []
+    if found.diff is not None:
+        # A trust policy's point is often its condition (which service account): the
+        # conditions that came or went, before the principal and grant lines.
+        added = {c for grant in found.diff.added_grants for c in grant.conditions}
+        removed = {c for grant in found.diff.removed_grants for c in grant.conditions}
+        for sign, conditions in (("+", added - removed), ("-", removed - added)):
+            changes += sorted(
+                f"{sign} condition {operator} {key} {', '.join(values)}"
+                for operator, key, values in conditions
+            )
+        changes += found.diff.to_dict().get("summary", [])
+    widened = Finding.WIDENED in found.findings
+    who = "lets in someone it did not" if widened else "lets in fewer"
+    return TrustChange(
+        f"has a trust policy that differs from the approved one: it {who}", tuple(changes), widened
+    )
 
 
 def _trust_text(role: Mapping[str, Any]) -> str:

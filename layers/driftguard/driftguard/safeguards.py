@@ -26,11 +26,10 @@ from urllib.parse import quote
 from driftguard import kinds
 from driftguard.alerts import WORDING, Alert, AlertResource, fit_alert
 from driftguard.arns import Arn, console_origin, role_arn
-from driftguard.classify import classify
-from driftguard.errors import DriftguardError, PolicyParseError
+from driftguard.errors import DriftguardError
 from driftguard.events import CloudTrailDetail
 from driftguard.model import Trigger
-from driftguard.policy import Policy
+from driftguard.principals import TrustChange
 from driftguard.vocabulary import ALERT_SEVERITY, AlertType, Finding, Severity, TriggerKind
 
 IAM_SOURCE: Final = "iam.amazonaws.com"
@@ -165,8 +164,8 @@ def changed_safeguard(detail: CloudTrailDetail, remediation_role_name: str) -> S
         bus = params.get("eventBusName")
         bus_name = bus.rsplit("/", 1)[-1] if isinstance(bus, str) and bus else "default"
         path = name if bus_name == "default" else f"{bus_name}/{name}"
-        rule = Arn(partition, "events", region, account, f"rule/{path}", "")
         arn = f"arn:{partition}:events:{region}:{account}:rule/{path}"
+        rule = Arn(partition, "events", region, account, f"rule/{path}", arn)
         return Safeguard(
             kind=RULE_KIND,
             arn=arn,
@@ -278,47 +277,6 @@ def safeguard_alert(safeguard: Safeguard, detail: CloudTrailDetail, now: datetim
 
 
 # --------------------------------------------------------------------------- trust
-
-
-@dataclass(frozen=True)
-class TrustChange:
-    """How a role's trust policy now stands against the approved one."""
-
-    why: str  # one sentence, after the role's name
-    changes: tuple[str, ...] = ()  # readable diff lines, approved -> now
-    widened: bool = False  # someone may assume it who could not before
-
-    @property
-    def severity(self) -> Severity:
-        return Severity.CRITICAL if self.widened else Severity.HIGH
-
-
-def compare_trust(approved: str, now: str) -> TrustChange | None:
-    """None when `now` grants what the approved trust policy grants, no more, no less."""
-    try:
-        before, after = Policy.parse(approved), Policy.parse(now)
-    except PolicyParseError as exc:
-        return TrustChange(f"has a trust policy driftguard cannot compare ({exc})", widened=True)
-    if before.semantically_equal(after):
-        return None
-    found = classify(before, after)
-    changes: list[str] = []
-    if found.diff is not None:
-        # A trust policy's point is often its condition (which service account): the
-        # conditions that came or went, before the principal and grant lines.
-        added = {c for grant in found.diff.added_grants for c in grant.conditions}
-        removed = {c for grant in found.diff.removed_grants for c in grant.conditions}
-        for sign, conditions in (("+", added - removed), ("-", removed - added)):
-            changes += sorted(
-                f"{sign} condition {operator} {key} {', '.join(values)}"
-                for operator, key, values in conditions
-            )
-        changes += found.diff.to_dict().get("summary", [])
-    widened = Finding.WIDENED in found.findings
-    who = "lets in someone it did not" if widened else "lets in fewer"
-    return TrustChange(
-        f"has a trust policy that differs from the approved one: it {who}", tuple(changes), widened
-    )
 
 
 def named_resource(arn: str, status: str) -> AlertResource:

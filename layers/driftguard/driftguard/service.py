@@ -53,14 +53,12 @@ from driftguard.inspector import Inspector
 from driftguard.kinds import ResourceKind, Target
 from driftguard.model import AuditEntry, Identities, Trigger, sha256
 from driftguard.policy import Policy
-from driftguard.principals import PrincipalLookup
+from driftguard.principals import PrincipalLookup, TrustChange, compare_trust
 from driftguard.rechecks import MAX_ATTEMPTS, MAX_GROUP, Recheck, RecheckQueue
 from driftguard.retry import SYSTEM_CLOCK, Clock, retry
 from driftguard.safeguards import (
     ROLE_KIND,
-    TrustChange,
     changed_safeguard,
-    compare_trust,
     named_resource,
     safeguard_alert,
     trust_alert,
