@@ -21,9 +21,11 @@ TOOLS_PYTHON = ROOT / ".venv-sam" / "bin" / "python"  # SAM CLI's venv (`make to
 REMEDIATING = (
     "IamEventsFunction",
     "PolicyEventsFunction",
-    "ReconcilerFunction",
+    "SweepWorkerFunction",
     "RecheckFunction",
 )
+# The queue each queue-fed remediating function polls.
+POLLS = {"RecheckFunction": "RecheckQueue", "SweepWorkerFunction": "SweepQueue"}
 # SAM's SQSPollerPolicy: what Lambda's event source mapping calls on the re-check queue.
 POLLER_ACTIONS = {
     "sqs:ReceiveMessage",
@@ -88,7 +90,12 @@ def test_functions_are_arm64_python313_traced_with_the_layer_and_a_dlq(
     resources: dict[str, Any],
 ) -> None:
     functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
-    assert set(functions) == {*REMEDIATING, "NotifierFunction", "DeclarationWatchFunction"}
+    assert set(functions) == {
+        *REMEDIATING,
+        "ReconcilerFunction",
+        "NotifierFunction",
+        "DeclarationWatchFunction",
+    }
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Runtime"] == "python3.13", logical_id
@@ -102,8 +109,10 @@ def test_remediating_functions_get_exactly_what_they_call(resources: dict[str, A
     for logical_id in REMEDIATING:
         role = resources[f"{logical_id}Role"]
         assert set(role["Properties"]["ManagedPolicyArns"]) == BASIC_MANAGED
-        polls = POLLER_ACTIONS if logical_id == "RecheckFunction" else set()
-        assert actions(role) == TABLE_ACTIONS | polls | {
+        polls = POLLER_ACTIONS if logical_id in POLLS else set()
+        # The sweep worker reads its shard's state in batches.
+        batched = {"dynamodb:BatchGetItem"} if logical_id == "SweepWorkerFunction" else set()
+        assert actions(role) == TABLE_ACTIONS | polls | batched | {
             "kms:VerifyMac",  # declarations: verified, never signed
             "sns:Publish",
             "sqs:SendMessage",
@@ -126,9 +135,39 @@ def test_queue_actions_are_on_the_recheck_queue_or_the_dead_letter_queue(
                 continue
             queue = json.dumps(statement["Resource"])
             if "sqs:ReceiveMessage" in statement["Action"]:
-                assert "RecheckQueue" in queue, logical_id
+                assert POLLS[logical_id] in queue, logical_id
             else:
                 assert "RecheckQueue" in queue or "EventsDeadLetterQueue" in queue, logical_id
+
+
+def test_the_sweep_planner_reads_index_keys_and_queues_shards_only(
+    resources: dict[str, Any],
+) -> None:
+    role = resources["ReconcilerFunctionRole"]
+    assert set(role["Properties"]["ManagedPolicyArns"]) == BASIC_MANAGED
+    granted = {
+        json.dumps([statement["Action"], statement["Resource"]])
+        for statement in statements(role)
+        if statement["Action"] != "sqs:SendMessage"
+        or "EventsDeadLetterQueue" not in json.dumps(statement["Resource"])  # the DLQ grant
+    }
+    assert granted == {
+        json.dumps(["dynamodb:Scan", {"Fn::Sub": "${StateTable.Arn}/index/ByAccount"}]),
+        json.dumps(["sqs:SendMessage", {"Fn::GetAtt": ["SweepQueue", "Arn"]}]),
+    }
+
+
+def test_the_sweep_queue_feeds_one_shard_per_worker_at_bounded_concurrency(
+    resources: dict[str, Any],
+) -> None:
+    props = mappings(resources)["SweepWorkerFunction"]
+    assert props["EventSourceArn"] == {"Fn::GetAtt": ["SweepQueue", "Arn"]}
+    assert props["BatchSize"] == 1
+    assert props["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "SweepConcurrency"}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    worker = resources["SweepWorkerFunction"]["Properties"]
+    queue = resources["SweepQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]  # Lambda's advice
 
 
 def mappings(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -150,7 +189,11 @@ def test_the_recheck_queue_feeds_the_recheck_function_reporting_each_failure(
 
 
 def test_the_table_stream_feeds_the_watcher_only_declarations(resources: dict[str, Any]) -> None:
-    assert set(mappings(resources)) == {"RecheckFunction", "DeclarationWatchFunction"}
+    assert set(mappings(resources)) == {
+        "RecheckFunction",
+        "DeclarationWatchFunction",
+        "SweepWorkerFunction",
+    }
     props = mappings(resources)["DeclarationWatchFunction"]
     assert props["EventSourceArn"] == {"Fn::GetAtt": ["StateTable", "StreamArn"]}
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

@@ -60,7 +60,7 @@ MEMBER = "111111111111"
 FUNCTION_ROLES = [
     "arn:aws:iam::333333333333:role/driftguard-IamEventsFunctionRole-1A2B3C4D5E6F",
     "arn:aws:iam::333333333333:role/driftguard-PolicyEventsFunctionRole-2B3C4D5E6F7A",
-    "arn:aws:iam::333333333333:role/driftguard-ReconcilerFunctionRole-3C4D5E6F7A8B",
+    "arn:aws:iam::333333333333:role/driftguard-SweepWorkerFunctionRole-3C4D5E6F7A8B",
     "arn:aws:iam::333333333333:role/driftguard-RecheckFunctionRole-4D5E6F7A8B9C",
 ]
 # The hub goes to one region, the spoke to many; both to GovCloud and China too
@@ -335,7 +335,7 @@ def test_remediation_role_is_the_one_the_hub_assumes(
     assert {lid for lid, patterns in assumable.items() if patterns} == {
         "IamEventsFunction",
         "PolicyEventsFunction",
-        "ReconcilerFunction",
+        "SweepWorkerFunction",
         "RecheckFunction",
     }
     # The output operators copy into the spokes' HubFunctionRoleArns names them all.

@@ -66,7 +66,7 @@ def test_scan_refuses_a_tampered_declaration_as_the_functions_do(
     sandbox.wait_idle()  # the watcher has it checked at once; the scan says the same
 
     code, output = run_cli("scan", "--json")
-    sandbox.run_schedule("ReconcilerFunction")
+    sandbox.sweep()
 
     assert code == EXIT_DRIFT
     rows = {row["arn"]: row for row in json.loads(output)}

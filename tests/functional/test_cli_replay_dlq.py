@@ -113,7 +113,7 @@ def test_replaying_an_old_change_to_a_resource_in_sync_blames_nobody(
     story.widen_key_policy()
     sandbox.wait_idle()
     sandbox.invoker = real
-    sandbox.run_schedule("ReconcilerFunction")  # the sweep puts it back
+    sandbox.sweep()  # the sweep puts it back
     assert story.restored()
     history = store.history(story.key_arn)
     alerts.read()

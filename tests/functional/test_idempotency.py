@@ -31,5 +31,5 @@ def test_a_redelivered_event_gets_the_first_answer(sandbox: Sandbox) -> None:
     assert redelivered.event["detail"]["eventID"] == widening.event["detail"]["eventID"]
     assert redelivered.result == widening.result  # the stored answer, not a second run
     assert not story.restored()  # only the sweep may act on the second, silent change
-    sandbox.run_schedule("ReconcilerFunction")
+    sandbox.sweep()
     assert story.restored()

@@ -42,7 +42,7 @@ def test_delete_role_orphans_both_policies_with_one_alert(
     assert all(r.orphaned_ids == [old_id] for r in alert.resources)
 
     # The same incident, seen again by the sweep, is not alerted twice.
-    sandbox.run_schedule(RECONCILER)
+    sandbox.sweep()
     assert alerts.read() == []
     assert status_of(store, story.key_arn) is Status.ORPHANED_PRINCIPAL
 
@@ -158,11 +158,12 @@ def test_sweep_restores_a_change_whose_event_was_lost(
     sandbox.wait_idle()
     assert not story.restored()
 
-    result = sandbox.run_schedule(RECONCILER)
+    planned = sandbox.sweep()
 
-    assert result["outcomes"] == {"remediated": 1, "in-sync": 1}
+    assert (planned["shards"], planned["resources"]) == (2, 2)  # a key and a secret, 2 accounts
     assert story.restored()
     assert status_of(store, story.key_arn) is Status.IN_SYNC
+    assert store.history(story.key_arn)[-1].trigger == "reconciler"
 
 
 def test_sweeps_over_a_restored_resource_are_silent(
@@ -176,8 +177,7 @@ def test_sweeps_over_a_restored_resource_are_silent(
     status = store.get_status(story.key_arn)
 
     for _ in range(3):
-        result = sandbox.run_schedule(RECONCILER)
-        assert result["outcomes"] == {"in-sync": 2}
+        sandbox.sweep()
 
     assert [alert.type for alert in alerts.read()] == [AlertType.RESTORED]
     assert store.history(story.key_arn) == history
@@ -231,7 +231,7 @@ def test_declared_principal_missing_is_pending_until_it_exists(
     assert code == 0, output
     assert "drifted" in output
 
-    sandbox.run_schedule(RECONCILER)
+    sandbox.sweep()
     record = store.get_status(story.secret_arn)
     assert record is not None and record.status is Status.PENDING_PRINCIPAL
     assert "arn:aws:iam::111111111111:role/auditor" in record.reason
@@ -261,7 +261,7 @@ def test_declared_principal_missing_is_pending_until_it_exists(
 
     auditor = "arn:aws:iam::111111111111:role/auditor"
     assert run_cli("approve-principal", auditor)[0] == 0
-    sandbox.run_schedule(RECONCILER)
+    sandbox.sweep()
     assert status_of(store, story.secret_arn) is Status.IN_SYNC
     live = story.live_secret_policy()
     assert live is not None and Policy.parse(live).semantically_equal(Policy.parse(wanted))

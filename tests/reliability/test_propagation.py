@@ -87,7 +87,7 @@ def test_a_role_never_recreated_is_one_orphan_alert_and_no_write(
     story.delete_pod_role()
     sandbox.wait_idle()
     for _ in range(SWEEPS):
-        sandbox.run_schedule(RECONCILER)
+        sandbox.sweep()
         time.sleep(sandbox.time.real(rewrite_after / SWEEPS))  # the rewrite comes midway
     sandbox.wait_idle()
 

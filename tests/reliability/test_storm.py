@@ -84,7 +84,7 @@ def test_a_storm_of_events_and_faults_loses_nothing_and_writes_only_what_is_enfo
     sandbox.wait_idle(timeout=300)
     injected = sum(fault.count for fault in faults)
     sandbox.clear_faults()
-    sandbox.run_schedule("ReconcilerFunction")  # the one clean sweep
+    sandbox.sweep()  # the one clean sweep
     sandbox.wait_idle(timeout=60)
 
     fed, dead_lettered, lost = ended(sandbox)

@@ -57,7 +57,7 @@ def refused_once(sandbox: Sandbox, store: StateStore, alerts: AlertTail, arn: st
     (alert,) = alerts.read()
     assert alert.type is AlertType.DECLARATION_REFUSED and alert.severity is Severity.CRITICAL
     assert [r.arn for r in alert.resources] == [arn]
-    sandbox.run_schedule("ReconcilerFunction")
+    sandbox.sweep()
     assert alerts.read() == []  # one incident, one alert
     assert policy_writes(sandbox, arn) == []
 

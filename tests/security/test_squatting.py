@@ -38,7 +38,7 @@ def test_a_role_recreated_with_another_trust_policy_is_held_until_approved(
 
     squat(story)
     sandbox.wait_idle()
-    sandbox.run_schedule("ReconcilerFunction")  # nor does the sweep give it access
+    sandbox.sweep()  # nor does the sweep give it access
 
     for arn in (story.key_arn, story.secret_arn):
         assert status_of(store, arn) is Status.ORPHANED_PRINCIPAL
@@ -54,7 +54,7 @@ def test_a_role_recreated_with_another_trust_policy_is_held_until_approved(
     assert code == 0, output
     trust = store.get_trust(POD_ROLE_ARN)
     assert trust is not None and SQUATTER in trust.policy and trust.recorded_by
-    sandbox.run_schedule("ReconcilerFunction")
+    sandbox.sweep()
     assert story.restored()
 
 

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -73,6 +74,7 @@ class FakeStore:
         self.links: dict[str, set[str]] = {}
         self.trusts: dict[str, TrustRecord] = {}  # approved identities, by role
         self.writes: list[str] = []  # what was written, in order ("status arn", "audit arn")
+        self.batch_reads = 0
         self._tokens = 0
 
     def declare(self, declared: Declared, status: StatusRecord | None = None) -> None:
@@ -98,6 +100,26 @@ class FakeStore:
 
     def iter_statuses(self, **_: Any) -> Iterator[StatusRecord]:
         yield from list(self.statuses.values())
+
+    def shards(self) -> Counter[tuple[str, str]]:
+        return Counter((s.account, s.region) for s in self.statuses.values())
+
+    def resources_in(self, account: str, region: str, kinds: list[str]) -> list[tuple[str, str]]:
+        return [
+            (s.arn, s.kind)
+            for s in self.statuses.values()
+            if (s.account, s.region) == (account, region) and s.kind in kinds
+        ]
+
+    def load_many(self, arns: list[str]) -> dict[str, tuple[Declared | None, StatusRecord | None]]:
+        self.batch_reads += 1
+        return {arn: self.load(arn) for arn in arns}
+
+    def take_shard_lease(self, account: str, region: str, seconds: int) -> str:
+        return self.take_lease(f"SWEEP#{account}#{region}", seconds)
+
+    def release_shard_lease(self, account: str, region: str, owner: str) -> None:
+        self.release_lease(f"SWEEP#{account}#{region}", owner)
 
     def resources_naming(self, principal_arn: str) -> list[str]:
         return sorted(self.links.get(role_key(principal_arn), set()))

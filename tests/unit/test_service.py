@@ -21,6 +21,7 @@ from driftguard.events import CloudTrailDetail
 from driftguard.kinds import Target, registry
 from driftguard.model import Declared, StatusRecord, Trigger, TrustRecord
 from driftguard.service import Remediator
+from driftguard.sweep import Sweeper
 from driftguard.vocabulary import (
     AlertType,
     AuditAction,
@@ -97,6 +98,12 @@ class World:
             self.rechecks,  # type: ignore[arg-type]
             signatures=SIGNATURES,
             clock=self.clock,
+        )
+        self.sweeper = Sweeper(
+            self.remediator,
+            self.store,  # type: ignore[arg-type]
+            threads=config.sweep_threads,
+            lease_seconds=960,
         )
 
     def declare(self, arn: str, text: str = DECLARED_POLICY, mode: Mode = Mode.ENFORCE) -> None:
@@ -313,7 +320,7 @@ def test_a_missing_principal_holds_the_restore_and_asks_iam_once_per_trigger(
         world.kind.live[arn] = policy(VENDOR)
     world.iam.roles.clear()  # pod-role does not exist
 
-    results = world.remediator.sweep()
+    results = world.sweeper.sweep()
 
     assert {r.status for r in results} == {Status.PENDING_PRINCIPAL}
     assert world.iam.calls == ["GetRole pod-role"]  # asked once for both resources
@@ -324,10 +331,10 @@ def test_a_missing_principal_holds_the_restore_and_asks_iam_once_per_trigger(
 def test_a_restore_then_three_sweeps_is_one_alert_and_one_history_entry(world: World) -> None:
     world.declare(KEY)
     world.kind.live[KEY] = policy(ROLE, VENDOR)
-    world.remediator.sweep()
+    world.sweeper.sweep()
     for _ in range(3):
         world.clock.advance(3600)
-        assert [r.outcome for r in world.remediator.sweep()] == [Outcome.IN_SYNC]
+        assert [r.outcome for r in world.sweeper.sweep()] == [Outcome.IN_SYNC]
     assert [a.type for a in world.publisher.alerts] == [AlertType.RESTORED]
     assert [e.action for e in world.store.audit] == [AuditAction.RESTORED]
     assert world.store.writes == [f"status {KEY}", f"audit {KEY}"]
@@ -388,7 +395,7 @@ def test_a_failure_in_one_resource_does_not_stop_the_sweep(world: World) -> None
     world.declare(KEY)
     world.declare(SECRET)
     del world.kind.live[KEY]  # the key itself is gone
-    results = {r.arn: r for r in world.remediator.sweep()}
+    results = {r.arn: r for r in world.sweeper.sweep()}
     assert results[KEY].status is Status.ERROR and "not found" in results[KEY].reason
     assert results[SECRET].outcome is Outcome.IN_SYNC
     (alert,) = world.publisher.alerts
@@ -401,7 +408,7 @@ def test_a_resource_aws_throttles_does_not_stop_the_others(world: World) -> None
         world.kind.live[arn] = policy(VENDOR)
     world.kind.throttled.add(KEY)
 
-    results = {r.arn: r for r in world.remediator.sweep()}  # no exception
+    results = {r.arn: r for r in world.sweeper.sweep()}  # no exception
 
     assert results[KEY].outcome is Outcome.FAILED and "ThrottlingException" in results[KEY].reason
     assert results[SECRET].outcome is Outcome.REMEDIATED
@@ -422,7 +429,7 @@ def test_time_comes_only_from_the_injected_clock(world: World) -> None:
 def test_results_report_what_happened(world: World) -> None:
     world.declare(KEY)
     world.kind.live[KEY] = policy(VENDOR)
-    (result,) = world.remediator.sweep()
+    (result,) = world.sweeper.sweep()
     expected: dict[str, Any] = {
         "arn": KEY,
         "outcome": "remediated",
@@ -634,11 +641,11 @@ def test_a_role_recreated_with_another_trust_is_held_until_approved(world: World
     assert "driftguard approve-principal" in result.reason
     (alert,) = world.publisher.alerts
     assert alert.type is AlertType.ORPHANED_PRINCIPAL and alert.severity is Severity.HIGH
-    world.remediator.sweep()
+    world.sweeper.sweep()
     assert world.kind.puts == [] and len(world.publisher.alerts) == 1  # one incident
 
     world.store.put_trust(approved(ROLE, ROLE_ID, SQUATTER_TRUST))  # the team approves it
-    world.remediator.sweep()
+    world.sweeper.sweep()
     assert world.kind.live[KEY] == DECLARED_POLICY
 
 

@@ -15,11 +15,16 @@ from botocore.config import Config as BotoConfig
 from botocore.loaders import Loader
 
 from driftguard.errors import AccountNotAllowedError, ConfigError
+from driftguard.quotas import RateLimiter
 from driftguard.retry import SYSTEM_CLOCK, Clock
 
-# Standard retry mode backs off on throttling (Secrets Manager policy APIs share
-# 50 requests/s per region, KMS PutKeyPolicy is low too).
+# Standard retry mode backs off on throttling. In member accounts driftguard shares
+# the quotas with everyone else there (driftguard.quotas): adaptive mode also slows
+# the client down after a throttle, and the pool fits a sweep worker's threads.
 BOTO_CONFIG = BotoConfig(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5)
+MEMBER_CONFIG = BotoConfig(
+    retries={"mode": "adaptive", "max_attempts": 6}, connect_timeout=5, max_pool_connections=32
+)
 SESSION_NAME = "driftguard"
 _REFRESH_MARGIN_SECONDS = 300
 
@@ -71,8 +76,10 @@ class AwsClients:
         partition: str = "aws",
         clock: Clock = SYSTEM_CLOCK,
         member_accounts: frozenset[str] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._session = session
+        self._limiter = limiter
         self._members = member_accounts
         self._clock = clock
         self._remediation_role_name = remediation_role_name
@@ -132,11 +139,13 @@ class AwsClients:
             client = self.base_session.client(
                 service,
                 region_name=region,
-                config=BOTO_CONFIG,
+                config=MEMBER_CONFIG,
                 aws_access_key_id=assumed.access_key,
                 aws_secret_access_key=assumed.secret_key,
                 aws_session_token=assumed.token,
             )
+            if self._limiter is not None:
+                self._limiter.attach(client, account_id, region)
             self._account_clients[key] = (assumed, client)
             return client
 

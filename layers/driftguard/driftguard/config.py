@@ -23,7 +23,8 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 class EnvSettings(BaseModel):
     """Settings read from environment variables (by alias), validated once."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=False)
+    # Each is built when first read (the functions read one, once): not at import.
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=False, defer_build=True)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
@@ -63,6 +64,11 @@ class Config(StoreConfig, PartitionConfig, SigningConfig):
     default_mode: Mode = Field(alias="DEFAULT_MODE")
     dead_letter_queue_url: NonEmpty = Field(alias="DEAD_LETTER_QUEUE_URL")
     recheck_queue_url: NonEmpty = Field(alias="RECHECK_QUEUE_URL")
+    sweep_queue_url: NonEmpty = Field(alias="SWEEP_QUEUE_URL")
+    # A sweep worker's threads, and the part of each member-account quota driftguard
+    # takes (driftguard.quotas): the rest is the organisation's own.
+    sweep_threads: int = Field(alias="SWEEP_THREADS", ge=1, le=32)
+    quota_share: float = Field(alias="QUOTA_SHARE", gt=0, le=1)
     # Re-checked on a schedule, so it need not fit in a function's timeout.
     propagation_timeout_seconds: float = Field(alias="PROPAGATION_TIMEOUT_SECONDS", ge=0, le=3600)
     # Waits inside one invocation: short by design (at most 30 s each, so together

@@ -40,6 +40,10 @@ class LeaseBusyError(DriftguardError):
     """Another invocation holds the lease on this resource; retry later."""
 
 
+class StoreBusyError(DriftguardError):
+    """DynamoDB kept a batch read unprocessed (throttled) after every retry."""
+
+
 class ResourceNotFoundError(DriftguardError):
     """The resource itself (key, secret) does not exist in its account."""
 

@@ -5,6 +5,7 @@ role did a unique ID belong to (driftguard's registry)."""
 from __future__ import annotations
 
 import json
+import threading
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,19 +53,23 @@ class PrincipalLookup:
         self._known: dict[str, bool] = {}
         self._owners: dict[str, str | None] = {}
         self._roles: dict[str, Role] = {}  # what GetRole showed, by principal
+        # The sweep's threads share one lookup: each question is still asked once.
+        self._asking = threading.RLock()
 
     def exists(self, principal: str) -> bool:
-        if principal not in self._known:
-            self._known[principal] = self._look_up(principal)
-        return self._known[principal]
+        with self._asking:
+            if principal not in self._known:
+                self._known[principal] = self._look_up(principal)
+            return self._known[principal]
 
     def trust(self, principal: str) -> None:
         """Take a principal as existing: a CreateRole event says so, and IAM's own
         GetRole may not see the new role yet (it is eventually consistent). Its unique
         ID is recorded only from GetRole's answer, never from the event (a forged one
         would name an attacker's ID)."""
-        self._look_up(principal)
-        self._known[principal] = True
+        with self._asking:
+            self._look_up(principal)
+            self._known[principal] = True
 
     def missing(self, principals: frozenset[str]) -> tuple[str, ...]:
         return tuple(p for p in sorted(principals) if not self.exists(p))
@@ -114,9 +119,10 @@ class PrincipalLookup:
 
     def owner_of(self, unique_id: str) -> str | None:
         """The role a unique ID belonged to, when driftguard saw it."""
-        if unique_id not in self._owners:
-            self._owners[unique_id] = self._store.principal_for_unique_id(unique_id)
-        return self._owners[unique_id]
+        with self._asking:
+            if unique_id not in self._owners:
+                self._owners[unique_id] = self._store.principal_for_unique_id(unique_id)
+            return self._owners[unique_id]
 
     def _look_up(self, principal: str) -> bool:
         """Principals that are not roles or users (account roots, services) count as

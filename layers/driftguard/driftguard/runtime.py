@@ -8,6 +8,7 @@ CloudTrail eventID, dispatch it, park what cannot be used).
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
+from driftguard import kinds
 from driftguard.alerts import AlertPublisher
 from driftguard.aws import AwsClients
 from driftguard.config import Config
@@ -36,11 +38,16 @@ from driftguard.dlq import DeadLetterQueue
 from driftguard.errors import InvalidEventError
 from driftguard.events import CloudTrailDetail, parse_cloudtrail
 from driftguard.observability import count_outcomes, logger
+from driftguard.quotas import RateLimiter
 from driftguard.rechecks import Recheck, RecheckQueue
 from driftguard.retry import SYSTEM_CLOCK, Clock
 from driftguard.service import Remediator
 from driftguard.signing import KmsSignatures
 from driftguard.state import StateStore
+from driftguard.sweep import Sweeper, SweepQueue, parse_shard
+
+# A sweep worker holds its shard at most for its timeout (template.yaml: 900 s).
+SHARD_LEASE_SECONDS = 960
 
 if TYPE_CHECKING:  # the batch utility is imported by the two functions that use it
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
@@ -57,6 +64,8 @@ class Runtime:
     remediator: Remediator
     dead_letters: DeadLetterQueue
     watch: DeclarationWatch
+    sweeper: Sweeper
+    sweep_queue: SweepQueue
 
     @classmethod
     def from_env(
@@ -73,6 +82,7 @@ class Runtime:
             partition=config.partition,
             clock=clock,
             member_accounts=config.member_accounts,
+            limiter=RateLimiter(kinds.quotas(), share=config.quota_share, clock=clock),
         )
         store = StateStore.for_table(
             clients.base_session,
@@ -83,21 +93,23 @@ class Runtime:
         publisher = AlertPublisher(partial(clients.hub, "sns"), config.alert_topic_arn)
         signatures = KmsSignatures(partial(clients.hub, "kms"), config.signing_key_id)
         rechecks = RecheckQueue(partial(clients.hub, "sqs"), config.recheck_queue_url)
+        remediator = Remediator(
+            config, clients, store, publisher, rechecks, signatures=signatures, clock=clock
+        )
         return cls(
             config,
             clients,
             store,
-            Remediator(
-                config,
-                clients,
-                store,
-                publisher,
-                rechecks,
-                signatures=signatures,
-                clock=clock,
-            ),
+            remediator,
             DeadLetterQueue(partial(clients.hub, "sqs"), config.dead_letter_queue_url),
             DeclarationWatch(signatures, publisher, rechecks, clock),
+            Sweeper(
+                remediator,
+                store,
+                threads=config.sweep_threads,
+                lease_seconds=SHARD_LEASE_SECONDS,
+            ),
+            SweepQueue(partial(clients.hub, "sqs"), config.sweep_queue_url),
         )
 
     def dispatch(self, detail: CloudTrailDetail) -> list[Result]:
@@ -141,6 +153,39 @@ class Runtime:
         count_outcomes(results)
         logger.info(
             "re-check done", attempt=recheck.attempt, results=[r.as_dict() for r in results]
+        )
+
+    def plan_sweep(self) -> dict[str, Any]:
+        """What the reconciler does on its schedule: one message per account and region."""
+        shards = self.sweeper.plan()
+        self.sweep_queue.send(shards)
+        resources = sum(shard.resources for shard in shards)
+        logger.info("sweep planned", shards=len(shards), resources=resources)
+        return {"status": "ok", "shards": len(shards), "resources": resources}
+
+    def handle_sweep_shards(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """What a sweep worker does with its batch from the sweep queue (one shard a
+        message); a shard that failed goes back to the queue."""
+        return _each_record(event, context, "SQS", self._sweep_shard)
+
+    def _sweep_shard(self, record: SQSRecord) -> None:
+        try:
+            shard = parse_shard(record.body)
+        except InvalidEventError as exc:
+            logger.error(
+                "sweep shard rejected and parked on the dead-letter queue", reason=str(exc)
+            )
+            self.dead_letters.park(record.raw_event, exc)
+            return
+        results = self.sweeper.sweep_shard(shard)
+        count_outcomes(results)
+        outcomes = Counter(result.outcome.value for result in results)
+        logger.info(
+            "shard swept",
+            account=shard.account,
+            region=shard.region,
+            resources=len(results),
+            outcomes=dict(outcomes),
         )
 
     def handle_declaration_changes(

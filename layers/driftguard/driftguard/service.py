@@ -12,14 +12,15 @@ throttled call: each becomes a scheduled re-check (driftguard.rechecks), never a
 long sleep and never an error out of the handler.
 
 The triggers: a policy change, a role deleted or created (fan-out to every resource
-naming it), a scheduled re-check, and the sweep over every declared resource. A change
+naming it), a scheduled re-check, and the sweep over every declared resource
+(driftguard.sweep, which uses `glance` and `checked`). A change
 to driftguard's safeguards, or to who may assume a declared principal, is alerted only
 (driftguard.safeguards).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -51,7 +52,7 @@ from driftguard.errors import (
 from driftguard.events import CloudTrailDetail
 from driftguard.inspector import Inspector
 from driftguard.kinds import ResourceKind, Target
-from driftguard.model import AuditEntry, Identities, Trigger, sha256
+from driftguard.model import AuditEntry, Declared, Identities, StatusRecord, Trigger, sha256
 from driftguard.policy import Policy
 from driftguard.principals import PrincipalLookup, TrustChange, compare_trust
 from driftguard.rechecks import MAX_ATTEMPTS, MAX_GROUP, Recheck, RecheckQueue
@@ -228,22 +229,46 @@ class Remediator:
             )
         ]
 
-    def sweep(self, on_result: Callable[[Result], None] | None = None) -> list[Result]:
-        """The reconciler: every declared resource, one alert per resource with news.
-        `on_result` sees each result as it comes (the CLI's progress bar)."""
-        trigger = Trigger(kind=TriggerKind.SWEEP)
-        lookup = self.lookup()
-        results = []
-        for record in list(self.store.iter_statuses()):
-            checked = self._check_isolated(record.arn, record.kind, trigger, lookup)
-            if isinstance(checked, Decision):
-                self._alert([checked], trigger)
-                checked = checked.result
-            results.append(checked)
-            if on_result is not None:
-                on_result(checked)
-        self.schedule_rechecks(results, trigger)
-        return results
+    def glance(
+        self,
+        target: Target,
+        loaded: tuple[Declared | None, StatusRecord | None],
+        trigger: Trigger,
+        lookup: PrincipalLookup,
+    ) -> Decision | Result | None:
+        """The sweep's look at a resource it read in a batch (driftguard.sweep), without
+        the lease: the decision when there is nothing to write, record or alert (an
+        in-sync resource costs its policy read and nothing else), a Result when AWS
+        refused for a while; None when it must be checked under the lease (`checked`)."""
+        declared, previous = loaded
+        if declared is None:
+            return None
+        try:
+            observation = self.inspector.observe(target, declared, previous, lookup)
+            missing, identities = self._principals(observation, trigger, lookup)
+        except (ClientError, BotoCoreError) as exc:
+            return self._later(target, trigger, Outcome.FAILED, _describe(exc))
+        except DriftguardError:
+            return None  # the check under the lease records it
+        step = decide(
+            observation,
+            trigger=trigger,
+            missing=missing,
+            identities=identities,
+            now=self.clock.now(),
+            rules=self.rules,
+        )
+        if isinstance(step, Restore) or step.write or step.audit or step.alert:
+            return None
+        return step
+
+    def checked(self, target: Target, trigger: Trigger, lookup: PrincipalLookup) -> Result:
+        """One resource checked under its lease, alerted on its own (the sweep)."""
+        checked = self._isolated(target, trigger, lookup)
+        if isinstance(checked, Decision):
+            self._alert([checked], trigger)
+            return checked.result
+        return checked
 
     def _one(self, target: Target, trigger: Trigger) -> list[Result]:
         decision = self._isolated(target, trigger, self.lookup())

@@ -7,6 +7,7 @@ Key design (one table, see docs/queries.md):
     RES#<arn>               STATUS                    status now   (GSI ByStatus, GSI ByAccount)
     RES#<arn>               LEASE                     per-resource lease (conditional write)
     RES#<arn>               AUDIT#<time>#<id>         audit history, newest last (TTL expires_at)
+    SWEEP#<account>#<region> LEASE                    the sweep worker on that shard
     PRINCIPAL#<role arn>    RES#<arn>                 resources whose declared policy names it
     PRINCIPAL#<role arn>    UID#<unique id>           unique ids the role has had
     PRINCIPAL#<role arn>    TRUST                     its approved identity (signed)
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -33,12 +35,13 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from driftguard.arns import role_key
-from driftguard.errors import DeclarationError, LeaseBusyError
+from driftguard.errors import DeclarationError, LeaseBusyError, StoreBusyError
 from driftguard.model import AuditEntry, Declared, StatusRecord, TrustRecord
 from driftguard.retry import SYSTEM_CLOCK, Clock
 from driftguard.vocabulary import LEGACY_AUDIT_ACTIONS, LEGACY_STATUSES, Status
 
 STATUS_INDEX = "ByStatus"
+_BATCH_ATTEMPTS = 8
 ACCOUNT_INDEX = "ByAccount"
 
 
@@ -131,6 +134,36 @@ class StateStore:
         )
 
     # -- declared state -------------------------------------------------------------
+
+    def load_many(self, arns: list[str]) -> dict[str, tuple[Declared | None, StatusRecord | None]]:
+        """`load` for many resources in batched, consistent reads (BatchGetItem takes
+        100 keys: 50 resources a request). What DynamoDB leaves unprocessed (throttling)
+        is asked for again after a short pause; a resource missing from the answer is
+        not declared."""
+        client = self._table.meta.client
+        found: dict[str, dict[str, dict[str, Any]]] = {arn: {} for arn in arns}
+        keys = [{"pk": f"RES#{arn}", "sk": sk} for arn in arns for sk in ("DECLARED", "STATUS")]
+        for start in range(0, len(keys), 100):
+            request = {"Keys": keys[start : start + 100], "ConsistentRead": True}
+            for attempt in range(_BATCH_ATTEMPTS):
+                page = client.batch_get_item(RequestItems={self._table.name: request})
+                # The resource's client speaks Python values, both ways.
+                for item in page.get("Responses", {}).get(self._table.name, []):
+                    found[str(item["pk"])[4:]][str(item["sk"])] = item
+                pending = page.get("UnprocessedKeys", {}).get(self._table.name)
+                if not pending:
+                    break
+                request = pending
+                self._clock.sleep(0.05 * 2**attempt)
+            else:
+                raise StoreBusyError("DynamoDB left a batch read unprocessed after retries")
+        return {
+            arn: (
+                _DECLARED.validate_python(items["DECLARED"]) if "DECLARED" in items else None,
+                _status(items["STATUS"]) if "STATUS" in items else None,
+            )
+            for arn, items in found.items()
+        }
 
     def get_declared(self, arn: str) -> Declared | None:
         item = self._table.get_item(
@@ -241,6 +274,38 @@ class StateStore:
                 if kind is None or record.kind == kind:
                     yield record
 
+    def shards(self) -> Counter[tuple[str, str]]:
+        """How many declared resources each account and region holds (the sweep's plan):
+        one pass over the ByAccount index, its keys only."""
+        counts: Counter[tuple[str, str]] = Counter()
+        kwargs: dict[str, Any] = {
+            "IndexName": ACCOUNT_INDEX,
+            "ProjectionExpression": "gsi2pk, gsi2sk",
+        }
+        while True:
+            page = self._table.scan(**kwargs)
+            for item in page.get("Items", []):
+                _, region, _ = str(item["gsi2sk"]).split("#", 2)  # <kind>#<region>#<arn>
+                counts[(str(item["gsi2pk"]).removeprefix("ACCOUNT#"), region)] += 1
+            if "LastEvaluatedKey" not in page:
+                return counts
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def resources_in(self, account: str, region: str, kinds: list[str]) -> list[tuple[str, str]]:
+        """(arn, kind) of every declared resource of those kinds in the account and region."""
+        found = []
+        for kind in kinds:
+            condition = Key("gsi2pk").eq(f"ACCOUNT#{account}") & Key("gsi2sk").begins_with(
+                f"{kind}#{region}#"
+            )
+            for item in self._query(
+                IndexName=ACCOUNT_INDEX,
+                KeyConditionExpression=condition,
+                ProjectionExpression="arn, kind",
+            ):
+                found.append((str(item["arn"]), str(item["kind"])))
+        return found
+
     # -- principals -----------------------------------------------------------------
 
     def resources_naming(self, principal_arn: str) -> list[str]:
@@ -319,12 +384,27 @@ class StateStore:
         """Take the per-resource lease (one conditional write) so that two invocations
         never act on one resource at once; LeaseBusyError while someone holds it.
         Returns the owner token `release_lease` needs."""
+        return self._take(f"RES#{arn}", seconds, f"{arn} is being handled by another invocation")
+
+    def release_lease(self, arn: str, owner: str) -> None:
+        self._release(f"RES#{arn}", owner)
+
+    def take_shard_lease(self, account: str, region: str, seconds: int) -> str:
+        """One sweep worker per account and region at a time (their quotas are shared)."""
+        return self._take(
+            f"SWEEP#{account}#{region}", seconds, f"{account}/{region} is being swept already"
+        )
+
+    def release_shard_lease(self, account: str, region: str, owner: str) -> None:
+        self._release(f"SWEEP#{account}#{region}", owner)
+
+    def _take(self, pk: str, seconds: int, busy: str) -> str:
         owner = secrets.token_hex(8)
         moment = int(self._clock.now().timestamp())
         try:
             self._table.put_item(
                 Item={
-                    "pk": f"RES#{arn}",
+                    "pk": pk,
                     "sk": "LEASE",
                     "owner": owner,
                     "lease_until": moment + seconds,
@@ -334,14 +414,14 @@ class StateStore:
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise LeaseBusyError(f"{arn} is being handled by another invocation") from None
+                raise LeaseBusyError(busy) from None
             raise
         return owner
 
-    def release_lease(self, arn: str, owner: str) -> None:
+    def _release(self, pk: str, owner: str) -> None:
         try:
             self._table.delete_item(
-                Key={"pk": f"RES#{arn}", "sk": "LEASE"},
+                Key={"pk": pk, "sk": "LEASE"},
                 ConditionExpression=Attr("owner").eq(owner),
             )
         except ClientError as exc:

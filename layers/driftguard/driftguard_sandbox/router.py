@@ -28,6 +28,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -170,6 +171,7 @@ class Router:
         self.subscriptions = list(subscriptions)
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._pending = 0
+        self._pending_for: Counter[str] = Counter()  # by function's logical id
         self._idle = threading.Condition()
         self._later: list[tuple[float, int, _Job]] = []  # (due, order, job), a heap
         self._order = itertools.count()
@@ -257,6 +259,7 @@ class Router:
             if not self._accepting:
                 return
             self._pending += len(jobs)
+            self._pending_for.update(job.function.logical_id for job in jobs)
         for job in jobs:
             self._queue.put(job)
 
@@ -266,6 +269,7 @@ class Router:
             if not self._accepting:
                 return
             self._pending += 1
+            self._pending_for[job.function.logical_id] += 1
             heapq.heappush(
                 self._later, (time.monotonic() + self.time.real(delay), next(self._order), job)
             )
@@ -296,6 +300,7 @@ class Router:
             finally:
                 with self._idle:
                     self._pending -= 1
+                    self._pending_for[job.function.logical_id] -= 1
                     self._idle.notify_all()
 
     def _deliver(self, job: _Job) -> Delivery:
@@ -340,6 +345,19 @@ class Router:
                     raise TimeoutError(f"{self._pending} deliveries still pending after {timeout}s")
                 self._idle.wait(remaining)
 
+    def wait_for(self, logical_id: str, timeout: float = 30.0) -> None:
+        """Block until no delivery to that function is queued, scheduled or running."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._pending_for[logical_id] > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(
+                        f"{self._pending_for[logical_id]} deliveries to {logical_id} still "
+                        f"pending after {timeout}s"
+                    )
+                self._idle.wait(remaining)
+
     @property
     def idle(self) -> bool:
         with self._idle:
@@ -351,6 +369,7 @@ class Router:
         with self._idle:
             self._accepting = False
             self._pending -= len(self._later)
+            self._pending_for.subtract(job.function.logical_id for *_, job in self._later)
             self._later.clear()
             self._idle.notify_all()
         while True:
@@ -361,6 +380,7 @@ class Router:
             if item is not None:
                 with self._idle:
                     self._pending -= 1
+                    self._pending_for[item.function.logical_id] -= 1
                     self._idle.notify_all()
         self.wait_idle(timeout)
 

@@ -82,6 +82,9 @@ LAMBDA_TRUST: Final = json.dumps(
     }
 )
 # CloudFormation SQS properties that are queue attributes under the same name.
+# The sweep: its planner (on a schedule) and the workers its queue feeds.
+RECONCILER: Final = "ReconcilerFunction"
+SWEEP_WORKER: Final = "SweepWorkerFunction"
 _SQS_ATTRIBUTES: Final = (
     "DelaySeconds",
     "MaximumMessageSize",
@@ -813,6 +816,18 @@ class Sandbox(AbstractContextManager["Sandbox"]):
             "detail": {},
         }
         return self.invoke(logical_id, event)
+
+    def sweep(self, timeout: float = 120.0) -> dict[str, Any]:
+        """The reconciler's schedule, and the sweep it starts: the planner's answer once
+        every shard it queued has been swept (through the sweep queue and its workers,
+        as in AWS)."""
+        planned = self.run_schedule(RECONCILER)
+        router = self._require_router()
+        for source in self._queue_sources:
+            if source.function.logical_id == SWEEP_WORKER:
+                source.catch_up()
+        router.wait_for(SWEEP_WORKER, timeout)
+        return dict(planned)
 
     # -- Slack ----------------------------------------------------------------
     def use_slack(self, receiver: LocalSlack | None) -> None:

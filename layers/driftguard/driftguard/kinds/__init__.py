@@ -3,6 +3,15 @@ means adding a module here and importing it below, nothing else."""
 
 from driftguard.kinds import kms_key, secret  # noqa: F401  (registration)
 from driftguard.kinds.base import ResourceKind, Target
-from driftguard.kinds.registry import all_kinds, for_arn, for_event_source, get, target
+from driftguard.kinds.registry import all_kinds, for_arn, for_event_source, get, quotas, target
 
-__all__ = ["ResourceKind", "Target", "all_kinds", "for_arn", "for_event_source", "get", "target"]
+__all__ = [
+    "ResourceKind",
+    "Target",
+    "all_kinds",
+    "for_arn",
+    "for_event_source",
+    "get",
+    "quotas",
+    "target",
+]

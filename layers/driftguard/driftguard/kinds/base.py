@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -20,6 +21,7 @@ from driftguard.aws import SESSION_NAME, AwsClients
 from driftguard.errors import DeclarationError
 from driftguard.events import CloudTrailDetail
 from driftguard.policy import Policy
+from driftguard.quotas import Quota
 
 
 class ResourceKind(ABC):
@@ -34,6 +36,9 @@ class ResourceKind(ABC):
     max_policy_size: ClassVar[int | None] = None
     policy_size_unit: ClassVar[Literal["bytes", "characters"]] = "characters"
     policy_characters: ClassVar[re.Pattern[str] | None] = None
+    # AWS's request quota of each call the kind makes, per account and region (the
+    # service's quotas page); the sweep stays under driftguard's share of them.
+    quotas: ClassVar[Mapping[str, Quota]] = {}
 
     def handles(self, arn: Arn) -> bool:
         return arn.service == self.service

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from driftguard.events import CloudTrailDetail
 from driftguard.kinds.base import ResourceKind, error_code, is_transient
 from driftguard.kinds.registry import register
 from driftguard.policy import Policy
+from driftguard.quotas import Quota
 
 POLICY_NAME = "default"
 PUT_KEY_POLICY = "kms:PutKeyPolicy"
@@ -38,6 +40,12 @@ class KmsKey(ResourceKind):
         {"kms:GetKeyPolicy", PUT_KEY_POLICY, "kms:DescribeKey"}
     )
     max_policy_size: ClassVar[int | None] = 32_768
+    # KMS developer guide, "Request quotas" (adjustable; these are the defaults).
+    quotas: ClassVar[Mapping[str, Quota]] = {
+        "GetKeyPolicy": Quota("kms:GetKeyPolicy", 1000),
+        "PutKeyPolicy": Quota("kms:PutKeyPolicy", 15),
+        "DescribeKey": Quota("kms:DescribeKey", 2000),
+    }
     policy_size_unit: ClassVar[Literal["bytes", "characters"]] = "bytes"
     policy_characters: ClassVar[re.Pattern[str] | None] = _KEY_POLICY_CHARACTERS
 

@@ -9,6 +9,7 @@ from driftguard.errors import UnknownResourceKindError
 
 if TYPE_CHECKING:
     from driftguard.kinds.base import ResourceKind, Target
+    from driftguard.quotas import Quota
 
 _KINDS: dict[str, ResourceKind] = {}
 K = TypeVar("K", bound="type[ResourceKind]")
@@ -43,6 +44,15 @@ def for_event_source(event_source: str) -> ResourceKind | None:
 
 def all_kinds() -> tuple[ResourceKind, ...]:
     return tuple(_KINDS[name] for name in sorted(_KINDS))
+
+
+def quotas() -> dict[tuple[str, str], Quota]:
+    """Every kind's request quotas, by (service, operation)."""
+    return {
+        (kind.service, operation): quota
+        for kind in _KINDS.values()
+        for operation, quota in kind.quotas.items()
+    }
 
 
 def target(arn_text: str, kind_name: str | None = None) -> Target:

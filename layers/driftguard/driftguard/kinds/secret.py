@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -20,6 +21,9 @@ from driftguard.events import CloudTrailDetail
 from driftguard.kinds.base import ResourceKind, error_code, is_transient
 from driftguard.kinds.registry import register
 from driftguard.policy import Policy
+from driftguard.quotas import Quota
+
+_POLICY_APIS = Quota("secretsmanager:resource-policy", 50)
 
 
 @register
@@ -40,6 +44,15 @@ class Secret(ResourceKind):
     # Secrets Manager API reference, PutResourcePolicy `ResourcePolicy`.
     max_policy_size: ClassVar[int | None] = 20_480
     policy_size_unit: ClassVar[Literal["bytes", "characters"]] = "characters"
+    # Secrets Manager quotas: the resource-policy APIs share 50 per second (not
+    # adjustable); DescribeSecret has 10,000 of its own.
+    quotas: ClassVar[Mapping[str, Quota]] = {
+        "GetResourcePolicy": _POLICY_APIS,
+        "PutResourcePolicy": _POLICY_APIS,
+        "DeleteResourcePolicy": _POLICY_APIS,
+        "ValidateResourcePolicy": _POLICY_APIS,
+        "DescribeSecret": Quota("secretsmanager:DescribeSecret", 10_000),
+    }
 
     def read_policy(self, clients: AwsClients, arn: Arn) -> str | None:
         sm: Any = self.client(clients, arn)

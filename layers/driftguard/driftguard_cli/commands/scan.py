@@ -137,7 +137,7 @@ def sweep(ctx: Context) -> int:
             if progress is not None and task is not None:
                 progress.advance(task)
 
-        results = runtime.remediator.sweep(on_result=advance)
+        results = runtime.sweeper.sweep(on_result=advance)
     if ctx.args.json:
         ctx.dump([r.as_dict() for r in results])
     else:

@@ -1,0 +1,171 @@
+"""The sweep, fanned out: a planner and one worker per account and region.
+
+The planner (ReconcilerFunction, on its schedule) counts the declared resources of
+each account and region in one pass over the ByAccount index and sends one message
+per account and region to the sweep queue, largest first. Workers (SweepWorkerFunction,
+fed by that queue up to its maximum concurrency) each take one: the shard's lease
+(one worker per account and region, as their quotas are shared), the resources'
+declarations and statuses in batched consistent reads, then each resource looked at
+on a pool of threads under the rate limiter (driftguard.quotas). An in-sync resource
+costs one policy read; one that needs a write is checked again under its own lease,
+exactly as an event would check it, and alerted.
+
+No invocation grows with the organisation: the planner's work is one index scan and
+a message per shard, a worker's is one account and region. The CLI's
+`scan --remediate` runs the same plan and the same worker code, one shard after
+another (`Sweeper.sweep`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from driftguard import kinds
+from driftguard.decision import Decision, Result
+from driftguard.errors import DriftguardError, InvalidEventError, LeaseBusyError
+from driftguard.model import Trigger
+from driftguard.service import Remediator
+from driftguard.state import StateStore
+from driftguard.vocabulary import Outcome, TriggerKind
+
+SEND_BATCH = 10  # SendMessageBatch's limit
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One account and region: what one worker invocation sweeps."""
+
+    account: str
+    region: str
+    resources: int  # as planned; the worker reads the current list
+
+    def body(self) -> str:
+        return json.dumps(
+            {"account": self.account, "region": self.region, "resources": self.resources}
+        )
+
+
+class _ShardMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: str = Field(pattern=r"^\d{12}$")
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+    resources: int = Field(ge=0)
+
+
+def parse_shard(body: str) -> Shard:
+    try:
+        message = _ShardMessage.model_validate_json(body)
+    except ValidationError as exc:
+        raise InvalidEventError(f"not a sweep shard: {exc.errors()[0]['msg']}") from None
+    return Shard(message.account, message.region, message.resources)
+
+
+def plan(counts: Counter[tuple[str, str]]) -> list[Shard]:
+    """One shard per account and region, largest first: the longest workers start
+    first, so the sweep ends when the largest shard does."""
+    return [
+        Shard(account, region, n)
+        for (account, region), n in sorted(counts.items(), key=lambda c: (-c[1], c[0]))
+    ]
+
+
+class SweepQueue:
+    """The one adapter to the sweep queue: shards in, ten per request."""
+
+    def __init__(self, sqs: Callable[[], Any], queue_url: str) -> None:
+        self._sqs = sqs
+        self._url = queue_url
+
+    def send(self, shards: list[Shard]) -> None:
+        for start in range(0, len(shards), SEND_BATCH):
+            batch = shards[start : start + SEND_BATCH]
+            entries = [{"Id": str(n), "MessageBody": shard.body()} for n, shard in enumerate(batch)]
+            response = self._sqs().send_message_batch(QueueUrl=self._url, Entries=entries)
+            failed = response.get("Failed") or []
+            if failed:  # the schedule's retry plans again; a shard swept twice is harmless
+                codes = ", ".join(sorted({str(f.get("Code")) for f in failed}))
+                raise DriftguardError(f"{len(failed)} sweep shards not queued ({codes})")
+
+
+class Sweeper:
+    def __init__(
+        self,
+        remediator: Remediator,
+        store: StateStore,
+        *,
+        threads: int,
+        lease_seconds: int,
+    ) -> None:
+        self._remediator = remediator
+        self._store = store
+        self._threads = threads
+        self._lease_seconds = lease_seconds
+
+    def plan(self) -> list[Shard]:
+        return plan(self._store.shards())
+
+    def sweep(self, on_result: Callable[[Result], None] | None = None) -> list[Result]:
+        """Every shard here, one after another (the CLI's `scan --remediate`)."""
+        results: list[Result] = []
+        for shard in self.plan():
+            results.extend(self.sweep_shard(shard, on_result))
+        return results
+
+    def sweep_shard(
+        self, shard: Shard, on_result: Callable[[Result], None] | None = None
+    ) -> list[Result]:
+        """Every declared resource of one account and region; [] when another worker
+        holds the shard (a duplicate message: that worker sweeps it)."""
+        try:
+            owner = self._store.take_shard_lease(shard.account, shard.region, self._lease_seconds)
+        except LeaseBusyError:
+            return []
+        try:
+            return self._sweep(shard, on_result or (lambda result: None))
+        finally:
+            self._store.release_shard_lease(shard.account, shard.region, owner)
+
+    def _sweep(self, shard: Shard, on_result: Callable[[Result], None]) -> list[Result]:
+        trigger = Trigger(kind=TriggerKind.SWEEP)
+        names = [kind.name for kind in kinds.all_kinds()]
+        listed = self._store.resources_in(shard.account, shard.region, names)
+        loaded = self._store.load_many([arn for arn, _ in listed])
+        lookup = self._remediator.lookup()
+
+        def glance(item: tuple[str, str]) -> tuple[str, str, Decision | Result | None]:
+            arn, kind = item
+            try:
+                target = kinds.target(arn, kind)
+            except DriftguardError as exc:
+                return arn, kind, Result(arn=arn, outcome=Outcome.FAILED, reason=str(exc))
+            return arn, kind, self._remediator.glance(target, loaded[arn], trigger, lookup)
+
+        results = []
+        for arn, kind, seen in self._glances(glance, listed):
+            # Anything to write is done here, one at a time, under the resource's lease.
+            if seen is None:
+                seen = self._remediator.checked(kinds.target(arn, kind), trigger, lookup)
+            result = seen.result if isinstance(seen, Decision) else seen
+            results.append(result)
+            on_result(result)
+        self._remediator.schedule_rechecks(results, trigger)
+        return results
+
+    def _glances(
+        self,
+        glance: Callable[[tuple[str, str]], tuple[str, str, Decision | Result | None]],
+        listed: list[tuple[str, str]],
+    ) -> Iterator[tuple[str, str, Decision | Result | None]]:
+        if self._threads <= 1 or len(listed) <= 1:
+            yield from map(glance, listed)
+            return
+        with ThreadPoolExecutor(self._threads, thread_name_prefix="sweep") as pool:
+            yield from pool.map(glance, listed)
