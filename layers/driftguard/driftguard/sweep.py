@@ -23,14 +23,16 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from driftguard import kinds
-from driftguard.decision import Decision, Result
+from driftguard.decision import Decision, Observation, Result
 from driftguard.errors import DriftguardError, InvalidEventError, LeaseBusyError
-from driftguard.model import Trigger
+from driftguard.inspector import Inspector
+from driftguard.model import Declared, StatusRecord, Trigger
 from driftguard.service import Remediator
 from driftguard.state import StateStore
 from driftguard.vocabulary import Outcome, TriggerKind
@@ -95,6 +97,56 @@ class SweepQueue:
                 raise DriftguardError(f"{len(failed)} sweep shards not queued ({codes})")
 
 
+Loaded = tuple[Declared | None, StatusRecord | None]
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class ShardState:
+    """A shard's declared resources (arn, kind) and their state, read in batches."""
+
+    resources: list[tuple[str, str]]
+    loaded: dict[str, Loaded]
+
+
+def read_shard(store: StateStore, shard: Shard) -> ShardState:
+    names = [kind.name for kind in kinds.all_kinds()]
+    listed = store.resources_in(shard.account, shard.region, names)
+    return ShardState(listed, store.load_many([arn for arn, _ in listed]))
+
+
+def in_threads(work: Callable[[T], R], items: list[T], threads: int) -> Iterator[R]:
+    """`map(work, items)` on `threads` threads, in order; the calls mostly wait on AWS."""
+    if threads <= 1 or len(items) <= 1:
+        yield from map(work, items)
+        return
+    with ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="sweep") as pool:
+        yield from pool.map(work, items)
+
+
+def survey(
+    store: StateStore, inspector: Inspector, shard: Shard, threads: int
+) -> Iterator[tuple[str, str, Observation | Exception | None]]:
+    """Read only (the CLI's `scan`): each resource's observation (None: a status but no
+    declaration), or what stopped it, in batched reads and on threads."""
+    state = read_shard(store, shard)
+    lookup = inspector.lookup()
+
+    def observe(item: tuple[str, str]) -> tuple[str, str, Observation | Exception | None]:
+        arn, kind = item
+        declared, previous = state.loaded[arn]
+        if declared is None:
+            return arn, kind, None
+        try:
+            target = kinds.target(arn, kind)
+            return arn, kind, inspector.observe(target, declared, previous, lookup)
+        except (DriftguardError, ClientError, BotoCoreError) as exc:
+            return arn, kind, exc
+
+    yield from in_threads(observe, state.resources, threads)
+
+
 class Sweeper:
     def __init__(
         self,
@@ -135,9 +187,7 @@ class Sweeper:
 
     def _sweep(self, shard: Shard, on_result: Callable[[Result], None]) -> list[Result]:
         trigger = Trigger(kind=TriggerKind.SWEEP)
-        names = [kind.name for kind in kinds.all_kinds()]
-        listed = self._store.resources_in(shard.account, shard.region, names)
-        loaded = self._store.load_many([arn for arn, _ in listed])
+        state = read_shard(self._store, shard)
         lookup = self._remediator.lookup()
 
         def glance(item: tuple[str, str]) -> tuple[str, str, Decision | Result | None]:
@@ -146,10 +196,10 @@ class Sweeper:
                 target = kinds.target(arn, kind)
             except DriftguardError as exc:
                 return arn, kind, Result(arn=arn, outcome=Outcome.FAILED, reason=str(exc))
-            return arn, kind, self._remediator.glance(target, loaded[arn], trigger, lookup)
+            return arn, kind, self._remediator.glance(target, state.loaded[arn], trigger, lookup)
 
         results = []
-        for arn, kind, seen in self._glances(glance, listed):
+        for arn, kind, seen in in_threads(glance, state.resources, self._threads):
             # Anything to write is done here, one at a time, under the resource's lease.
             if seen is None:
                 seen = self._remediator.checked(kinds.target(arn, kind), trigger, lookup)
@@ -158,14 +208,3 @@ class Sweeper:
             on_result(result)
         self._remediator.schedule_rechecks(results, trigger)
         return results
-
-    def _glances(
-        self,
-        glance: Callable[[tuple[str, str]], tuple[str, str, Decision | Result | None]],
-        listed: list[tuple[str, str]],
-    ) -> Iterator[tuple[str, str, Decision | Result | None]]:
-        if self._threads <= 1 or len(listed) <= 1:
-            yield from map(glance, listed)
-            return
-        with ThreadPoolExecutor(self._threads, thread_name_prefix="sweep") as pool:
-            yield from pool.map(glance, listed)

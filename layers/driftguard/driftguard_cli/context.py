@@ -31,9 +31,12 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from driftguard import kinds
 from driftguard.aws import AwsClients, new_session
 from driftguard.config import PartitionConfig, SigningConfig, StoreConfig
 from driftguard.inspector import Inspector
+from driftguard.quotas import RateLimiter
+from driftguard.retry import SYSTEM_CLOCK
 from driftguard.signing import KmsSignatures
 from driftguard.state import StateStore
 from driftguard_cli.declarations import Declarations
@@ -107,6 +110,9 @@ class Context:
             remediation_role_name=self.environ.get("REMEDIATION_ROLE_NAME") or None,
             session=self.session,
             partition=PartitionConfig.from_env(self.environ).partition,
+            # The functions' default share (template.yaml QuotaShare): a scan from a
+            # laptop must not throttle the organisation's own calls either.
+            limiter=RateLimiter(kinds.quotas(), share=0.5, clock=SYSTEM_CLOCK),
         )
 
     @cached_property

@@ -66,6 +66,7 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -81,6 +82,7 @@ from moto.sts.models import sts_backends
 
 from driftguard_sandbox.chaos import FAULT_SERVICES, Chaos
 from driftguard_sandbox.clock import SandboxTime
+from driftguard_sandbox.meter import Call, Meter
 from driftguard_sandbox.sns import SnsPublish
 from driftguard_sandbox.wire import (
     XML_NAMESPACES,
@@ -432,6 +434,7 @@ class AwsGaps:
         self.on_publish = on_publish
         self.propagation_delay = 0.0  # AWS seconds
         self.chaos = Chaos()
+        self.meter = Meter()
         self._lock = threading.Lock()
         self._dynamodb = threading.Lock()
         self._pause_depth = 0
@@ -482,6 +485,7 @@ class AwsGaps:
         request = read_request(environ)
         if request is None:
             return self.app(environ, start_response)
+        self._meter(request)
         if service in WATCHED_SERVICES:
             response = self._watched(environ, request)
         else:
@@ -491,6 +495,20 @@ class AwsGaps:
                 self._sns(request, response)
         start_response(response.status, response.headers)
         return [response.body]
+
+    def _meter(self, request: ApiRequest) -> None:
+        caller = identify(request.access_key)
+        self.meter.record(
+            Call(
+                at=time.monotonic(),
+                account=caller.account_id,
+                region=request.region,
+                service=request.service,
+                action=request.action,
+                who=caller.arn,
+            )
+        )
+        self.meter.wait()
 
     def _forward_atomically(self, service: str, environ: dict[str, Any]) -> Response:
         """DynamoDB applies a conditional write atomically; moto checks the condition and

@@ -32,6 +32,7 @@ from botocore.retries.standard import ExponentialBackoff
 from driftguard.aws import new_session
 from driftguard_sandbox.chaos import Fault
 from driftguard_sandbox.clock import SandboxTime
+from driftguard_sandbox.meter import Meter
 from driftguard_sandbox.queues import QueueSource
 from driftguard_sandbox.router import (
     Delivery,
@@ -323,6 +324,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.propagation_delay = self._initial_delay
         self.time.scale = self._initial_scale
         self.server.gaps.chaos.reset()  # knobs off, faults cleared, before the redeploy
+        self.meter.latency = 0.0
         router.clear(self.runtime.invoke)
         self._restore_function_environments()
         if self.slack is not None:
@@ -408,6 +410,13 @@ class Sandbox(AbstractContextManager["Sandbox"]):
     @propagation_delay.setter
     def propagation_delay(self, seconds: float) -> None:
         self.server.gaps.propagation_delay = float(seconds)
+
+    @property
+    def meter(self) -> Meter:
+        """Every API call answered (`meter.calls()`, `meter.count()`), and `latency`:
+        real seconds added to each, what a call to AWS costs (0: off; `reset()`
+        turns it off)."""
+        return self.server.gaps.meter
 
     @property
     def getrole_delay(self) -> float:
