@@ -1,4 +1,5 @@
-"""A CloudTrail event delivered twice (same eventID) is handled once."""
+"""A CloudTrail event delivered twice (same eventID) is handled once: a policy event by
+the lease of its resource, an IAM event by Powertools' idempotency records."""
 
 from __future__ import annotations
 
@@ -29,7 +30,19 @@ def test_a_redelivered_event_gets_the_first_answer(sandbox: Sandbox) -> None:
 
     redelivered = sandbox.deliveries[-1]
     assert redelivered.event["detail"]["eventID"] == widening.event["detail"]["eventID"]
-    assert redelivered.result == widening.result  # the stored answer, not a second run
+    # The key's lease remembers the event it handled: no second run.
+    assert redelivered.result == {
+        "status": "ok",
+        "results": [
+            {
+                "arn": story.key_arn,
+                "outcome": "ignored",
+                "status": None,
+                "reason": f"event {widening.event['detail']['eventID']} handled already "
+                "(redelivered)",
+            }
+        ],
+    }
     assert not story.restored()  # only the sweep may act on the second, silent change
     sandbox.sweep()
     assert story.restored()

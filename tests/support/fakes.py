@@ -23,6 +23,7 @@ from driftguard.alerts import Alert
 from driftguard.arns import Arn, role_key
 from driftguard.aws import AwsClients
 from driftguard.errors import (
+    AlreadyHandledError,
     LeaseBusyError,
     PrincipalNotReadyError,
     ResourceNotFoundError,
@@ -75,6 +76,7 @@ class FakeStore:
         self.trusts: dict[str, TrustRecord] = {}  # approved identities, by role
         self.writes: list[str] = []  # what was written, in order ("status arn", "audit arn")
         self.batch_reads = 0
+        self.last_events: dict[str, str] = {}  # the lease's memory of the last event
         self._tokens = 0
 
     def declare(self, declared: Declared, status: StatusRecord | None = None) -> None:
@@ -136,19 +138,23 @@ class FakeStore:
     def put_trust(self, record: TrustRecord) -> None:
         self.trusts[role_key(record.principal_arn)] = record
 
-    def take_lease(self, arn: str, seconds: int) -> str:
+    def take_lease(self, arn: str, seconds: int, event_id: str | None = None) -> str:
         now = self.clock.now().timestamp()
         held = self.leases.get(arn)
         if held is not None and held[1] >= now:
             raise LeaseBusyError(f"{arn} is being handled by another invocation")
+        if event_id is not None and self.last_events.get(arn) == event_id:
+            raise AlreadyHandledError(f"event {event_id} was handled already")
         self._tokens += 1
         token = f"owner-{self._tokens}"
         self.leases[arn] = (token, now + seconds)
         return token
 
-    def release_lease(self, arn: str, owner: str) -> None:
+    def release_lease(self, arn: str, owner: str, event_id: str | None = None) -> None:
         if self.leases.get(arn, ("",))[0] == owner:
             del self.leases[arn]
+            if event_id is not None:
+                self.last_events[arn] = event_id
 
     def history(self, arn: str) -> list[AuditEntry]:
         return [entry for entry in self.audit if entry.arn == arn]

@@ -89,6 +89,7 @@ class World:
         self.iam = FakeIam(roles={ROLE: ROLE_ID})
         self.publisher = FakePublisher()
         self.rechecks = FakeRechecks()
+        self.events = 0
         config = Config.model_validate(VALID_ENV)
         self.remediator = Remediator(
             config,
@@ -112,8 +113,12 @@ class World:
         self.store.put_trust(approved(ROLE, ROLE_ID))  # the role as it was when declared
         self.kind.live[arn] = text
 
-    def check(self, arn: str, kind: TriggerKind = TriggerKind.POLICY_CHANGED) -> Decision:
-        trigger = Trigger(kind=kind, event_name="PutFakePolicy", event_id="e-1", actor="mallory")
+    def check(
+        self, arn: str, kind: TriggerKind = TriggerKind.POLICY_CHANGED, event_id: str = ""
+    ) -> Decision:
+        self.events += 1  # each check another event, unless told
+        event_id = event_id or f"e-{self.events}"
+        trigger = Trigger(kind=kind, event_name="PutFakePolicy", event_id=event_id, actor="mallory")
         decision = self.remediator.check(
             Target(Arn.parse(arn), self.kind), trigger, self.remediator.lookup()
         )
@@ -132,6 +137,29 @@ def world() -> Iterator[World]:
         yield world
     finally:
         del registry._KINDS[world.kind.name]
+
+
+def test_a_redelivered_policy_event_is_recognised_by_the_lease_and_not_run_again(
+    world: World,
+) -> None:
+    world.declare(KEY)
+    world.kind.live[KEY] = policy(ROLE, VENDOR)
+    first = world.check(KEY, event_id="the-event")
+    assert first.outcome is Outcome.REMEDIATED
+    world.kind.live[KEY] = policy(ROLE, VENDOR)  # widened again, silently
+    reads = world.kind.reads
+    trigger = Trigger(kind=TriggerKind.POLICY_CHANGED, event_name="PutFakePolicy")
+    again = world.remediator.check(
+        Target(Arn.parse(KEY), world.kind),
+        replace(trigger, event_id="the-event", actor="mallory"),
+        world.remediator.lookup(),
+    )
+    assert isinstance(again, Result) and again.outcome is Outcome.IGNORED
+    assert "handled already" in again.reason
+    assert world.kind.reads == reads  # nothing read, nothing written
+    assert world.kind.live[KEY] == policy(ROLE, VENDOR)
+    # Another event on the same resource is checked as ever.
+    assert world.check(KEY).outcome is Outcome.REMEDIATED
 
 
 def test_an_in_sync_resource_reads_once_and_writes_nothing(world: World) -> None:

@@ -20,8 +20,12 @@ if TYPE_CHECKING:  # the notifier reads alerts without loading the decision mach
     from driftguard.decision import Decision
 
 
+# Built on first use, not at import (issue 10, cold start): most invocations send no alert.
+_MODEL_CONFIG: Final = ConfigDict(frozen=True, defer_build=True)
+
+
 class AlertResource(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = _MODEL_CONFIG
 
     arn: str
     kind: str
@@ -36,7 +40,7 @@ class AlertResource(BaseModel):
 
 
 class Alert(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = _MODEL_CONFIG
 
     type: AlertType
     severity: Severity

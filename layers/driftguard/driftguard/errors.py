@@ -40,6 +40,10 @@ class LeaseBusyError(DriftguardError):
     """Another invocation holds the lease on this resource; retry later."""
 
 
+class AlreadyHandledError(DriftguardError):
+    """This CloudTrail event was handled on this resource already (a redelivery)."""
+
+
 class StoreBusyError(DriftguardError):
     """DynamoDB kept a batch read unprocessed (throttled) after every retry."""
 

@@ -2,6 +2,9 @@
 
 Field names follow CloudTrail; only what driftguard reads is typed, the rest is
 kept (extra="allow") so nothing of the record is lost when it is stored or parked.
+
+The models are built on first use (defer_build), not at import: only the two event
+functions parse CloudTrail, and every function imports this module (issue 10).
 """
 
 from __future__ import annotations
@@ -9,15 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from driftguard.errors import InvalidEventError
 
 
 class _CloudTrailPart(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True, defer_build=True)
 
 
 class SessionIssuer(_CloudTrailPart):
@@ -71,7 +72,27 @@ class CloudTrailDetail(_CloudTrailPart):
     error_message: str | None = Field(default=None, alias="errorMessage")
 
 
-class CloudTrailEvent(EventBridgeModel):
+class EventBridgeEvent(BaseModel):
+    """EventBridge's envelope: the fields, aliases and validation of Powertools'
+    EventBridgeModel, which is built when imported; this one is built on first use.
+    (Powertools also reads an EventBridge Scheduler's "{}" detail as {}: no CloudTrail
+    event has one, and such an event is rejected either way.)"""
+
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
+
+    version: str
+    id: str
+    source: str
+    account: str
+    time: datetime
+    region: str
+    resources: list[str]
+    detail_type: str = Field(alias="detail-type")
+    detail: Any  # each kind of event says what its detail is
+    replay_name: str | None = Field(default=None, alias="replay-name")
+
+
+class CloudTrailEvent(EventBridgeEvent):
     detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")
     detail: CloudTrailDetail
 
@@ -91,7 +112,10 @@ class CloudTrailEvent(EventBridgeModel):
 def parse_cloudtrail(event: Any) -> CloudTrailDetail:
     """The CloudTrail record inside an EventBridge event, or InvalidEventError."""
     try:
-        return parse(event=event, model=CloudTrailEvent).detail
+        # A JSON text is parsed as JSON, as Powertools' parse() did.
+        if isinstance(event, str):
+            return CloudTrailEvent.model_validate_json(event).detail
+        return CloudTrailEvent.model_validate(event).detail
     except (ValidationError, ValueError, TypeError) as exc:
         raise InvalidEventError(f"not a CloudTrail API-call event: {brief(exc)}") from None
 

@@ -32,6 +32,7 @@ class Inspector:
         self._clients = clients
         self._store = store
         self._signatures = signatures
+        self._recorded: set[tuple[str, str]] = set()  # role identities recorded
 
     def look(self, target: Target, lookup: PrincipalLookup | None = None) -> Observation | None:
         """A read-only look at a resource as it is now (the CLI's `drift` and `scan`):
@@ -43,7 +44,7 @@ class Inspector:
 
     def lookup(self) -> PrincipalLookup:
         """Principal answers to share between the resources of one trigger."""
-        return PrincipalLookup(self._clients, self._store, self._signatures)
+        return PrincipalLookup(self._clients, self._store, self._signatures, self._recorded)
 
     def observe(
         self,

@@ -9,13 +9,15 @@ import functools
 import threading
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
-from driftguard.decision import Result
 from driftguard.vocabulary import OUTCOME_METRIC
+
+if TYPE_CHECKING:  # the notifier logs with these and needs none of the decision machinery
+    from driftguard.decision import Result
 
 # A sweep or an ignored event may have nothing to count; that is not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")

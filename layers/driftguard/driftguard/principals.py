@@ -45,9 +45,16 @@ class PrincipalLookup:
     """
 
     def __init__(
-        self, clients: AwsClients, store: StateStore, signatures: Verifier | None = None
+        self,
+        clients: AwsClients,
+        store: StateStore,
+        signatures: Verifier | None = None,
+        recorded: set[tuple[str, str]] | None = None,
     ) -> None:
         self._clients = clients
+        # (unique ID, role) pairs this container recorded already: written once, not
+        # on every GetRole (the caller keeps the set for the container's life).
+        self._recorded = recorded if recorded is not None else set()
         self._store = store
         self._signatures = signatures
         self._known: dict[str, bool] = {}
@@ -138,7 +145,10 @@ class PrincipalLookup:
             if resource.startswith("role/"):
                 role = iam.get_role(RoleName=name)["Role"]
                 if str(role["Arn"]).startswith("arn:"):  # not yet its unique ID in Arn
-                    self._store.record_unique_id(role["RoleId"], role["Arn"], source="GetRole")
+                    seen = (str(role["RoleId"]), str(role["Arn"]))
+                    if seen not in self._recorded:
+                        self._store.record_unique_id(*seen, source="GetRole")
+                        self._recorded.add(seen)
                     self._roles[principal] = Role(
                         str(role["Arn"]), str(role["RoleId"]), _trust_text(role)
                     )

@@ -32,7 +32,8 @@ class Recheck(BaseModel):
     resource one trigger left waiting for the same time, so they are looked at, and
     alerted about, together."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Built on first use, not at import (issue 10): most invocations schedule none.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     arns: tuple[Annotated[str, Field(min_length=1, max_length=2048)], ...] = Field(
         min_length=1, max_length=MAX_GROUP

@@ -16,14 +16,6 @@ from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyPersistenceLayerError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -49,11 +41,15 @@ from driftguard.sweep import Sweeper, SweepQueue, parse_shard
 # A sweep worker holds its shard at most for its timeout (template.yaml: 900 s).
 SHARD_LEASE_SECONDS = 960
 
-if TYPE_CHECKING:  # the batch utility is imported by the two functions that use it
+if TYPE_CHECKING:  # the batch and idempotency utilities: imported where they are used
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
         DynamoDBRecord,
     )
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+    )
 
 
 @dataclass(frozen=True)
@@ -215,6 +211,11 @@ class Runtime:
 
     @cached_property
     def _idempotency(self) -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+        )
+
         # Same table, own partition (pk IDEMPOTENCY#<function>), same TTL attribute.
         function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
         persistence = DynamoDBPersistenceLayer(
@@ -239,7 +240,13 @@ class Runtime:
         context: LambdaContext,
         work: Callable[[dict[str, Any]], dict[str, Any]],
     ) -> dict[str, Any]:
-        """Run `work` once per CloudTrail event: a redelivered event gets the first answer."""
+        """Run `work` once per CloudTrail event: a redelivered event gets the first answer
+        (the IAM events function: a fan-out has no one resource lease to fold it into)."""
+        from aws_lambda_powertools.utilities.idempotency import idempotent_function
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyPersistenceLayerError,
+        )
+
         persistence, config = self._idempotency
         config.register_lambda_context(context)
 

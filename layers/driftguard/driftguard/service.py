@@ -42,6 +42,7 @@ from driftguard.decision import (
     recheck_delay,
 )
 from driftguard.errors import (
+    AlreadyHandledError,
     DriftguardError,
     InvalidEventError,
     LeaseBusyError,
@@ -313,7 +314,7 @@ class Remediator:
         sends one for all its resources). A Result when it is not declared, or when
         another invocation holds it (then it is checked again shortly)."""
         try:
-            with self._lease(target.text):
+            with self._lease(target.text, _once_per_event(trigger)):
                 declared, previous = self.store.load(target.text)
                 if declared is None:
                     return self._undeclared(target, trigger)
@@ -334,6 +335,9 @@ class Remediator:
                     self.store.append_audit(decision.audit)
         except LeaseBusyError:
             return self._later(target, trigger, Outcome.DEFERRED, "held by another invocation")
+        except AlreadyHandledError:
+            reason = f"event {trigger.event_id} handled already (redelivered)"
+            return Result(arn=target.text, outcome=Outcome.IGNORED, reason=reason)
         return decision
 
     def _check_isolated(
@@ -416,11 +420,12 @@ class Remediator:
         return Result(arn=target.text, outcome=Outcome.UNDECLARED, reason="not declared")
 
     @contextmanager
-    def _lease(self, arn: str) -> Iterator[None]:
+    def _lease(self, arn: str, event_id: str | None) -> Iterator[None]:
         """Held while one resource is decided and acted on. Waits briefly for a holder
-        to finish; then LeaseBusyError (the caller schedules a re-check)."""
+        to finish; then LeaseBusyError (the caller schedules a re-check). With
+        `event_id`, the event is remembered on release (the state table's lease)."""
         owner = retry(
-            lambda: self.store.take_lease(arn, self.config.lease_seconds),
+            lambda: self.store.take_lease(arn, self.config.lease_seconds, event_id),
             retry_on=LeaseBusyError,
             clock=self.clock,
             budget_seconds=self.config.lease_wait_seconds,
@@ -429,8 +434,10 @@ class Remediator:
         )
         try:
             yield
-        finally:
-            self.store.release_lease(arn, owner)
+        except BaseException:
+            self.store.release_lease(arn, owner)  # not handled: a redelivery runs again
+            raise
+        self.store.release_lease(arn, owner, event_id)
 
     # -- restoring ------------------------------------------------------------------
 
@@ -487,6 +494,15 @@ class Remediator:
         due = [d for d in decisions if d.alert is not None]
         if due:
             self.publisher.publish(compose_alert(due, trigger, role=role, now=self.clock.now()))
+
+
+def _once_per_event(trigger: Trigger) -> str | None:
+    """The event a policy-change check is idempotent on: a key or secret policy event
+    concerns that one resource, so its lease is its idempotency record (no separate
+    one; driftguard.state). Fan-outs and re-checks are not."""
+    if trigger.kind is TriggerKind.POLICY_CHANGED and trigger.attempt == 0:
+        return trigger.event_id
+    return None
 
 
 def _describe(exc: Exception) -> str:

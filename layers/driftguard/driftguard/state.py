@@ -5,7 +5,7 @@ Key design (one table, see docs/queries.md):
     pk                      sk                        what
     RES#<arn>               DECLARED                  declared policy, mode, version, digest
     RES#<arn>               STATUS                    status now   (GSI ByStatus, GSI ByAccount)
-    RES#<arn>               LEASE                     per-resource lease (conditional write)
+    RES#<arn>               LEASE                     per-resource lease, and the last event handled
     RES#<arn>               AUDIT#<time>#<id>         audit history, newest last (TTL expires_at)
     SWEEP#<account>#<region> LEASE                    the sweep worker on that shard
     PRINCIPAL#<role arn>    RES#<arn>                 resources whose declared policy names it
@@ -28,20 +28,29 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from driftguard.arns import role_key
-from driftguard.errors import DeclarationError, LeaseBusyError, StoreBusyError
+from driftguard.errors import (
+    AlreadyHandledError,
+    DeclarationError,
+    LeaseBusyError,
+    StoreBusyError,
+)
 from driftguard.model import AuditEntry, Declared, StatusRecord, TrustRecord
 from driftguard.retry import SYSTEM_CLOCK, Clock
 from driftguard.vocabulary import LEGACY_AUDIT_ACTIONS, LEGACY_STATUSES, Status
 
+T = TypeVar("T")
 STATUS_INDEX = "ByStatus"
 _BATCH_ATTEMPTS = 8
+# How long a released lease remembers the last event it handled (a redelivery of a
+# CloudTrail event comes within hours; Powertools' idempotency records kept a day).
+_LEASE_MEMORY_SECONDS = 24 * 3600
 ACCOUNT_INDEX = "ByAccount"
 
 
@@ -51,14 +60,18 @@ def _iso(moment: datetime) -> str:
 
 # DynamoDB items are validated by pydantic on the way in and out (the edge) and
 # are the domain's frozen dataclasses inside; key attributes are ignored on load.
-_DECLARED: TypeAdapter[Declared] = TypeAdapter(Declared)
-_STATUS: TypeAdapter[StatusRecord] = TypeAdapter(StatusRecord)
-_AUDIT: TypeAdapter[AuditEntry] = TypeAdapter(AuditEntry)
-_TRUST: TypeAdapter[TrustRecord] = TypeAdapter(TrustRecord)
+# Built on first use, not at import: a cold start pays only for what it reads.
+_ADAPTERS: dict[type, TypeAdapter[Any]] = {}
+
+
+def _adapter(record: type[T]) -> TypeAdapter[T]:
+    if record not in _ADAPTERS:
+        _ADAPTERS[record] = TypeAdapter(record)
+    return _ADAPTERS[record]
 
 
 class UniqueIdItem(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     unique_id: str
     principal_arn: str
@@ -74,33 +87,27 @@ def _clean(item: dict[str, Any]) -> dict[str, Any]:
 def declared_from_item(item: dict[str, Any]) -> Declared:
     """A DECLARED item as read (key attributes ignored); pydantic's ValidationError when
     it is not one."""
-    return _DECLARED.validate_python(item)
+    return _adapter(Declared).validate_python(item)
 
 
 def _status(item: dict[str, Any]) -> StatusRecord:
     status = item.get("status")
     if isinstance(status, str) and status in LEGACY_STATUSES:
         item = item | {"status": LEGACY_STATUSES[status].value}
-    return _STATUS.validate_python(item)
+    return _adapter(StatusRecord).validate_python(item)
 
 
 def _audit(item: dict[str, Any]) -> AuditEntry:
     action = item.get("action")
     if isinstance(action, str) and action in LEGACY_AUDIT_ACTIONS:
         item = item | {"action": LEGACY_AUDIT_ACTIONS[action].value}
-    return _AUDIT.validate_python(item)
+    return _adapter(AuditEntry).validate_python(item)
 
 
 def _to_dynamo(value: Any) -> dict[str, Any]:
     if isinstance(value, BaseModel):
         return _clean(value.model_dump(mode="json"))
-    adapters: dict[type, TypeAdapter[Any]] = {
-        Declared: _DECLARED,
-        StatusRecord: _STATUS,
-        AuditEntry: _AUDIT,
-        TrustRecord: _TRUST,
-    }
-    return _clean(adapters[type(value)].dump_python(value, mode="json"))
+    return _clean(_adapter(type(value)).dump_python(value, mode="json"))
 
 
 class StateStore:
@@ -129,7 +136,7 @@ class StateStore:
         declared = by_sort_key.get("DECLARED")
         status = by_sort_key.get("STATUS")
         return (
-            _DECLARED.validate_python(declared) if declared else None,
+            _adapter(Declared).validate_python(declared) if declared else None,
             _status(status) if status else None,
         )
 
@@ -159,7 +166,9 @@ class StateStore:
                 raise StoreBusyError("DynamoDB left a batch read unprocessed after retries")
         return {
             arn: (
-                _DECLARED.validate_python(items["DECLARED"]) if "DECLARED" in items else None,
+                _adapter(Declared).validate_python(items["DECLARED"])
+                if "DECLARED" in items
+                else None,
                 _status(items["STATUS"]) if "STATUS" in items else None,
             )
             for arn, items in found.items()
@@ -169,7 +178,7 @@ class StateStore:
         item = self._table.get_item(
             Key={"pk": f"RES#{arn}", "sk": "DECLARED"}, ConsistentRead=True
         ).get("Item")
-        return _DECLARED.validate_python(item) if item else None
+        return _adapter(Declared).validate_python(item) if item else None
 
     def put_declared(self, declared: Declared, status: StatusRecord, audit: AuditEntry) -> None:
         """Write a declaration, its principal links, its first status and an audit
@@ -350,7 +359,7 @@ class StateStore:
         """The role's approved identity (None: none recorded)."""
         key = {"pk": f"PRINCIPAL#{role_key(principal_arn)}", "sk": "TRUST"}
         item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
-        return _TRUST.validate_python(item) if item else None
+        return _adapter(TrustRecord).validate_python(item) if item else None
 
     def put_trust(self, record: TrustRecord) -> None:
         key = {"pk": f"PRINCIPAL#{role_key(record.principal_arn)}", "sk": "TRUST"}
@@ -380,49 +389,80 @@ class StateStore:
 
     # -- lease ----------------------------------------------------------------------
 
-    def take_lease(self, arn: str, seconds: int) -> str:
+    def take_lease(self, arn: str, seconds: int, event_id: str | None = None) -> str:
         """Take the per-resource lease (one conditional write) so that two invocations
         never act on one resource at once; LeaseBusyError while someone holds it.
-        Returns the owner token `release_lease` needs."""
-        return self._take(f"RES#{arn}", seconds, f"{arn} is being handled by another invocation")
+        Returns the owner token `release_lease` needs.
 
-    def release_lease(self, arn: str, owner: str) -> None:
-        self._release(f"RES#{arn}", owner)
+        With `event_id` the lease is also the event's idempotency record: released,
+        it remembers the last event handled on the resource (for a day), and that
+        event redelivered is AlreadyHandledError instead of a second run."""
+        return self._take(
+            f"RES#{arn}", seconds, event_id, f"{arn} is being handled by another invocation"
+        )
+
+    def release_lease(self, arn: str, owner: str, event_id: str | None = None) -> None:
+        self._release(f"RES#{arn}", owner, event_id)
 
     def take_shard_lease(self, account: str, region: str, seconds: int) -> str:
         """One sweep worker per account and region at a time (their quotas are shared)."""
         return self._take(
-            f"SWEEP#{account}#{region}", seconds, f"{account}/{region} is being swept already"
+            f"SWEEP#{account}#{region}", seconds, None, f"{account}/{region} is being swept already"
         )
 
     def release_shard_lease(self, account: str, region: str, owner: str) -> None:
-        self._release(f"SWEEP#{account}#{region}", owner)
+        self._release(f"SWEEP#{account}#{region}", owner, None)
 
-    def _take(self, pk: str, seconds: int, busy: str) -> str:
+    def _take(self, pk: str, seconds: int, event_id: str | None, busy: str) -> str:
         owner = secrets.token_hex(8)
         moment = int(self._clock.now().timestamp())
+        free = Attr("pk").not_exists() | Attr("lease_until").lt(moment)
+        if event_id is not None:
+            free = free & (Attr("last_event").not_exists() | Attr("last_event").ne(event_id))
         try:
-            self._table.put_item(
-                Item={
-                    "pk": pk,
-                    "sk": "LEASE",
-                    "owner": owner,
-                    "lease_until": moment + seconds,
-                    "expires_at": moment + seconds + 3600,
+            # An update, not a put: the lease item keeps the last event it handled.
+            self._table.update_item(
+                Key={"pk": pk, "sk": "LEASE"},
+                UpdateExpression="SET #owner = :owner, lease_until = :until, expires_at = :expires",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={
+                    ":owner": owner,
+                    ":until": moment + seconds,
+                    ":expires": moment + seconds + _LEASE_MEMORY_SECONDS,
                 },
-                ConditionExpression=Attr("pk").not_exists() | Attr("lease_until").lt(moment),
+                ConditionExpression=free,
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise LeaseBusyError(busy) from None
-            raise
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            if event_id is not None and self._last_event(pk) == event_id:
+                raise AlreadyHandledError(f"event {event_id} was handled already") from None
+            raise LeaseBusyError(busy) from None
         return owner
 
-    def _release(self, pk: str, owner: str) -> None:
+    def _last_event(self, pk: str) -> str | None:
+        item = self._table.get_item(Key={"pk": pk, "sk": "LEASE"}, ConsistentRead=True)
+        last = item.get("Item", {}).get("last_event")
+        return str(last) if last is not None else None
+
+    def _release(self, pk: str, owner: str, event_id: str | None) -> None:
+        moment = int(self._clock.now().timestamp())
+        update = "SET lease_until = :free, expires_at = :expires"
+        values: dict[str, Any] = {
+            ":free": 0,
+            ":expires": moment + _LEASE_MEMORY_SECONDS,
+            ":owner": owner,
+        }
+        if event_id is not None:
+            update += ", last_event = :event"
+            values[":event"] = event_id
         try:
-            self._table.delete_item(
+            self._table.update_item(
                 Key={"pk": pk, "sk": "LEASE"},
-                ConditionExpression=Attr("owner").eq(owner),
+                UpdateExpression=update + " REMOVE #owner",
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             # Lost the lease to expiry: nothing of ours to release.
