@@ -21,7 +21,7 @@ from driftguard.events import CloudTrailDetail
 from driftguard.kinds import Target, registry
 from driftguard.model import Declared, StatusRecord, Trigger, TrustRecord
 from driftguard.service import Remediator
-from driftguard.sweep import Sweeper
+from driftguard.sweep import Sweeper, parse_shard
 from driftguard.vocabulary import (
     AlertType,
     AuditAction,
@@ -698,3 +698,22 @@ def test_a_recreated_role_without_a_trustworthy_approval_is_held(
     (result,) = world.remediator.on_role_created(create_role_event())
     assert result.outcome is Outcome.ORPHANED and world.kind.puts == []
     assert "held until" in result.reason
+
+
+def test_a_worker_out_of_time_hands_the_rest_of_its_shard_on(world: World) -> None:
+    arns = [f"arn:aws:fake:us-east-1:{ACCOUNT}:thing/n{n}" for n in range(6)]
+    for arn in arns:
+        world.declare(arn)
+    world.kind.live[arns[3]] = policy(ROLE, VENDOR)  # one to restore, in the rest
+    (shard,) = world.sweeper.plan()
+
+    first = world.sweeper.sweep_shard(shard, deadline=world.clock.monotonic() - 1)
+
+    assert [r.arn for r in first.results] == arns[:1]  # one, then out of time
+    assert first.rest is not None and first.rest.resources == 5
+    assert parse_shard(first.rest.body()) == first.rest  # it travels by the queue
+    second = world.sweeper.sweep_shard(first.rest)
+    assert second.rest is None
+    assert [r.arn for r in second.results] == arns[1:]  # each once, none skipped
+    assert world.kind.live[arns[3]] == DECLARED_POLICY
+    assert world.store.leases == {}  # the shard's lease let go both times

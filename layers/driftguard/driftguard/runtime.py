@@ -40,6 +40,9 @@ from driftguard.sweep import Sweeper, SweepQueue, parse_shard
 
 # A sweep worker holds its shard at most for its timeout (template.yaml: 900 s).
 SHARD_LEASE_SECONDS = 960
+# A worker stops taking resources this long before its timeout: one resource's check
+# (lease wait, put retries, verification: at most 30 s each) still fits.
+SWEEP_MARGIN = 120.0
 
 if TYPE_CHECKING:  # the batch and idempotency utilities: imported where they are used
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
@@ -162,9 +165,9 @@ class Runtime:
     def handle_sweep_shards(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         """What a sweep worker does with its batch from the sweep queue (one shard a
         message); a shard that failed goes back to the queue."""
-        return _each_record(event, context, "SQS", self._sweep_shard)
+        return _each_record(event, context, "SQS", partial(self._sweep_shard, context=context))
 
-    def _sweep_shard(self, record: SQSRecord) -> None:
+    def _sweep_shard(self, record: SQSRecord, context: LambdaContext | None = None) -> None:
         try:
             shard = parse_shard(record.body)
         except InvalidEventError as exc:
@@ -173,16 +176,26 @@ class Runtime:
             )
             self.dead_letters.park(record.raw_event, exc)
             return
-        results = self.sweeper.sweep_shard(shard)
-        count_outcomes(results)
-        outcomes = Counter(result.outcome.value for result in results)
+        deadline = self.remediator.clock.monotonic() + self._time_left(context) - SWEEP_MARGIN
+        swept = self.sweeper.sweep_shard(shard, deadline=deadline)
+        if swept.rest is not None:  # the next worker takes over where this one stopped
+            self.sweep_queue.send([swept.rest])
+        count_outcomes(swept.results)
+        outcomes = Counter(result.outcome.value for result in swept.results)
         logger.info(
             "shard swept",
             account=shard.account,
             region=shard.region,
-            resources=len(results),
+            resources=len(swept.results),
             outcomes=dict(outcomes),
+            left_for_the_next_worker=swept.rest.resources if swept.rest else 0,
         )
+
+    @staticmethod
+    def _time_left(context: LambdaContext | None) -> float:
+        if context is None:
+            return float(SHARD_LEASE_SECONDS)
+        return context.get_remaining_time_in_millis() / 1000
 
     def handle_declaration_changes(
         self, event: dict[str, Any], context: LambdaContext

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -47,11 +47,24 @@ class Shard:
     account: str
     region: str
     resources: int  # as planned; the worker reads the current list
+    # Where a worker that ran short of time stopped: the rest is swept by the next
+    # one (the position of the last resource done, `position()`).
+    after: str | None = None
 
     def body(self) -> str:
-        return json.dumps(
-            {"account": self.account, "region": self.region, "resources": self.resources}
-        )
+        message: dict[str, Any] = {
+            "account": self.account,
+            "region": self.region,
+            "resources": self.resources,
+        }
+        if self.after is not None:
+            message["after"] = self.after
+        return json.dumps(message)
+
+
+def position(arn: str, kind: str) -> str:
+    """A resource's place in a shard's order (kind, then ARN)."""
+    return f"{kind}#{arn}"
 
 
 class _ShardMessage(BaseModel):
@@ -60,6 +73,7 @@ class _ShardMessage(BaseModel):
     account: str = Field(pattern=r"^\d{12}$")
     region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
     resources: int = Field(ge=0)
+    after: str | None = Field(default=None, max_length=2100)
 
 
 def parse_shard(body: str) -> Shard:
@@ -67,7 +81,7 @@ def parse_shard(body: str) -> Shard:
         message = _ShardMessage.model_validate_json(body)
     except ValidationError as exc:
         raise InvalidEventError(f"not a sweep shard: {exc.errors()[0]['msg']}") from None
-    return Shard(message.account, message.region, message.resources)
+    return Shard(message.account, message.region, message.resources, message.after)
 
 
 def plan(counts: Counter[tuple[str, str]]) -> list[Shard]:
@@ -111,18 +125,28 @@ class ShardState:
 
 
 def read_shard(store: StateStore, shard: Shard) -> ShardState:
+    """The shard's resources in order, from where an earlier worker stopped."""
     names = [kind.name for kind in kinds.all_kinds()]
-    listed = store.resources_in(shard.account, shard.region, names)
+    listed = sorted(
+        store.resources_in(shard.account, shard.region, names),
+        key=lambda item: position(*item),
+    )
+    if shard.after is not None:
+        listed = [item for item in listed if position(*item) > shard.after]
     return ShardState(listed, store.load_many([arn for arn, _ in listed]))
 
 
-def in_threads(work: Callable[[T], R], items: list[T], threads: int) -> Iterator[R]:
-    """`map(work, items)` on `threads` threads, in order; the calls mostly wait on AWS."""
+def in_threads(work: Callable[[T], R], items: list[T], threads: int) -> Generator[R]:
+    """`map(work, items)` on `threads` threads, in order; the calls mostly wait on AWS.
+    Closing the iterator early cancels what has not started."""
     if threads <= 1 or len(items) <= 1:
         yield from map(work, items)
         return
-    with ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="sweep") as pool:
+    pool = ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="sweep")
+    try:
         yield from pool.map(work, items)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def survey(
@@ -147,6 +171,12 @@ def survey(
     yield from in_threads(observe, state.resources, threads)
 
 
+@dataclass(frozen=True)
+class Swept:
+    results: list[Result]
+    rest: Shard | None = None  # what did not fit in the worker's time
+
+
 class Sweeper:
     def __init__(
         self,
@@ -168,24 +198,31 @@ class Sweeper:
         """Every shard here, one after another (the CLI's `scan --remediate`)."""
         results: list[Result] = []
         for shard in self.plan():
-            results.extend(self.sweep_shard(shard, on_result))
+            results.extend(self.sweep_shard(shard, on_result).results)
         return results
 
     def sweep_shard(
-        self, shard: Shard, on_result: Callable[[Result], None] | None = None
-    ) -> list[Result]:
-        """Every declared resource of one account and region; [] when another worker
-        holds the shard (a duplicate message: that worker sweeps it)."""
+        self,
+        shard: Shard,
+        on_result: Callable[[Result], None] | None = None,
+        *,
+        deadline: float | None = None,
+    ) -> Swept:
+        """Every declared resource of one account and region, or as many as fit before
+        `deadline` (the clock's monotonic seconds) and the shard's rest. Nothing when
+        another worker holds the shard (a duplicate message: that worker sweeps it)."""
         try:
             owner = self._store.take_shard_lease(shard.account, shard.region, self._lease_seconds)
         except LeaseBusyError:
-            return []
+            return Swept([])
         try:
-            return self._sweep(shard, on_result or (lambda result: None))
+            return self._sweep(shard, on_result or (lambda result: None), deadline)
         finally:
             self._store.release_shard_lease(shard.account, shard.region, owner)
 
-    def _sweep(self, shard: Shard, on_result: Callable[[Result], None]) -> list[Result]:
+    def _sweep(
+        self, shard: Shard, on_result: Callable[[Result], None], deadline: float | None
+    ) -> Swept:
         trigger = Trigger(kind=TriggerKind.SWEEP)
         state = read_shard(self._store, shard)
         lookup = self._remediator.lookup()
@@ -198,13 +235,21 @@ class Sweeper:
                 return arn, kind, Result(arn=arn, outcome=Outcome.FAILED, reason=str(exc))
             return arn, kind, self._remediator.glance(target, state.loaded[arn], trigger, lookup)
 
-        results = []
-        for arn, kind, seen in in_threads(glance, state.resources, self._threads):
+        results: list[Result] = []
+        rest = None
+        glances = in_threads(glance, state.resources, self._threads)
+        for arn, kind, seen in glances:
             # Anything to write is done here, one at a time, under the resource's lease.
             if seen is None:
                 seen = self._remediator.checked(kinds.target(arn, kind), trigger, lookup)
             result = seen.result if isinstance(seen, Decision) else seen
             results.append(result)
             on_result(result)
+            if deadline is not None and self._remediator.clock.monotonic() > deadline:
+                left = len(state.resources) - len(results)
+                if left:
+                    rest = replace(shard, resources=left, after=position(arn, kind))
+                glances.close()  # what has not started is the rest's
+                break
         self._remediator.schedule_rechecks(results, trigger)
-        return results
+        return Swept(results, rest)
