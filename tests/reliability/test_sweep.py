@@ -129,9 +129,10 @@ def test_a_worker_stays_under_driftguards_share_of_the_quota(
     took = reads[-1].at - reads[0].at
     figures("peak GetResourcePolicy calls in one second (share: 5)", peak)
     figures("seconds for 12 reads at 5 a second", round(took, 2))
-    # Spaced 0.2 s apart as sent; a sliding second may hold a sixth as they arrive.
-    assert peak <= 5 + 1
-    assert took >= 11 / 5 * 0.95  # evenly spaced: 11 intervals of 0.2 s
+    assert took >= 11 / 5 * 0.95  # sent evenly spaced: 11 intervals of 0.2 s
+    # Arrivals jitter (a busy machine delays one send and not the next): a sliding
+    # second may hold one or two more than were sent in it.
+    assert peak <= 5 + 2
 
 
 def test_a_shard_another_worker_holds_is_not_swept_again(
