@@ -67,6 +67,7 @@ from driftguard.safeguards import (
 )
 from driftguard.signing import Verifier
 from driftguard.state import StateStore
+from driftguard.threads import in_threads
 from driftguard.vocabulary import AuditAction, Outcome, TriggerKind
 
 
@@ -290,12 +291,16 @@ class Remediator:
         *,
         role: str | None = None,
     ) -> list[Result]:
-        """Each resource on its own, then one alert listing those with news, and one
-        re-check for those that wait for the same moment."""
+        """Each resource on its own (on threads: each waits on AWS, under its own lease),
+        then one alert listing those with news, and one re-check for those that wait
+        for the same moment."""
         decisions: list[Decision] = []
         results: list[Result] = []
-        for arn in arns:
-            checked = self._check_isolated(arn, None, trigger, lookup)
+
+        def check(arn: str) -> Decision | Result:
+            return self._check_isolated(arn, None, trigger, lookup)
+
+        for checked in in_threads(check, list(arns), self.config.sweep_threads):
             if isinstance(checked, Decision):
                 decisions.append(checked)
                 checked = checked.result

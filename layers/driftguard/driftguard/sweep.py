@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -35,6 +34,7 @@ from driftguard.inspector import Inspector
 from driftguard.model import Declared, StatusRecord, Trigger
 from driftguard.service import Remediator
 from driftguard.state import StateStore
+from driftguard.threads import in_threads
 from driftguard.vocabulary import Outcome, TriggerKind
 
 SEND_BATCH = 10  # SendMessageBatch's limit
@@ -112,8 +112,6 @@ class SweepQueue:
 
 
 Loaded = tuple[Declared | None, StatusRecord | None]
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -134,19 +132,6 @@ def read_shard(store: StateStore, shard: Shard) -> ShardState:
     if shard.after is not None:
         listed = [item for item in listed if position(*item) > shard.after]
     return ShardState(listed, store.load_many([arn for arn, _ in listed]))
-
-
-def in_threads(work: Callable[[T], R], items: list[T], threads: int) -> Generator[R]:
-    """`map(work, items)` on `threads` threads, in order; the calls mostly wait on AWS.
-    Closing the iterator early cancels what has not started."""
-    if threads <= 1 or len(items) <= 1:
-        yield from map(work, items)
-        return
-    pool = ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="sweep")
-    try:
-        yield from pool.map(work, items)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def survey(
