@@ -31,13 +31,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Final
 
 from driftguard.policy import (
-    MAX_ATOMS,
     Conditions,
     Grant,
+    GrantKey,
     Policy,
     PolicyDiff,
     Principal,
@@ -144,12 +144,18 @@ def _covers(d: Statement, u: Statement) -> bool:
 
 
 class _Index:
-    """Statements grouped by (effect, conditions): only those can cover each other."""
+    """Statements grouped by (effect, conditions): only those can cover each other. Grouped
+    on first use: most checks have nothing to look up on one side."""
 
     def __init__(self, statements: Iterable[Statement]) -> None:
-        self._groups: dict[tuple[str, Conditions], list[Statement]] = defaultdict(list)
-        for s in statements:
-            self._groups[(s.effect, s.conditions)].append(s)
+        self._statements = statements
+
+    @cached_property
+    def _groups(self) -> dict[tuple[str, Conditions], list[Statement]]:
+        groups: dict[tuple[str, Conditions], list[Statement]] = defaultdict(list)
+        for s in self._statements:
+            groups[(s.effect, s.conditions)].append(s)
+        return groups
 
     def covers(self, unit: Statement) -> bool:
         return any(_covers(s, unit) for s in self._groups.get((unit.effect, unit.conditions), ()))
@@ -164,6 +170,8 @@ def _is_id(p: Principal) -> bool:
 
 def _without_ids(s: Statement) -> Statement:
     """Drop unique-ID principals: they match nobody, so they grant (or exclude) nothing."""
+    if not any(_is_id(p) for group in (s.principals, s.not_principals) for p in group or ()):
+        return s  # the same statement, with its grants already expanded
 
     def keep(ps: frozenset[Principal] | None) -> frozenset[Principal] | None:
         return None if ps is None else frozenset(p for p in ps if not _is_id(p))
@@ -171,17 +179,18 @@ def _without_ids(s: Statement) -> Statement:
     return replace(s, principals=keep(s.principals), not_principals=keep(s.not_principals))
 
 
-# A comparison unit: an atomic grant, or (fallback) a statement narrowed to one principal.
-_Unit = Grant | Statement
+# A comparison unit: an atomic grant (as its key), or (fallback) a statement narrowed to
+# one principal.
+_Unit = GrantKey | Statement
 
 
 def _as_statement(unit: _Unit) -> Statement:
-    return unit.to_statement() if isinstance(unit, Grant) else unit
+    return unit if isinstance(unit, Statement) else Grant(*unit).to_statement()
 
 
 def _units(statements: Iterable[Statement], atomic: bool) -> frozenset[_Unit]:
     if atomic:
-        return frozenset(g for s in statements for g in s.grants())
+        return frozenset().union(*(s.grant_keys() for s in statements))
     units: set[_Unit] = set()
     for s in statements:
         s = s.semantic_key()
@@ -192,20 +201,28 @@ def _units(statements: Iterable[Statement], atomic: bool) -> frozenset[_Unit]:
     return frozenset(units)
 
 
-def _comparable(policy: Policy, atomic: bool) -> tuple[list[Statement], frozenset[_Unit]]:
-    """Statements and units of a normalized policy, without unique-ID principals."""
-    if atomic and not _unique_ids(policy):
-        # Nothing to drop: the units are the policy's grants, computed once per policy.
-        return list(policy.statements), policy.grants()
-    statements = [_without_ids(s) for s in policy.statements]
-    return statements, _units(statements, atomic)
-
-
-def _uncovered(units: frozenset[_Unit], others: frozenset[_Unit], index: _Index) -> list[Statement]:
-    """Units the other side does not grant. A unit the other side also has is covered by
-    definition, so only the (usually few) remaining ones pay for the wildcard checks."""
-    candidates = (_as_statement(u) for u in units - others)
-    return [u for u in candidates if not index.covers(u)]
+def _compared(
+    declared: Policy, live: Policy, changes: PolicyDiff, with_ids: bool
+) -> tuple[_Index, _Index, list[Statement], list[Statement]]:
+    """Indexes of both sides' normalized statements, units only live has, units only
+    declared has; all without unique-ID principals."""
+    if changes.atomic and not with_ids:
+        # Nothing to drop: the units one side lacks are the grants diff() found.
+        return (
+            _Index(declared.normalized_statements()),
+            _Index(live.normalized_statements()),
+            [g.to_statement() for g in changes.added_grants],
+            [g.to_statement() for g in changes.removed_grants],
+        )
+    d_statements = [_without_ids(s) for s in declared.normalized_statements()]
+    l_statements = [_without_ids(s) for s in live.normalized_statements()]
+    d_units, l_units = _units(d_statements, changes.atomic), _units(l_statements, changes.atomic)
+    return (
+        _Index(d_statements),
+        _Index(l_statements),
+        [_as_statement(u) for u in l_units - d_units],
+        [_as_statement(u) for u in d_units - l_units],
+    )
 
 
 def _single_principal(unit: Statement) -> Principal | None:
@@ -236,12 +253,27 @@ def _unexplained(lost: list[Statement], id_units: Counter[Statement]) -> list[St
 
 
 def _unique_ids(policy: Policy) -> frozenset[str]:
-    return frozenset(
+    """Unique IDs in Principal or NotPrincipal elements."""
+    aws = [
         p.value
-        for s in policy.statements
+        for s in policy.normalized_statements()
         for group in (s.principals, s.not_principals)
         for p in group or ()
-        if _is_id(p)
+        if p.kind == "AWS"
+    ]
+    return frozenset(filter(is_unique_id, aws))
+
+
+def _id_units(live: Policy, atomic: bool) -> Counter[Statement]:
+    """Distinct (ID, rest-of-grant) units: how many ARNs each grant may have lost to
+    deletion."""
+    with_ids = [
+        s for s in live.normalized_statements() if any(_is_id(p) for p in s.principals or ())
+    ]
+    return Counter(
+        _rest(u)
+        for u in map(_as_statement, _units(with_ids, atomic))
+        if (p := _single_principal(u)) is not None and _is_id(p)
     )
 
 
@@ -257,33 +289,26 @@ def classify(declared: Policy, live: Policy | None) -> Classification:
     if live is None:
         return Classification(findings=frozenset({Finding.MISSING}), diff=None)
 
-    d, lv = declared.normalized(), live.normalized()
-    atomic = d.atom_count() <= MAX_ATOMS and lv.atom_count() <= MAX_ATOMS
-    d_statements, d_units = _comparable(d, atomic)
-    l_statements, l_units = _comparable(lv, atomic)
-    d_index, l_index = _Index(d_statements), _Index(l_statements)
+    changes = diff(declared, live)
+    orphaned = _unique_ids(live)
+    with_ids = bool(orphaned or _unique_ids(declared))
+    d_index, l_index, gained, dropped = _compared(declared, live, changes, with_ids)
 
     findings: set[Finding] = set()
-    orphaned = _unique_ids(lv)
     if orphaned:
         findings.add(Finding.ORPHANED_PRINCIPAL)
 
-    for unit in _uncovered(l_units, d_units, d_index):
-        # Extra Allow = someone gained access; extra Deny = someone lost it.
-        findings.add(Finding.WIDENED if unit.effect == "Allow" else Finding.NARROWED)
+    # A unit the other side also has is covered by definition, so only the (usually few)
+    # units one side lacks pay for the wildcard checks.
+    for unit in gained:
+        if not d_index.covers(unit):
+            # Extra Allow = someone gained access; extra Deny = someone lost it.
+            findings.add(Finding.WIDENED if unit.effect == "Allow" else Finding.NARROWED)
 
-    # Distinct (ID, rest-of-grant) units: how many ARNs each grant may have lost to deletion.
-    with_ids = [s for s in lv.statements if any(_is_id(p) for p in s.principals or ())]
-    id_units: Counter[Statement] = Counter(
-        _rest(u)
-        for u in map(_as_statement, _units(with_ids, atomic))
-        if (p := _single_principal(u)) is not None and _is_id(p)
-    )
-    lost = _uncovered(d_units, l_units, l_index)
+    lost = [u for u in dropped if not l_index.covers(u)]
+    id_units = _id_units(live, changes.atomic) if orphaned else Counter[Statement]()
     for unit in _unexplained(lost, id_units):
         # Missing Allow = access lost; missing Deny = a guard rail is gone.
         findings.add(Finding.NARROWED if unit.effect == "Allow" else Finding.WIDENED)
 
-    # diff() on the normalized policies: their normalized() is themselves, so nothing is
-    # normalized again.
-    return Classification(findings=frozenset(findings), diff=diff(d, lv), orphaned_ids=orphaned)
+    return Classification(findings=frozenset(findings), diff=changes, orphaned_ids=orphaned)
