@@ -64,7 +64,8 @@ class AwsClients:
     """Cached client factory.
 
     `hub(service)` acts as the function's own role; `in_account(account, service,
-    region)` assumes `<remediation role>` in that account (KMS key policies cannot
+    region)` assumes `<remediation role>` in that account. Each side has its limiter
+    (driftguard.quotas) (KMS key policies cannot
     be read or written cross-account, so every spoke call goes through it).
     """
 
@@ -77,9 +78,11 @@ class AwsClients:
         clock: Clock = SYSTEM_CLOCK,
         member_accounts: frozenset[str] | None = None,
         limiter: RateLimiter | None = None,
+        hub_limiter: RateLimiter | None = None,
     ) -> None:
         self._session = session
         self._limiter = limiter
+        self._hub_limiter = hub_limiter
         self._members = member_accounts
         self._clock = clock
         self._remediation_role_name = remediation_role_name
@@ -107,9 +110,10 @@ class AwsClients:
         key = (service, region or self.region)
         with self._lock:
             if key not in self._hub_clients:
-                self._hub_clients[key] = self.base_session.client(
-                    service, region_name=key[1], config=BOTO_CONFIG
-                )
+                client = self.base_session.client(service, region_name=key[1], config=BOTO_CONFIG)
+                if self._hub_limiter is not None:
+                    self._hub_limiter.attach(client, "hub", key[1])
+                self._hub_clients[key] = client
             return self._hub_clients[key]
 
     def role_arn(self, account_id: str) -> str:

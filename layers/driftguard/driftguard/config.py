@@ -68,6 +68,8 @@ class Config(StoreConfig, PartitionConfig, SigningConfig):
     # A sweep worker's threads, and the part of each member-account quota driftguard
     # takes (driftguard.quotas): the rest is the organisation's own.
     sweep_threads: int = Field(alias="SWEEP_THREADS", ge=1, le=32)
+    # How many sweep workers may run at once: they share the hub's quotas.
+    sweep_concurrency: int = Field(alias="SWEEP_CONCURRENCY", ge=1, le=1000)
     quota_share: float = Field(alias="QUOTA_SHARE", gt=0, le=1)
     # Re-checked on a schedule, so it need not fit in a function's timeout.
     propagation_timeout_seconds: float = Field(alias="PROPAGATION_TIMEOUT_SECONDS", ge=0, le=3600)

@@ -34,7 +34,7 @@ from driftguard.quotas import RateLimiter
 from driftguard.rechecks import Recheck, RecheckQueue
 from driftguard.retry import SYSTEM_CLOCK, Clock
 from driftguard.service import Remediator
-from driftguard.signing import KmsSignatures
+from driftguard.signing import HMAC_QUOTA, KmsSignatures
 from driftguard.state import StateStore
 from driftguard.sweep import Sweeper, SweepQueue, parse_shard
 
@@ -82,6 +82,11 @@ class Runtime:
             clock=clock,
             member_accounts=config.member_accounts,
             limiter=RateLimiter(kinds.quotas(), share=config.quota_share, clock=clock),
+            hub_limiter=RateLimiter(
+                {("kms", "VerifyMac"): HMAC_QUOTA},
+                share=1 / config.sweep_concurrency,
+                clock=clock,
+            ),
         )
         store = StateStore.for_table(
             clients.base_session,

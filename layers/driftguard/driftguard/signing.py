@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from driftguard.errors import SigningError
 from driftguard.model import Declared, TrustRecord
+from driftguard.quotas import Quota
 
 MAC_ALGORITHM: Final = "HMAC_SHA_256"
 # VerifyMac's answer for a MAC that does not match: a forgery, not a failure to check.
@@ -73,6 +74,13 @@ class Verifier(Protocol):
     def verify(self, declared: Declared | TrustRecord) -> None:
         """Return if the signature verifies; raise SigningError if it does not, or
         ClientError when KMS could not be asked (transient or not)."""
+
+
+# KMS request quotas, "Cryptographic operations (HMAC) request rate": GenerateMac and
+# VerifyMac share 2,000 a second per account and region (UNVERIFIED: adjustable; check
+# Service Quotas). Only driftguard uses the signing key, so the hub's quota is its own:
+# the functions split it between the sweep workers that may run at once.
+HMAC_QUOTA: Final = Quota("kms:hmac", 2000)
 
 
 class KmsSignatures:
