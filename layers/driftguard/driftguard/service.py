@@ -246,20 +246,11 @@ class Remediator:
         if declared is None:
             return None
         try:
-            observation = self.inspector.observe(target, declared, previous, lookup)
-            missing, identities = self._principals(observation, trigger, lookup)
+            step = self._decide(target, declared, previous, trigger, lookup)
         except (ClientError, BotoCoreError) as exc:
             return self._later(target, trigger, Outcome.FAILED, _describe(exc))
         except DriftguardError:
             return None  # the check under the lease records it
-        step = decide(
-            observation,
-            trigger=trigger,
-            missing=missing,
-            identities=identities,
-            now=self.clock.now(),
-            rules=self.rules,
-        )
         if isinstance(step, Restore) or step.write or step.audit or step.alert:
             return None
         return step
@@ -323,16 +314,7 @@ class Remediator:
                 declared, previous = self.store.load(target.text)
                 if declared is None:
                     return self._undeclared(target, trigger)
-                observation = self.inspector.observe(target, declared, previous, lookup)
-                missing, identities = self._principals(observation, trigger, lookup)
-                step = decide(
-                    observation,
-                    trigger=trigger,
-                    missing=missing,
-                    identities=identities,
-                    now=self.clock.now(),
-                    rules=self.rules,
-                )
+                step = self._decide(target, declared, previous, trigger, lookup)
                 decision = self._restore(step) if isinstance(step, Restore) else step
                 if decision.write:
                     self.store.put_status(decision.record)
@@ -344,6 +326,26 @@ class Remediator:
             reason = f"event {trigger.event_id} handled already (redelivered)"
             return Result(arn=target.text, outcome=Outcome.IGNORED, reason=reason)
         return decision
+
+    def _decide(
+        self,
+        target: Target,
+        declared: Declared,
+        previous: StatusRecord | None,
+        trigger: Trigger,
+        lookup: PrincipalLookup,
+    ) -> Decision | Restore:
+        """Observe, look up what the decision needs of the principals, decide (pure)."""
+        observation = self.inspector.observe(target, declared, previous, lookup)
+        missing, identities = self._principals(observation, trigger, lookup)
+        return decide(
+            observation,
+            trigger=trigger,
+            missing=missing,
+            identities=identities,
+            now=self.clock.now(),
+            rules=self.rules,
+        )
 
     def _check_isolated(
         self, arn: str, kind: str | None, trigger: Trigger, lookup: PrincipalLookup
