@@ -1,12 +1,18 @@
-"""The sweep's plan and messages, and the quota limiter (pure, with a fake clock)."""
+"""The sweep's plan and messages, the quota limiter (pure, with a fake clock), and one
+AssumeRole per account however many threads ask."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from driftguard import kinds
+from driftguard.aws import AwsClients
 from driftguard.errors import InvalidEventError
 from driftguard.quotas import Quota, RateLimiter
 from driftguard.sweep import Shard, parse_shard, plan
@@ -84,3 +90,44 @@ def test_every_kind_declares_the_quota_of_each_policy_call_it_makes() -> None:
 def test_a_share_outside_zero_to_one_is_refused(share: float) -> None:
     with pytest.raises(ValueError, match="quota share"):
         RateLimiter({}, share=share, clock=FakeClock())
+
+
+class _Sts:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def assume_role(self, RoleArn: str, RoleSessionName: str) -> dict[str, Any]:
+        self.calls += 1
+        time.sleep(0.05)  # long enough for every thread to ask meanwhile
+        expires = datetime.now(UTC) + timedelta(hours=1)
+        return {
+            "Credentials": {
+                "AccessKeyId": "AKIA",
+                "SecretAccessKey": "s",
+                "SessionToken": "t",
+                "Expiration": expires,
+            }
+        }
+
+
+class _Session:
+    region_name = "us-east-1"
+
+    def __init__(self) -> None:
+        self.sts = _Sts()
+
+    def client(self, service: str, **_: Any) -> Any:
+        return self.sts if service == "sts" else object()
+
+
+def test_threads_of_a_sweep_assume_the_remediation_role_once_per_account() -> None:
+    session = _Session()
+    clients = AwsClients(
+        remediation_role_name="driftguard-remediation",
+        session=session,
+    )
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: clients.in_account(A, "kms"), range(16)))
+    assert session.sts.calls == 1
+    clients.in_account(B, "kms")
+    assert session.sts.calls == 2  # another account: its own

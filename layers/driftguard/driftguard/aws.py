@@ -91,6 +91,7 @@ class AwsClients:
         # Keyed by account; the credentials are kept to notice they were refreshed.
         self._account_clients: dict[tuple[str, str, str], tuple[_Assumed, Any]] = {}
         self._assumed: dict[str, _Assumed] = {}
+        self._assuming: dict[str, threading.Lock] = {}  # one AssumeRole at a time, per account
         self._lock = threading.Lock()
 
     @property
@@ -154,12 +155,19 @@ class AwsClients:
             return client
 
     def _assume(self, account_id: str) -> _Assumed:
-        """One AssumeRole per account, again only shortly before the credentials expire."""
+        """One AssumeRole per account, again only shortly before the credentials expire;
+        threads asking for the same account at once wait for the one that asks."""
         with self._lock:
-            assumed = self._assumed.get(account_id)
-            now = self._clock.now().timestamp()
-            if assumed and assumed.expires_at - _REFRESH_MARGIN_SECONDS > now:
-                return assumed
+            assuming = self._assuming.setdefault(account_id, threading.Lock())
+        with assuming:
+            with self._lock:
+                assumed = self._assumed.get(account_id)
+                now = self._clock.now().timestamp()
+                if assumed and assumed.expires_at - _REFRESH_MARGIN_SECONDS > now:
+                    return assumed
+            return self._assume_now(account_id)
+
+    def _assume_now(self, account_id: str) -> _Assumed:
         response = self.hub("sts").assume_role(
             RoleArn=self.role_arn(account_id), RoleSessionName=SESSION_NAME
         )

@@ -17,7 +17,7 @@ from driftguard.arns import principal_account, role_key
 from driftguard.aws import AwsClients
 from driftguard.classify import classify
 from driftguard.errors import PolicyParseError, SigningError
-from driftguard.model import Identities
+from driftguard.model import Identities, TrustRecord
 from driftguard.policy import Policy
 from driftguard.signing import Verifier
 from driftguard.state import StateStore
@@ -60,6 +60,7 @@ class PrincipalLookup:
         self._known: dict[str, bool] = {}
         self._owners: dict[str, str | None] = {}
         self._roles: dict[str, Role] = {}  # what GetRole showed, by principal
+        self._trusts: dict[str, TrustRecord | None] = {}  # approved identities, by principal
         # The sweep's threads share one lookup: each question is still asked once.
         self._asking = threading.RLock()
 
@@ -105,7 +106,7 @@ class PrincipalLookup:
     def _not_approved(self, principal: str, role: Role) -> str:
         """Why this role may not regain declared access ("" when it may)."""
         approval = APPROVE.format(principal=role_key(principal))
-        record = self._store.get_trust(principal)
+        record = self._trust_record(principal)
         if record is None:
             return f"has no approved identity on record; held until {approval}"
         try:
@@ -123,6 +124,14 @@ class PrincipalLookup:
             f"was recreated as {role.unique_id} (was {record.unique_id}) and {change.why} "
             f"({'; '.join(change.changes[:6])}); held until {approval}"
         )
+
+    def _trust_record(self, principal: str) -> TrustRecord | None:
+        """The role's approved identity, read once per trigger (every resource of a
+        fan-out names the same role)."""
+        with self._asking:
+            if principal not in self._trusts:
+                self._trusts[principal] = self._store.get_trust(principal)
+            return self._trusts[principal]
 
     def owner_of(self, unique_id: str) -> str | None:
         """The role a unique ID belonged to, when driftguard saw it."""
