@@ -21,7 +21,7 @@ from driftguard.events import CloudTrailDetail
 from driftguard.kinds import Target, registry
 from driftguard.model import Declared, StatusRecord, Trigger, TrustRecord
 from driftguard.service import Remediator
-from driftguard.sweep import Sweeper, parse_shard
+from driftguard.sweep import Sweeper, parse_shard, position
 from driftguard.vocabulary import (
     AlertType,
     AuditAction,
@@ -704,8 +704,10 @@ def test_a_worker_out_of_time_hands_the_rest_of_its_shard_on(world: World) -> No
     arns = [f"arn:aws:fake:us-east-1:{ACCOUNT}:thing/n{n}" for n in range(6)]
     for arn in arns:
         world.declare(arn)
-    world.kind.live[arns[3]] = policy(ROLE, VENDOR)  # one to restore, in the rest
+    widened = arns[3]
+    world.kind.live[widened] = policy(ROLE, VENDOR)  # one to restore
     (shard,) = world.sweeper.plan()
+    arns.sort(key=lambda arn: position(arn, world.kind.name))  # the shard's order
 
     first = world.sweeper.sweep_shard(shard, deadline=world.clock.monotonic() - 1)
 
@@ -715,5 +717,5 @@ def test_a_worker_out_of_time_hands_the_rest_of_its_shard_on(world: World) -> No
     second = world.sweeper.sweep_shard(first.rest)
     assert second.rest is None
     assert [r.arn for r in second.results] == arns[1:]  # each once, none skipped
-    assert world.kind.live[arns[3]] == DECLARED_POLICY
+    assert world.kind.live[widened] == DECLARED_POLICY
     assert world.store.leases == {}  # the shard's lease let go both times
