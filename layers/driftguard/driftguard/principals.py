@@ -61,6 +61,7 @@ class PrincipalLookup:
         self._owners: dict[str, str | None] = {}
         self._roles: dict[str, Role] = {}  # what GetRole showed, by principal
         self._trusts: dict[str, TrustRecord | None] = {}  # approved identities, by principal
+        self._verdicts: dict[str, str] = {}  # why a role is held ("": it is not)
         # The sweep's threads share one lookup: each question is still asked once.
         self._asking = threading.RLock()
 
@@ -99,9 +100,17 @@ class PrincipalLookup:
             role = self._roles.get(principal)
             if role is None:
                 unseen.append(principal)
-            elif why := self._not_approved(principal, role):
+            elif why := self._verdict(principal, role):
                 held[principal] = why
         return Identities(held, tuple(unseen))
+
+    def _verdict(self, principal: str, role: Role) -> str:
+        """`_not_approved`, decided once per trigger: the resources of a fan-out,
+        checked on threads, ask about the same role at once."""
+        with self._asking:
+            if principal not in self._verdicts:
+                self._verdicts[principal] = self._not_approved(principal, role)
+            return self._verdicts[principal]
 
     def _not_approved(self, principal: str, role: Role) -> str:
         """Why this role may not regain declared access ("" when it may)."""
