@@ -13,8 +13,12 @@ CHECKOV_VERSION := 3.3.30
 SAM := .venv-sam
 SAM_STAMP := $(SAM)/.installed-stamp
 SAM_CLI_VERSION := 1.170.0
+# Cloud Custodian, what `make bench` compares driftguard's detection sweep with.
+C7N := .venv-c7n
+C7N_STAMP := $(C7N)/.installed-stamp
+C7N_VERSION := 0.9.53
 
-.PHONY: install tools browser demo test lint audit lock fast unit functional clean
+.PHONY: install tools browser demo test lint audit lock fast unit functional bench clean
 
 $(STAMP): pyproject.toml layers/driftguard/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +36,11 @@ $(SAM_STAMP): Makefile
 	$(PYTHON) -m venv $(SAM)
 	$(SAM)/bin/python -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$(SAM_CLI_VERSION)"
 	touch $(SAM_STAMP)
+
+$(C7N_STAMP): Makefile
+	$(PYTHON) -m venv $(C7N)
+	$(C7N)/bin/python -m pip install --quiet --disable-pip-version-check "c7n==$(C7N_VERSION)"
+	touch $(C7N_STAMP)
 
 tools: $(TOOLS_STAMP) $(SAM_STAMP)
 
@@ -79,5 +88,11 @@ unit: install
 functional: install
 	$(BIN)/pytest tests/functional
 
+# Benchmarks (tests/bench): one table, every figure measured in the same run; the
+# full run takes a while on 2 cores. `BENCH_ARGS=--quick` for a small one,
+# `BENCH_ARGS="--write docs/performance.md"` to record the results.
+bench: install $(C7N_STAMP)
+	$(BIN)/python -m tests.bench --c7n $(C7N)/bin/custodian $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) $(TOOLS) $(SAM) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) $(TOOLS) $(SAM) $(C7N) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
