@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = args.only or {"1", "2", "3", "4", "5", "6"}
     if wanted & {"6"} and not args.c7n.is_file():
         parser.error(f"no Cloud Custodian at {args.c7n}: run `make .venv-c7n/.installed-stamp`")
+    about = machine()  # now: the commit measured is the one the run started on
     started = time.monotonic()
     results = measure(QUICK if args.quick else FULL, wanted, args.c7n)
     seconds = time.monotonic() - started
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     say(results.summary())
     say(f"\n({seconds / 60:.1f} minutes; {'quick' if args.quick else 'full'} run)")
     if args.write:
-        args.write.write_text(results.markdown(machine(), seconds), encoding="utf-8")
+        args.write.write_text(results.markdown(about, seconds), encoding="utf-8")
         say(f"written to {args.write}")
     return 0
 
