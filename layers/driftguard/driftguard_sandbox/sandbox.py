@@ -325,6 +325,7 @@ class Sandbox(AbstractContextManager["Sandbox"]):
         self.time.scale = self._initial_scale
         self.server.gaps.chaos.reset()  # knobs off, faults cleared, before the redeploy
         self.meter.latency = 0.0
+        self.meter.reset()  # what one test counted is not the next one's
         router.clear(self.runtime.invoke)
         self._restore_function_environments()
         if self.slack is not None:
