@@ -50,7 +50,6 @@ class RateLimiter:
         self._clock = clock
         self._next: dict[tuple[str, str, str], float] = {}
         self._lock = threading.Lock()
-        self.waited = 0.0  # seconds spent waiting, for the benchmark
 
     def rate(self, service: str, operation: str) -> float | None:
         """driftguard's calls per second for the operation (None: not limited)."""
@@ -69,8 +68,6 @@ class RateLimiter:
             slot = max(now, self._next.get(key, now))
             self._next[key] = slot + interval
         if slot > now:
-            with self._lock:
-                self.waited += slot - now
             self._clock.sleep(slot - now)
 
     def attach(self, client: Any, account: str, region: str) -> None:
