@@ -13,12 +13,16 @@ CHECKOV_VERSION := 3.3.30
 SAM := .venv-sam
 SAM_STAMP := $(SAM)/.installed-stamp
 SAM_CLI_VERSION := 1.170.0
+# The aws CLI, for the sandbox walkthrough (it pins its own botocore).
+AWSCLI := .venv-aws
+AWSCLI_STAMP := $(AWSCLI)/.installed-stamp
+AWSCLI_VERSION := 1.46.3
 # Cloud Custodian, what `make bench` compares driftguard's detection sweep with.
 C7N := .venv-c7n
 C7N_STAMP := $(C7N)/.installed-stamp
 C7N_VERSION := 0.9.53
 
-.PHONY: install tools browser demo test lint audit lock fast unit functional bench clean
+.PHONY: install tools browser demo sandbox test lint audit lock fast unit functional bench clean
 
 $(STAMP): pyproject.toml layers/driftguard/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +46,12 @@ $(C7N_STAMP): Makefile
 	$(C7N)/bin/python -m pip install --quiet --disable-pip-version-check "c7n==$(C7N_VERSION)"
 	touch $(C7N_STAMP)
 
-tools: $(TOOLS_STAMP) $(SAM_STAMP)
+$(AWSCLI_STAMP): Makefile
+	$(PYTHON) -m venv $(AWSCLI)
+	$(AWSCLI)/bin/python -m pip install --quiet --disable-pip-version-check "awscli==$(AWSCLI_VERSION)"
+	touch $(AWSCLI_STAMP)
+
+tools: $(TOOLS_STAMP) $(SAM_STAMP) $(AWSCLI_STAMP)
 
 # Headless Chromium (Debian's package) renders the HTML report in the report tests.
 browser:
@@ -50,6 +59,10 @@ browser:
 
 demo: install
 	$(BIN)/driftguard demo
+
+# The local AWS for people: prints the `export` line for another shell, runs until Ctrl-C.
+sandbox: install
+	$(BIN)/driftguard sandbox --story
 
 lint: install
 	$(BIN)/ruff check .
@@ -95,4 +108,4 @@ bench: install $(C7N_STAMP)
 	$(BIN)/python -m tests.bench --c7n $(C7N)/bin/custodian $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(SAM) $(C7N) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) $(TOOLS) $(SAM) $(C7N) $(AWSCLI) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts

@@ -54,13 +54,16 @@ def test_the_top_level_help_lists_every_command() -> None:
     assert text.rstrip().endswith(EXIT_CODES_HELP)
 
 
-def test_read_commands_all_take_json() -> None:
+def test_read_commands_all_take_json_and_csv() -> None:
     parser = build_parser()
     operand = {"drift": [KEY], "history": [KEY], "principals": [POD_ROLE]}
     operand["whois"] = ["AROAABCDEFGHIJKLMNOPQ"]
     for command in ("status", "drift", "history", "principals", "whois", "scan", "report"):
         args = parser.parse_args([command, "--json", *operand.get(command, [])])
-        assert args.json, command
+        assert args.output == "json", command
+        args = parser.parse_args([command, "--output", "csv", *operand.get(command, [])])
+        assert args.output == "csv", command
+        assert parser.parse_args([command, *operand.get(command, [])]).output == "table"
 
 
 @pytest.mark.parametrize(

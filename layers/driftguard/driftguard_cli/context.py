@@ -10,6 +10,7 @@ rich renderable from `driftguard_cli.views`) or `Context.dump` (JSON for scripts
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ from functools import cached_property, partial
 from typing import Any, TextIO
 
 import boto3
+from botocore.exceptions import ClientError
 from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
@@ -34,13 +36,17 @@ from rich.progress import (
 from driftguard import kinds
 from driftguard.aws import AwsClients, new_session
 from driftguard.config import PartitionConfig, SigningConfig, StoreConfig
+from driftguard.errors import ConfigError
 from driftguard.inspector import Inspector
 from driftguard.quotas import RateLimiter
 from driftguard.retry import SYSTEM_CLOCK
 from driftguard.signing import KmsSignatures
 from driftguard.state import StateStore
+from driftguard_cli.debug import CallLog
 from driftguard_cli.declarations import Declarations
 from driftguard_cli.exit_codes import EXIT_NOT_FOUND
+from driftguard_cli.resources import Resolver
+from driftguard_cli.stack import read_stack
 
 
 def isatty(stream: TextIO) -> bool:
@@ -72,7 +78,7 @@ class Context:
     args: argparse.Namespace
     out: TextIO
     err: TextIO
-    environ: dict[str, str] = field(default_factory=dict)
+    base_environ: dict[str, str] = field(default_factory=dict)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
 
     @classmethod
@@ -84,17 +90,53 @@ class Context:
         environ: Mapping[str, str] = os.environ,
         stdin: TextIO | None = None,
     ) -> Context:
-        """Flags win over the environment the functions share."""
-        table = getattr(args, "table", None)
-        environ = dict(environ) | ({"TABLE_NAME": table} if table else {})
-        return cls(args, out, err, environ, stdin or sys.stdin)
+        return cls(args, out, err, dict(environ), stdin or sys.stdin)
+
+    # ----------------------------------------------------------------------- settings
+
+    @cached_property
+    def environ(self) -> dict[str, str]:
+        """The functions' settings: the environment, then the hub stack's outputs (when
+        --stack or $DRIFTGUARD_STACK names one), then flags: the later wins."""
+        settings = dict(self.base_environ)
+        if self.stack_name:
+            cloudformation = self.session.client("cloudformation")
+            settings |= read_stack(cloudformation, self.stack_name, self.region)
+        table = getattr(self.args, "table", None)
+        return settings | ({"TABLE_NAME": table} if table else {})
+
+    @property
+    def stack_name(self) -> str | None:
+        return getattr(self.args, "stack", None) or self.base_environ.get("DRIFTGUARD_STACK")
+
+    @cached_property
+    def region(self) -> str:
+        """--region, $AWS_REGION, $AWS_DEFAULT_REGION, then the profile's: the AWS CLI's
+        order (boto3 alone ignores AWS_REGION)."""
+        region = self.session.region_name
+        if not region:
+            raise ConfigError("no AWS region: set AWS_REGION or pass --region")
+        return str(region)
 
     # ----------------------------------------------------------------------- AWS side
 
     @cached_property
     def session(self) -> boto3.Session:
-        region = getattr(self.args, "region", None)
-        return new_session(region_name=region) if region else new_session()
+        env = self.base_environ
+        region = (
+            getattr(self.args, "region", None)
+            or env.get("AWS_REGION")
+            or env.get("AWS_DEFAULT_REGION")
+            or None
+        )
+        profile = getattr(self.args, "profile", None)
+        session = new_session(
+            **({"region_name": region} if region else {}),
+            **({"profile_name": profile} if profile else {}),
+        )
+        if getattr(self.args, "debug", False):
+            CallLog(self.err).attach(session)
+        return session
 
     @cached_property
     def table_name(self) -> str:
@@ -128,6 +170,23 @@ class Context:
     def inspector(self) -> Inspector:
         return Inspector(self.clients, self.store, self.signatures)
 
+    @cached_property
+    def resolver(self) -> Resolver:
+        """Key IDs, aliases and secret names, as the hub's account and region know them."""
+
+        def declared() -> list[str]:
+            return [record.arn for record in self.store.iter_statuses()]
+
+        def describe_key(key: str) -> str | None:
+            try:
+                return str(self.clients.hub("kms").describe_key(KeyId=key)["KeyMetadata"]["Arn"])
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "NotFoundException":
+                    return None
+                raise
+
+        return Resolver(declared, describe_key, lambda: f"the hub's account in {self.region}")
+
     def caller(self) -> str:
         """Who runs the command (the ARN of the credentials in use)."""
         return str(self.clients.hub("sts").get_caller_identity()["Arn"])
@@ -144,7 +203,9 @@ class Context:
 
     def show(self, renderable: RenderableType) -> None:
         if isatty(self.out):
-            self.console.print(renderable)
+            # Not cropped: the views fit the width, except an ARN longer than it, which
+            # they leave whole for the terminal to wrap (copied, it stays one line).
+            self.console.print(renderable, crop=False)
             return
         # Not a terminal: the same text without the cells' trailing padding.
         with self.console.capture() as captured:
@@ -156,6 +217,11 @@ class Context:
         print(line, file=self.err if self.wants_json else self.out)
 
     def dump(self, data: Any) -> None:
+        """JSON, or CSV for `--output csv`: a row per item of a list (one for anything
+        else), a column per key, lists joined with ";" and nested objects as JSON."""
+        if self.output == "csv":
+            write_csv(self.out, _jsonable(data))
+            return
         json.dump(_jsonable(data), self.out, indent=2)
         self.out.write("\n")
 
@@ -183,8 +249,14 @@ class Context:
         return answer.strip().lower() in ("y", "yes")
 
     @property
+    def output(self) -> str:
+        """table (people), json or csv (scripts): `--output`, or `--json`."""
+        return str(getattr(self.args, "output", None) or "table")
+
+    @property
     def wants_json(self) -> bool:
-        return bool(getattr(self.args, "json", False))
+        """Data for a script on stdout (json or csv): progress and remarks go elsewhere."""
+        return self.output != "table"
 
     @contextmanager
     def progress(self) -> Iterator[Progress | None]:
@@ -204,6 +276,26 @@ class Context:
         )
         with progress:
             yield progress
+
+
+def write_csv(out: TextIO, data: Any) -> None:
+    rows = data if isinstance(data, list) else [data]
+    rows = [row if isinstance(row, dict) else {"value": row} for row in rows]
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: _cell(value) for key, value in row.items()})
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
 
 
 def _json_default(value: Any) -> str:

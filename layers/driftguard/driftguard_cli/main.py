@@ -1,12 +1,14 @@
 """`driftguard`: the security team's command line.
 
-Reads the same environment variables as the functions (TABLE_NAME, AWS_REGION,
-REMEDIATION_ROLE_NAME, ALERT_TOPIC_ARN, DEAD_LETTER_QUEUE_URL, ...), or flags.
-Exit codes: 0 ok, 1 drift found or not found, 2 usage or configuration error.
+Reads its settings from the hub stack's outputs (`--stack NAME`, $DRIFTGUARD_STACK) or
+the same environment variables as the functions (TABLE_NAME, REMEDIATION_ROLE_NAME,
+...), AWS's own (AWS_PROFILE, AWS_REGION) and flags, which may come anywhere on the line.
+Exit codes (`exit_codes`): 0 ok, 1 drift or changes found, 2 usage or configuration
+error, 3 not found.
 
 One module per command in `driftguard_cli.commands` (see `_common.Command`); this
 module assembles their parsers, runs the one asked for with a `Context`, and turns
-errors into exit code 2 with one line on stderr.
+every failure into its exit code and one line on stderr (`explain`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from contextlib import redirect_stderr, redirect_stdout
+from importlib.metadata import PackageNotFoundError, version
 from types import MappingProxyType
 from typing import Final, TextIO
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from driftguard.errors import DriftguardError
+from driftguard.errors import DriftguardError, ResourceNotFoundError
 from driftguard_cli.commands import (
     approve,
     declare,
@@ -30,15 +33,30 @@ from driftguard_cli.commands import (
     principals,
     replay_dlq,
     report,
+    sandbox,
     scan,
     status,
     whois,
 )
-from driftguard_cli.commands._common import Command, describe_error
+from driftguard_cli.commands._common import Command, describe_error, global_options
 from driftguard_cli.context import Context
-from driftguard_cli.exit_codes import EXIT_CODES_HELP, EXIT_DRIFT, EXIT_OK, EXIT_USAGE
+from driftguard_cli.exit_codes import (
+    EXIT_CODES_HELP,
+    EXIT_DRIFT,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+)
 
-__all__ = ["COMMANDS", "EXIT_DRIFT", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+__all__ = [
+    "COMMANDS",
+    "EXIT_DRIFT",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+]
 
 # In the order `driftguard --help` lists them.
 COMMANDS: Final[tuple[Command, ...]] = (
@@ -53,6 +71,7 @@ COMMANDS: Final[tuple[Command, ...]] = (
     replay_dlq,
     report,
     demo,
+    sandbox,
 )
 
 EXAMPLES: Final = f"""examples:
@@ -62,9 +81,11 @@ EXAMPLES: Final = f"""examples:
   driftguard whois AROAEXAMPLEID1234567X
   driftguard report --html driftguard.html
 
-environment: TABLE_NAME, AWS_REGION (or --table, --region); REMEDIATION_ROLE_NAME for
-commands that read member accounts; the functions' settings for scan --remediate and
-replay-dlq. Run `driftguard COMMAND --help` for each command.
+settings: --stack NAME (or $DRIFTGUARD_STACK) reads them all from the hub stack's
+outputs; otherwise the functions' environment variables (TABLE_NAME, SIGNING_KEY_ID,
+REMEDIATION_ROLE_NAME, ...). AWS_PROFILE and AWS_REGION (or --profile, --region) as for
+the aws CLI. A resource may be named by ARN, key ID, key alias or secret name.
+Run `driftguard COMMAND --help` for each command.
 
 {EXIT_CODES_HELP}
 """
@@ -88,19 +109,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Keep KMS key policies and secret policies at their declared state.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[global_options(anywhere=False)],
     )
-    parser.add_argument("--table", help="state table name (default: $TABLE_NAME)")
-    parser.add_argument("--region", help="AWS region of the state table (default: $AWS_REGION)")
-    parser.add_argument(
-        "--color",
-        choices=["auto", "always", "never"],
-        default="auto",
-        help="colour the output: auto (a terminal, unless NO_COLOR is set), always, never",
-    )
+    parser.add_argument("--version", action="version", version=f"driftguard {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.register(subparsers)
     return parser
+
+
+def _version() -> str:
+    try:
+        return version("driftguard")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def main(
@@ -115,17 +137,65 @@ def main(
     try:
         with redirect_stdout(out), redirect_stderr(err):  # argparse prints to sys.*
             args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # --help (0) or a usage error (2), already printed
+    except SystemExit as exc:  # --help, --version (0) or a usage error (2), already printed
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    ctx = Context.create(args, out, err, stdin=stdin)
     try:
-        return _BY_NAME[args.command].run(Context.create(args, out, err, stdin=stdin))
-    except (DriftguardError, OSError) as exc:
-        print(f"driftguard: error: {exc}", file=err)
-    except ClientError as exc:
-        print(f"driftguard: AWS error: {describe_error(exc)}", file=err)
-    except BotoCoreError as exc:
-        print(f"driftguard: AWS error: {exc}", file=err)
-    return EXIT_USAGE
+        if getattr(args, "arn", None):  # a key ID, an alias or a secret name will do
+            args.arn = ctx.resolver.arn(args.arn)
+        return _BY_NAME[args.command].run(ctx)
+    except Exception as exc:
+        code, message = explain(exc, ctx)
+        print(f"driftguard: {message}", file=err)
+        return code
+
+
+def explain(exc: Exception, ctx: Context) -> tuple[int, str]:
+    """An exit code and one line for a failure: what is missing or refused, in the
+    words of the setting or resource, never a traceback or an errno."""
+    if isinstance(exc, ResourceNotFoundError):
+        return EXIT_NOT_FOUND, str(exc)
+    if isinstance(exc, DriftguardError):
+        return EXIT_USAGE, f"error: {exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return EXIT_USAGE, f"error: {exc.strerror.lower()}{where}"
+    if isinstance(exc, ClientError):
+        return EXIT_USAGE, _aws_refused(exc, ctx)
+    if isinstance(exc, NoCredentialsError):
+        return EXIT_USAGE, "error: no AWS credentials: set AWS_PROFILE or pass --profile"
+    if isinstance(exc, NoRegionError):
+        return EXIT_USAGE, "error: no AWS region: set AWS_REGION or pass --region"
+    if isinstance(exc, BotoCoreError):
+        return EXIT_USAGE, f"AWS error: {exc}"
+    raise exc
+
+
+def _aws_refused(exc: ClientError, ctx: Context) -> str:
+    error = exc.response.get("Error", {})
+    if error.get("Code") == "ResourceNotFoundException" and exc.operation_name in _TABLE_CALLS:
+        table = ctx.environ.get("TABLE_NAME", "?")
+        return (
+            f"error: table {table} not found in {ctx.region} "
+            "(check --table, $TABLE_NAME or --stack)"
+        )
+    return f"AWS error: {describe_error(exc)} ({exc.operation_name})"
+
+
+_TABLE_CALLS: Final = frozenset(
+    {
+        "GetItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "TransactWriteItems",
+        "BatchWriteItem",
+        "DescribeTable",
+    }
+)
 
 
 if __name__ == "__main__":

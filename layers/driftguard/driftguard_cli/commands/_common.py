@@ -5,7 +5,7 @@ argument types."""
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Final, Protocol, TypeAlias
 
 from botocore.exceptions import ClientError
 
@@ -36,6 +36,51 @@ class Command(Protocol):
         ...
 
 
+def global_options(*, anywhere: bool) -> argparse.ArgumentParser:
+    """The options every AWS user types anywhere on the line (`--profile`, `--region`...).
+
+    The main parser gets them with their defaults; each subcommand gets them again with
+    no default at all (`anywhere`), so one given after the command is read and one given
+    before it is not overwritten."""
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("global options (before or after the command)")
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if anywhere else value
+
+    group.add_argument("--profile", default=default(None), help="AWS named profile")
+    group.add_argument(
+        "--region",
+        default=default(None),
+        help="AWS region of driftguard's hub (default: $AWS_REGION, $AWS_DEFAULT_REGION, "
+        "the profile's)",
+    )
+    group.add_argument(
+        "--stack",
+        default=default(None),
+        help="read the settings from the hub stack's outputs (default: $DRIFTGUARD_STACK)",
+    )
+    group.add_argument(
+        "--table", default=default(None), help="state table name (default: $TABLE_NAME)"
+    )
+    group.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default=default("auto"),
+        help="colour the output: auto (a terminal, unless NO_COLOR is set), always, never",
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="show every AWS call on stderr (operation, status, time; never a payload)",
+    )
+    return parser
+
+
+_ANYWHERE: Final = global_options(anywhere=True)
+
+
 def command(
     subparsers: Subparsers, name: str, summary: str, description: str, examples: str
 ) -> argparse.ArgumentParser:
@@ -47,15 +92,32 @@ def command(
         description=f"{summary}.\n\n{description}",
         epilog=f"examples:\n{examples}\n\n{EXIT_CODES_HELP}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_ANYWHERE],
     )
 
 
+OUTPUTS: Final = ("table", "json", "csv")
+
+
 def json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    """`--output table|json|csv`, and `--json` for `--output json`."""
+    parser.add_argument(
+        "--output",
+        choices=OUTPUTS,
+        default="table",
+        help="table (for people), json or csv (for scripts) on stdout",
+    )
+    parser.add_argument(
+        "--json", dest="output", action="store_const", const="json", help="same as --output json"
+    )
 
 
 def resource_arn(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("arn", metavar="RESOURCE_ARN")
+    parser.add_argument(
+        "arn",
+        metavar="RESOURCE",
+        help="the resource's ARN, or a KMS key ID or alias, or a declared secret's name",
+    )
 
 
 def mode_option(parser: argparse.ArgumentParser) -> None:

@@ -43,7 +43,7 @@ def run(ctx: Context) -> int:
     if record is None:
         return ctx.fail(f"{role} does not exist (iam:GetRole in its account): nothing to approve")
     held = ctx.store.resources_naming(role)
-    if ctx.args.json:
+    if ctx.wants_json:
         ctx.dump(
             {
                 "role_arn": role,

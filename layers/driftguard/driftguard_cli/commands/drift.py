@@ -41,7 +41,7 @@ def run(ctx: Context) -> int:
     if observation.failure is not None:
         raise DriftguardError(f"{arn}: {observation.reason}")
     answer = drift_answer(observation)
-    if ctx.args.json:
+    if ctx.wants_json:
         ctx.dump(answer.to_json())
     else:
         ctx.show(views.drift_view(answer))

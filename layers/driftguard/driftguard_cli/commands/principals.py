@@ -43,7 +43,7 @@ def run(ctx: Context) -> int:
         current_id=current,
         lookup_error=problem,
     )
-    if ctx.args.json:
+    if ctx.wants_json:
         ctx.dump(answer.to_json())
     else:
         ctx.show(views.principals_view(answer))

@@ -48,7 +48,7 @@ def run(ctx: Context) -> int:
         environ = ctx.environ | {"DEAD_LETTER_QUEUE_URL": url}
         redrive = Runtime.from_env(session=ctx.session, environ=environ).dispatch
     rows = replay(DeadLetterQueue(partial(ctx.clients.hub, "sqs"), url), redrive)
-    if ctx.args.json:
+    if ctx.wants_json:
         ctx.dump([row.to_json() for row in rows])
     else:
         ctx.show(views.replay_view(rows, dry_run=ctx.args.dry_run))

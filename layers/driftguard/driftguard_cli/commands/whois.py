@@ -30,7 +30,7 @@ def run(ctx: Context) -> int:
     uid = ctx.args.unique_id
     role = ctx.store.principal_for_unique_id(uid)
     if role is None:
-        if ctx.args.json:
+        if ctx.wants_json:
             ctx.dump({"unique_id": uid, "role_arn": None})
         return ctx.fail(
             f"unknown unique id {uid}: driftguard never saw a role with it (it records a "
@@ -43,7 +43,7 @@ def run(ctx: Context) -> int:
         other_ids=tuple(sorted(i for i in ctx.store.unique_ids_of(role) if i != uid)),
         resources=resources_naming(ctx.store, role),
     )
-    if ctx.args.json:
+    if ctx.wants_json:
         ctx.dump(answer.to_json())
     else:
         ctx.show(views.whois_view(answer))
