@@ -15,9 +15,13 @@ READ = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamod
 # grant signing); the reader verifies, as `drift` and `scan` do, through its own policy.
 VERIFY = "kms:VerifyMac"
 SIGNING_KEY = {"Fn::GetAtt": ["DeclarationSigningKey", "Arn"]}
+# `driftguard --stack`: the stack's own outputs, nothing else of CloudFormation.
+STACK_SETTINGS = "cloudformation:DescribeStacks"
+THIS_STACK = {"Ref": "AWS::StackId"}
 ALLOWED: dict[str, set[str]] = {
-    "ReaderRole": {*READ, VERIFY},
+    "ReaderRole": {*READ, VERIFY, STACK_SETTINGS},
     "DeclarerRole": {
+        STACK_SETTINGS,
         "dynamodb:DescribeTable",
         "dynamodb:GetItem",
         "dynamodb:Query",
@@ -52,7 +56,10 @@ def test_an_operator_role_may_do_exactly_its_job_on_the_table_only(
             for a in actions
         )
     for statement in granted:
-        wanted = [SIGNING_KEY] if statement["Action"] == VERIFY else [TABLE, INDEXES]
+        action = statement["Action"]
+        wanted = {VERIFY: [SIGNING_KEY], STACK_SETTINGS: [THIS_STACK]}.get(
+            action if isinstance(action, str) else "", [TABLE, INDEXES]
+        )
         assert as_list(statement["Resource"]) == wanted
     properties = role["Properties"]
     assert not properties.get("ManagedPolicyArns") and "PermissionsBoundary" not in properties
