@@ -73,14 +73,21 @@ def test_pip_install_gives_a_cli_whose_every_command_explains_itself(installed_c
     assert set(answers) == {name for command in COMMANDS for name in command.NAMES}
     for command, (code, text) in answers.items():
         assert code == 0 and f"driftguard {command}" in text and "exit codes:" in text, command
-    version = subprocess.run(
+    help_text = subprocess.run(
         [str(installed_cli), "status", "--help"], capture_output=True, text=True, timeout=60
     )
-    assert version.returncode == 0 and "driftguard status" in version.stdout  # the script too
+    assert help_text.returncode == 0 and "driftguard status" in help_text.stdout  # the script
+    version = subprocess.run(
+        [str(installed_cli), "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert version.returncode == 0 and version.stdout.startswith("driftguard ")
 
 
-def test_the_demo_without_the_sandbox_extra_says_how_to_get_it(installed_cli: Path) -> None:
-    done = subprocess.run([str(installed_cli), "demo"], capture_output=True, text=True, timeout=60)
+@pytest.mark.parametrize("command", ["demo", "sandbox"])
+def test_the_local_aws_without_the_sandbox_extra_says_how_to_get_it(
+    installed_cli: Path, command: str
+) -> None:
+    done = subprocess.run([str(installed_cli), command], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stdout == ""
     (line,) = done.stderr.splitlines()
     assert 'pip install "driftguard[sandbox]"' in line and "Traceback" not in done.stderr
