@@ -9,7 +9,7 @@ import pytest
 
 from driftguard.state import StateStore
 from driftguard.vocabulary import AuditAction, Mode, Status
-from driftguard_cli.exit_codes import EXIT_DRIFT, EXIT_OK, EXIT_USAGE
+from driftguard_cli.exit_codes import EXIT_DRIFT, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
 from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import DATA, SECURITY, Story, key_policy
 from tests.support.cli import run_cli, run_cli_full
@@ -49,7 +49,7 @@ def test_scan_exits_1_on_drift_and_0_when_in_sync(sandbox: Sandbox, story: Story
     assert found[story.key_arn]["findings"] == ["widened"]
     assert not story.restored()  # a plain scan only reads
 
-    code, output = run_cli("scan", "--remediate", "--json")
+    code, output = run_cli("scan", "--remediate", "--yes", "--json")
     assert code == EXIT_DRIFT  # drift was found (and fixed)
     outcomes = {r["arn"]: (r["outcome"], r["status"]) for r in json.loads(output)}
     assert outcomes[story.key_arn] == ("remediated", Status.IN_SYNC)  # no "remediated" status
@@ -110,11 +110,16 @@ def test_declare_refuses_a_key_policy_that_would_lock_driftguard_out(
     assert "lockout safety check" in err
 
 
+def test_a_name_that_is_nothing_known_is_not_found(sandbox: Sandbox) -> None:
+    code, _, err = run_cli_full("declare", "not-an-arn", "--policy-file", "/dev/null")
+    assert code == EXIT_NOT_FOUND
+    assert err.startswith("driftguard: not-an-arn is not an ARN, a key ID or alias")
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["declare", "arn:aws:s3:::bucket", "--policy-file", "/dev/null"], "no resource kind"),
-        (["declare", "not-an-arn", "--policy-file", "/dev/null"], "not an ARN"),
         (
             ["declare", "arn:aws:kms:us-east-1:333333333333:key/x", "--policy-file", "/nope"],
             "/nope",
@@ -136,4 +141,7 @@ def test_missing_table_configuration_is_exit_2(
     assert code == EXIT_USAGE and "TABLE_NAME" in err
     code, _, err = run_cli_full("--table", "no-such-table", "status")
     assert code == EXIT_USAGE
-    assert err.startswith("driftguard: AWS error: ResourceNotFoundException")
+    assert err == (
+        f"driftguard: error: table no-such-table not found in {sandbox.region} "
+        "(check --table, $TABLE_NAME or --stack)\n"
+    )
