@@ -167,6 +167,16 @@ def test_every_failure_is_one_line_naming_what_is_missing(
     assert "Errno" not in got_message
 
 
+def test_a_missing_setting_points_at_the_stack() -> None:
+    from driftguard.config import StoreConfig
+
+    with pytest.raises(ConfigError) as raised:
+        StoreConfig.from_env({})
+    code, message = explain(raised.value, _context(["status"], {}))
+    assert code == EXIT_USAGE
+    assert message == "error: not set: TABLE_NAME (pass --stack NAME or set DRIFTGUARD_STACK)"
+
+
 def test_a_bug_is_not_turned_into_a_message() -> None:
     with pytest.raises(KeyError):
         explain(KeyError("x"), _context(["status"], {}))

@@ -14,7 +14,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from driftguard.errors import ConfigError
+from driftguard.errors import ConfigError, MissingSettingError
 from driftguard.vocabulary import Mode
 
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -32,6 +32,9 @@ class EnvSettings(BaseModel):
         try:
             return cls.model_validate(dict(environ))
         except ValidationError as exc:
+            missing = [str(err["loc"][0]) for err in exc.errors() if err["type"] == "missing"]
+            if missing:
+                raise MissingSettingError(f"not set: {', '.join(missing)}") from None
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
             )

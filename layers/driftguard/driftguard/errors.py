@@ -11,6 +11,10 @@ class ConfigError(DriftguardError):
     """The environment or flags do not describe a usable configuration."""
 
 
+class MissingSettingError(ConfigError):
+    """Settings absent from the environment (the CLI points at --stack for them)."""
+
+
 class PolicyParseError(DriftguardError):
     """A policy document is not a valid IAM policy."""
 

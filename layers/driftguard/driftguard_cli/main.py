@@ -23,9 +23,10 @@ from typing import Final, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from driftguard.errors import DriftguardError, ResourceNotFoundError
+from driftguard.errors import DriftguardError, MissingSettingError, ResourceNotFoundError
 from driftguard_cli.commands import (
     approve,
+    declarations_as_code,
     declare,
     demo,
     drift,
@@ -61,6 +62,7 @@ __all__ = [
 # In the order `driftguard --help` lists them.
 COMMANDS: Final[tuple[Command, ...]] = (
     declare,
+    declarations_as_code,
     status,
     drift,
     history,
@@ -155,6 +157,8 @@ def explain(exc: Exception, ctx: Context) -> tuple[int, str]:
     words of the setting or resource, never a traceback or an errno."""
     if isinstance(exc, ResourceNotFoundError):
         return EXIT_NOT_FOUND, str(exc)
+    if isinstance(exc, MissingSettingError) and not ctx.stack_name:
+        return EXIT_USAGE, f"error: {exc} (pass --stack NAME or set DRIFTGUARD_STACK)"
     if isinstance(exc, DriftguardError):
         return EXIT_USAGE, f"error: {exc}"
     if isinstance(exc, OSError) and exc.strerror:
