@@ -81,29 +81,29 @@ def run_sandbox(
     """Serve until `stop` is set or Ctrl-C; 0. `command_line`: the CLI's `main`, to
     declare the story's resources exactly as a person would."""
     stop = stop or threading.Event()
-    with (
-        LocalSlack() as slack,
-        Sandbox.start(
-            hub_account=SECURITY,
-            member_accounts=(WORKLOAD, DATA),
-            region=REGION,
-            parameters={"LogLevel": "WARNING", "PropagationTimeoutSeconds": "30"},
-            function_logs=io.StringIO(),
-            slack=slack,
-        ) as sandbox,
-    ):
-        publish_hub_stack(sandbox)
-        if story:
-            _the_story(out, sandbox, command_line)
-        print(_welcome(sandbox, story), file=out, flush=True)
-        try:
+    try:
+        with (
+            LocalSlack() as slack,
+            Sandbox.start(
+                hub_account=SECURITY,
+                member_accounts=(WORKLOAD, DATA),
+                region=REGION,
+                parameters={"LogLevel": "WARNING", "PropagationTimeoutSeconds": "30"},
+                function_logs=io.StringIO(),
+                slack=slack,
+            ) as sandbox,
+        ):
+            publish_hub_stack(sandbox)
+            if story:
+                _the_story(out, sandbox, command_line)
+            print(_welcome(sandbox, story), file=out, flush=True)
             while not stop.wait(POLL_SECONDS):
                 for message in slack.take():
                     text = render_terminal(message).replace("\n", "\n        ")
                     print(f"SLACK   {text}", file=out, flush=True)
-        except KeyboardInterrupt:
-            pass
-        print("sandbox stopped.", file=out, flush=True)
+    except KeyboardInterrupt:  # Ctrl-C, while starting or serving: everything is stopped
+        pass
+    print("sandbox stopped.", file=out, flush=True)
     return 0
 
 
