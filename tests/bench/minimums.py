@@ -58,18 +58,23 @@ def sweep(shards: Mapping[str, Mapping[str, int]], kinds: int = 2) -> Counter[st
     """(c) A sweep of in-sync resources. `shards`: account -> kind -> resources (one
     region). The planner: one page of the index, one message batch (ten shards a
     batch); per shard: its lease taken and given back, one index query per kind, the
-    state in batches of 100 keys (2 per resource); per resource: one policy read.
-    Nothing written. Per container: AssumeRole per account, VerifyMac per declaration."""
+    state in batches of 100 keys (2 per resource), and the coverage count (one page each
+    of ListKeys, ListAliases, ListSecrets; one inventory item per kind); per resource: one
+    policy read. Nothing else written. Per container: AssumeRole per account, VerifyMac
+    per declaration."""
     total = sum(sum(kinds_.values()) for kinds_ in shards.values())
     calls: Counter[str] = Counter(
         {
             "dynamodb:Scan": 1,
             "sqs:SendMessageBatch": math.ceil(len(shards) / 10),
-            "dynamodb:PutItem": len(shards),
+            "dynamodb:PutItem": len(shards) * (1 + kinds),
             "dynamodb:DeleteItem": len(shards),
             "dynamodb:Query": kinds * len(shards),
             "sts:AssumeRole": len(shards),
             "kms:VerifyMac": total,
+            "kms:ListKeys": len(shards),
+            "kms:ListAliases": len(shards),
+            "secretsmanager:ListSecrets": len(shards),
         }
     )
     for per_kind in shards.values():

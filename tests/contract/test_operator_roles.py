@@ -27,6 +27,7 @@ ALLOWED: dict[str, set[str]] = {
         "dynamodb:Query",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",  # apply --prune; links a new version no longer names
     },
 }
 TABLE = {"Fn::GetAtt": ["StateTable", "Arn"]}

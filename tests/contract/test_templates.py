@@ -3,8 +3,9 @@
 - template.yaml (hub) and spoke-template.yaml (member accounts) pass cfn-lint,
   run in process and offline (sockets: loopback only); any finding fails.
 - The spoke's remediation role allows exactly the IAM actions the resource kinds
-  declare (`kind.iam_actions`) plus the principal lookups, never secret material,
-  and trusts only the hub functions' roles.
+  declare (`kind.iam_actions`, and `kind.inventory_actions` to count what exists)
+  plus the principal lookups, never secret material, on "*" only the list calls
+  that name no resource, and trusts only the hub functions' roles.
 - The spoke's forwarding rules send to the hub bus every event the hub's
   IamEventsFunction and PolicyEventsFunction rules accept, so a kind or an event
   name added to the hub without the spoke fails here.
@@ -50,6 +51,10 @@ from driftguard_sandbox.template import (
 )
 from tests.support.guardrails import GUARDRAILS
 
+# The list calls that count what exists: IAM grants them on Resource "*" only (Service
+# Authorization Reference: no resource types for kms:ListKeys, kms:ListAliases,
+# secretsmanager:ListSecrets), the one grant on "*" the role may hold.
+INVENTORY_ACTIONS = frozenset({"kms:ListKeys", "kms:ListAliases", "secretsmanager:ListSecrets"})
 ROOT = Path(__file__).resolve().parents[2]
 HUB_TEMPLATE = ROOT / "template.yaml"
 SPOKE_TEMPLATE = ROOT / "spoke-template.yaml"
@@ -224,7 +229,9 @@ def remediation_role(member: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def test_remediation_role_allows_exactly_what_the_kinds_need(
     remediation_role: dict[str, Any],
 ) -> None:
-    needed = set().union(*(kind.iam_actions for kind in kinds.all_kinds())) | PRINCIPAL_LOOKUPS
+    every_kind = kinds.all_kinds()
+    needed = set().union(*(k.iam_actions | k.inventory_actions for k in every_kind))
+    needed |= PRINCIPAL_LOOKUPS
     granted = inline_statements(remediation_role)
     assert actions(granted, "Allow") == needed
     assert not any("NotAction" in s or "NotResource" in s for s in granted)
@@ -240,7 +247,10 @@ def test_remediation_role_never_reads_secret_material(remediation_role: dict[str
         for action in as_list(statement["Action"]):
             assert "*" not in action and "?" not in action, f"wildcard action {action}"
             assert action not in SECRET_MATERIAL
-        assert "*" not in as_list(statement["Resource"])
+        if "*" in as_list(statement["Resource"]):  # only what IAM grants on "*" alone
+            assert set(as_list(statement["Action"])) <= INVENTORY_ACTIONS, statement
+    for kind in kinds.all_kinds():
+        assert kind.inventory_actions <= INVENTORY_ACTIONS, kind.name
     denies = [s for s in granted if s["Effect"] == "Deny"]
     material = [s for s in denies if set(as_list(s["Action"])) & ALWAYS_DENIED]
     assert actions(material, "Deny") >= ALWAYS_DENIED
@@ -283,7 +293,9 @@ def test_remediation_role_denies_every_write_without_driftguards_guardrails(
 
 def test_remediation_role_acts_only_in_its_own_account(remediation_role: dict[str, Any]) -> None:
     for statement in inline_statements(remediation_role):
-        if statement["Effect"] != "Allow":
+        # The list calls list the caller's own account (KMS and Secrets Manager API
+        # references, ListKeys, ListAliases: "Cross-account use: No"; ListSecrets).
+        if statement["Effect"] != "Allow" or as_list(statement["Resource"]) == ["*"]:
             continue
         services = {action.split(":", 1)[0] for action in as_list(statement["Action"])}
         for resource in as_list(statement["Resource"]):

@@ -39,6 +39,56 @@ def test_status_filters_by_account_and_kind(story: Story) -> None:
     assert code == EXIT_OK and json.loads(output) == []
 
 
+def test_status_filters_take_several_values(story: Story) -> None:
+    def listed(*filters: str) -> list[str]:
+        code, output = run_cli("status", "--json", *filters)
+        assert code == EXIT_OK  # all in sync
+        return [r["arn"] for r in json.loads(output)]
+
+    both = {story.key_arn, story.secret_arn}
+    assert set(listed("--account", f"{DATA},{SECURITY}")) == both
+    assert listed("--account", DATA, "--account", SECURITY, "--kind", "secret") == [
+        story.secret_arn
+    ]
+    assert set(listed("--state", "in-sync,drifted", "--resource-region", "us-east-1")) == both
+    assert listed("--resource-region", "eu-west-1") == []
+    assert listed("--state", "drifted", "--state", "error") == []
+    assert listed("--kind", "kms-key,secret", "--account", SECURITY) == [story.key_arn]
+
+
+def test_scan_and_its_sweep_only_look_at_what_the_filters_match(
+    sandbox: Sandbox, story: Story
+) -> None:
+    with sandbox.events_paused():
+        story.widen_key_policy()  # the key drifts; nobody restores it, nothing recorded
+
+    def scanned(*filters: str) -> set[str]:
+        return {r["arn"] for r in json.loads(run_cli("scan", "--json", *filters)[1])}
+
+    both = {story.key_arn, story.secret_arn}
+    assert scanned() == both
+    assert scanned("--account", DATA) == {story.secret_arn}
+    assert scanned("--account", f"111111111111,{DATA}", "--account", SECURITY) == both
+    assert scanned("--kind", "kms-key") == {story.key_arn}
+    assert scanned("--resource-region", "eu-west-1") == set()
+    assert scanned("--state", "in-sync") == both  # the recorded status: drift not recorded yet
+    assert scanned("--state", "drifted,orphaned-principal") == set()
+
+    code, output = run_cli("scan", "--remediate", "--yes", "--json", "--account", DATA)
+    assert code == EXIT_OK
+    assert [r["arn"] for r in json.loads(output)] == [story.secret_arn]
+    assert not story.restored()  # the key was not swept
+    code, output = run_cli("scan", "--remediate", "--yes", "--json", "--kind", "kms-key")
+    assert code == EXIT_DRIFT
+    (row,) = json.loads(output)
+    assert (row["arn"], row["outcome"], row["status"]) == (
+        story.key_arn,
+        "remediated",
+        Status.IN_SYNC,
+    )
+    assert story.restored()
+
+
 def test_scan_exits_1_on_drift_and_0_when_in_sync(sandbox: Sandbox, story: Story) -> None:
     assert run_cli("scan")[0] == EXIT_OK
     with sandbox.events_paused():

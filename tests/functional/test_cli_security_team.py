@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import io
 import json
+import re
+
+import pytest
 
 from driftguard.state import StateStore
 from driftguard.vocabulary import AuditAction, Status
 from driftguard_cli.exit_codes import EXIT_DRIFT, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
 from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import POD_ROLE_ARN, Story
-from tests.support.cli import Terminal, run_cli_full
+from tests.support.cli import Terminal, run_cli_full, run_cli_typing
 
 VENDOR = "arn:aws:iam::444455556666:root"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 
 
 def test_status_table_in_colour_on_request(story: Story) -> None:
@@ -158,7 +162,7 @@ def test_scan_shows_progress_on_a_terminal_only(sandbox: Sandbox, story: Story) 
 def test_scan_remediate_shows_progress_and_restores(sandbox: Sandbox, story: Story) -> None:
     with sandbox.events_paused():
         story.widen_key_policy("444455556666")
-    code, out, progress = run_cli_full("scan", "--remediate", err=Terminal())
+    code, out, progress = run_cli_full("scan", "--remediate", "--yes", err=Terminal())
     assert code == EXIT_DRIFT  # drift was found (and fixed)
     assert "sweeping declared resources" in progress
     (row,) = [line for line in out.splitlines() if story.key_arn in line]
@@ -174,3 +178,119 @@ def test_scan_reports_a_resource_it_cannot_read_and_goes_on(sandbox: Sandbox, st
     assert code == EXIT_DRIFT
     assert rows[story.secret_arn]["status"] == Status.ERROR and rows[story.secret_arn]["error"]
     assert rows[story.key_arn]["status"] == Status.IN_SYNC
+
+
+# --------------------------------------------------------------------------- 80 columns
+
+
+@pytest.fixture
+def columns_80(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A terminal 80 columns wide: rich reads $COLUMNS when its file is no real terminal."""
+    monkeypatch.setenv("COLUMNS", "80")
+
+
+def at_a_terminal(*argv: str) -> tuple[int, list[str]]:
+    """(exit code, the lines a terminal shows, colours taken out)."""
+    code, out, _ = run_cli_typing(*argv, typed="")
+    return code, ANSI.sub("", out).splitlines()
+
+
+def test_status_scan_and_history_read_at_80_columns(
+    sandbox: Sandbox, story: Story, columns_80: None
+) -> None:
+    story.delete_pod_role()  # both resources orphaned: reasons and unique ids to show
+    sandbox.wait_idle()
+    for argv in (["status"], ["scan"]):
+        code, lines = at_a_terminal(*argv)
+        assert code == EXIT_DRIFT
+        assert max(len(line) for line in lines) <= 80, "\n".join(lines)
+        shown = "\n".join(lines)
+        for field in ("kms-key", "secret", "333333333333", "222222222222", "us-east-1"):
+            assert field in shown, (argv, field)
+        for field in ("enforce", "orphaned-principal", "high"):
+            assert field in shown, (argv, field)
+        stripped = [line.strip() for line in lines]
+        assert story.key_arn in stripped and story.secret_arn in stripped  # whole, one line
+
+    code, lines = at_a_terminal("history", story.key_arn)
+    assert code == EXIT_OK
+    assert max(len(line) for line in lines) <= 80, "\n".join(lines)
+    assert lines[0] == story.key_arn
+    assert any("● orphaned-principal" in line for line in lines)
+    assert any("waiting for" in line for line in lines)
+
+    # Piped, the same command keeps one line per resource, whatever $COLUMNS says.
+    out = run_cli_full("status")[1]
+    assert any(story.key_arn in line and "kms-key" in line for line in out.splitlines())
+
+
+# --------------------------------------------------------------------------- the worst
+
+
+def test_status_shows_the_worst_of_a_secret_both_orphaned_and_widened(
+    sandbox: Sandbox, story: Story
+) -> None:
+    policy = json.loads(story.live_secret_policy() or "{}")
+    policy["Statement"].append(
+        {
+            "Sid": "Vendor",
+            "Effect": "Allow",
+            "Principal": {"AWS": VENDOR},
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": "*",
+        }
+    )
+    with sandbox.events_paused():  # widened, and nobody restores it yet
+        story.secrets.put_resource_policy(
+            SecretId=story.secret_arn, ResourcePolicy=json.dumps(policy)
+        )
+    # The role goes: AWS shows its unique id in its place. The DeleteRole check finds
+    # both, and holds the restore back while the role is missing.
+    story.delete_pod_role()
+    sandbox.wait_idle()
+
+    code, out, _ = run_cli_full("status", "--json")
+    records = json.loads(out)
+    assert code == EXIT_DRIFT  # a problem listed
+    secret = records[0]  # the worst first
+    assert secret["arn"] == story.secret_arn
+    assert secret["status"] == Status.ORPHANED_PRINCIPAL
+    assert secret["findings"] == ["orphaned-principal", "widened"]
+    assert secret["severity"] == "critical"
+    assert [r["severity"] for r in records] == ["critical", "high"]  # the key: only orphaned
+
+    code, out, _ = run_cli_full("status")
+    (row,) = [line for line in out.splitlines() if line.endswith(story.secret_arn)]
+    assert row.split()[:3] == ["orphaned-principal", "critical", "orphaned-principal,"]
+    assert "widened" in row
+    assert "2 resources · 2 orphaned-principal; severity: 1 critical, 1 high" in out
+
+
+# --------------------------------------------------------------------------- asking first
+
+
+def test_scan_remediate_asks_at_a_terminal_and_needs_yes_elsewhere(
+    sandbox: Sandbox, story: Story
+) -> None:
+    with sandbox.events_paused():
+        story.widen_key_policy("444455556666")
+
+    code, out, err = run_cli_full("scan", "--remediate")  # a pipeline: nobody to ask
+    assert code == EXIT_USAGE and out == ""
+    assert "scan --remediate needs --yes when not at a terminal" in err
+    assert not story.restored()
+
+    code, out, err = run_cli_typing("scan", "--remediate", typed="n\n")
+    assert code == EXIT_USAGE and "declined: nothing restored" in err
+    assert story.key_arn in out and "widened" in out  # what it would restore
+    assert "Restore 1 resource? [y/N]" in out
+    assert story.secret_arn not in out  # in sync: nothing to restore there
+    assert not story.restored()
+
+    code, out, _ = run_cli_typing("scan", "--remediate", typed="y\n")
+    assert code == EXIT_DRIFT and story.restored()
+    assert "1 remediated" in out
+
+    code, out, _ = run_cli_typing("scan", "--remediate", typed="")
+    assert code == EXIT_OK and "nothing to restore" in out
+    assert "[y/N]" not in out  # not asked

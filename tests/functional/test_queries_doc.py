@@ -26,7 +26,7 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from botocore import xform_name
 
-from driftguard.model import AuditEntry, Declared, StatusRecord
+from driftguard.model import AuditEntry, Declared, Inventory, StatusRecord
 from driftguard.state import StateStore, UniqueIdItem
 from driftguard.vocabulary import Status
 from driftguard_cli import main as cli
@@ -143,6 +143,7 @@ def test_documented_attributes_are_the_models_fields() -> None:
     assert rows[("RES#…", "AUDIT#…")] == fields(AuditEntry) | {"expires_at"}
     assert rows[("UID#…", "PRINCIPAL")] == set(UniqueIdItem.model_fields)
     assert rows[("PRINCIPAL#…", "UID#…")] == set(UniqueIdItem.model_fields)
+    assert rows[("INVENTORY", "…")] == fields(Inventory)
 
 
 # --------------------------------------------------------------------------- the world
@@ -477,8 +478,10 @@ def test_every_item_in_the_table_is_documented(world: World) -> None:
         assert not extra, (kind, extra)
         seen.add(kind)
     # Every documented item type shows up (leases stay, released, with what they
-    # remember), but the shard lease when the story ran no sweep.
-    assert seen - {("SWEEP#…", "LEASE")} == set(attributes) - {("SWEEP#…", "LEASE")}
+    # remember), but what only a sweep writes (the story ran none): the shard lease
+    # and the counts of what exists.
+    only_swept = {("SWEEP#…", "LEASE"), ("INVENTORY", "…")}
+    assert seen - only_swept == set(attributes) - only_swept
     link = run_aws_cli(
         world.dynamodb, fill(block("resources-naming-principal", "sh").code, world.values)
     )

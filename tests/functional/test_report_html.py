@@ -1,31 +1,41 @@
 """`driftguard report --html` from a sandbox story, opened in headless Chromium.
 
 Chromium (Debian's package, `make browser`) loads the file, runs its script and
-dumps the DOM; the test reads what rendered. A screenshot and the page are kept
-under test-artifacts/ for people to look at.
+dumps the DOM; the test reads what rendered. It also prints the page to PDF, and
+renders it with print media emulated over its DevTools protocol (a pipe) to read
+the styles paper gets. A screenshot, the PDF and the page are kept under
+test-artifacts/ for people to look at.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
+import json
+import os
 import re
+import select
 import shutil
 import struct
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from driftguard.state import StateStore
-from driftguard.vocabulary import AuditAction
+from driftguard.vocabulary import AuditAction, Status
 from driftguard_cli.exit_codes import EXIT_OK
 from driftguard_cli.report import build_report, render_html
+from driftguard_cli.report_model import when
 from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import POD_ROLE_ARN, Story
 from tests.support.cli import run_cli
@@ -40,28 +50,107 @@ ARTIFACTS = ROOT / "test-artifacts"
 # --------------------------------------------------------------------------- Chromium
 
 
-def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _browser(profile: Path, *args: str) -> list[str]:
     binary = shutil.which("chromium")
     if binary is None:
         pytest.fail("chromium is not installed: run `make browser` (make test does)")
+    return [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
+
+
+def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            binary,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
+        _browser(profile, *args), capture_output=True, text=True, timeout=120, check=True
     )
+
+
+class DevTools:
+    """Chromium's DevTools protocol over --remote-debugging-pipe: it reads commands on
+    its fd 3 and answers on its fd 4, one JSON message per NUL-terminated chunk."""
+
+    def __init__(self, to_browser: int, from_browser: int) -> None:
+        self._out, self._in = to_browser, from_browser
+        self._buffer, self._last_id = b"", 0
+
+    def call(self, method: str, params: dict[str, Any] | None = None, **kw: str) -> Any:
+        self._last_id += 1
+        message = {"id": self._last_id, "method": method, "params": params or {}, **kw}
+        os.write(self._out, json.dumps(message).encode() + b"\0")
+        answer = self.receive(lambda m: m.get("id") == self._last_id)
+        assert "error" not in answer, answer
+        return answer["result"]
+
+    def receive(self, wanted: Any, timeout: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\0" in self._buffer:
+                raw, self._buffer = self._buffer.split(b"\0", 1)
+                message: dict[str, Any] = json.loads(raw)
+                if wanted(message):
+                    return message
+            ready, _, _ = select.select([self._in], [], [], deadline - time.monotonic())
+            assert ready, "Chromium did not answer"
+            chunk = os.read(self._in, 1 << 16)
+            assert chunk, "Chromium closed its DevTools pipe"
+            self._buffer += chunk
+
+    def evaluate(self, url: str, expression: str, media: str) -> Any:
+        """`expression`'s value on `url` loaded in a new tab with CSS media `media`
+        emulated ("print", or "" for the screen)."""
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})
+        sid = session["sessionId"]
+        self.call("Page.enable", sessionId=sid)
+        self.call("Emulation.setEmulatedMedia", {"media": media}, sessionId=sid)
+        self.call("Page.navigate", {"url": url}, sessionId=sid)
+        self.receive(lambda m: m.get("method") == "Page.loadEventFired")
+        done = self.call(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True}, sessionId=sid
+        )
+        return done["result"]["value"]
+
+
+@contextmanager
+def devtools(profile: Path) -> Iterator[DevTools]:
+    to_browser = os.pipe()  # its fd 3 reads [0]; we write [1]
+    from_browser = os.pipe()  # its fd 4 writes [1]; we read [0]
+
+    def onto_3_and_4() -> None:  # in the child, before exec
+        # Out of the way first: a pipe's own fd may be 3 or 4.
+        ours = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_browser[0], from_browser[1])]
+        os.dup2(ours[0], 3)
+        os.dup2(ours[1], 4)
+
+    process = subprocess.Popen(
+        _browser(profile, "--remote-debugging-pipe", "about:blank"),
+        pass_fds=(3, 4),
+        preexec_fn=onto_3_and_4,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(to_browser[0])
+    os.close(from_browser[1])
+    tools = DevTools(to_browser[1], from_browser[0])
+    try:
+        yield tools
+        tools.call("Browser.close")
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        os.close(to_browser[1])
+        os.close(from_browser[0])
 
 
 @dataclass
@@ -256,6 +345,118 @@ def test_report_renders_in_chromium(rendered: Rendered, tmp_path: Path) -> None:
         "script-src": sha256_source(page, "script"),
         "img-src": "data:",
     }
+
+
+def test_report_shows_what_a_review_needs(rendered: Rendered, tmp_path: Path) -> None:
+    """Severity, open since, time to restore, the incidents, the access chain and the
+    accounts, as the browser shows them."""
+    story, store = rendered.story, rendered.store
+    dom = parse_dom(chromium(tmp_path / "profile", "--dump-dom", rendered.page.as_uri()).stdout)
+    history = {arn: store.history(arn) for arn in (story.key_arn, story.secret_arn)}
+
+    # Open problems: both orphaned (high), open since the role's second deletion.
+    problems = {r.attrs["data-arn"]: r for r in dom.find("tr", "problem")}
+    assert set(problems) == set(history)
+    for arn, row in problems.items():
+        assert row.attrs["data-severity"] == "high" and "high" in row.all_text()
+        assert "orphaned-principal" in row.all_text()
+        last_orphaned = [e for e in history[arn] if e.action is AuditAction.ORPHANED_PRINCIPAL]
+        assert row.one("td", "open-since").all_text() == when(last_orphaned[-1].at)
+
+    # Incidents, newest first: the two open orphans; three verified restores, one of
+    # them of mallory's widening (restored in the check that saw it).
+    incidents = dom.find("tr", "incident")
+    assert [i.attrs["data-open"] for i in incidents[:2]] == ["yes", "yes"]
+    assert Counter(i.attrs["data-outcome"] for i in incidents) == {
+        "remediated": 3,
+        "orphaned-principal": 2,
+    }
+    (widened,) = [i for i in incidents if "widened" in i.all_text()]
+    (undone,) = [e for e in history[story.key_arn] if "widened" in e.findings]
+    assert widened.attrs["data-arn"] == story.key_arn and undone.actor
+    assert undone.actor in widened.all_text() and "critical" in widened.all_text()
+    assert "+ principal arn:aws:iam::444455556666:root" in widened.all_text()
+    assert "restored the declared policy (verified)" in widened.all_text()
+    times = " ".join(dom.one(id="restore-times").all_text().split())
+    assert "over 3 restores in this window" in times and "2 incidents still open" in times
+
+    # pod-role -> the secret (data account) -> the key (security account).
+    (chain,) = dom.find("tr", "chain")
+    assert chain.attrs["data-role"] == POD_ROLE_ARN and chain.attrs["data-complete"] == "yes"
+    links = [link.attrs["data-arn"] for link in chain.find("div", "link")]
+    assert links == [story.secret_arn, story.key_arn]
+    assert chain.all_text().count(Status.ORPHANED_PRINCIPAL) == 2
+
+    # Per account: declared by kind and status; nothing counted yet (no sweep ran).
+    for account, kind in (("222222222222", "secret"), ("333333333333", "kms-key")):
+        section = dom.one("section", "coverage-account", data_account=account)
+        text = " ".join(section.all_text().split())
+        assert f"1 declared: 1 {kind}. By status: orphaned-principal 1." in text
+        assert section.one("tr", "cover").one("td", "not-counted").all_text() == (
+            "not counted yet (the sweep counts it)"
+        )
+
+    # The chart's dots are numbered, each number a row of the entries below it.
+    dots = dom.one("svg", id="timeline-chart").find("circle", "pt")
+    labels = sorted(int(t.all_text()) for t in dom.find("text", "dot-label"))
+    assert labels == list(range(1, len(dots) + 1)) == [
+        int(r.find("td")[0].all_text()) for r in dom.find("tr", "entry")
+    ]
+
+
+def test_report_prints_on_paper(rendered: Rendered, tmp_path: Path) -> None:
+    """Printed (Chromium's print to PDF, print media): a page break before each big
+    section, so the PDF has at least a page more than those sections."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = ARTIFACTS / "report.pdf"
+    pdf.unlink(missing_ok=True)
+    chromium(
+        tmp_path / "profile",
+        f"--print-to-pdf={pdf}",
+        "--no-pdf-header-footer",
+        rendered.page.as_uri(),
+    )
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and len(data) > 30_000
+    pages = len(re.findall(rb"/Type\s*/Page\b", data))
+    majors = rendered.page.read_text(encoding="utf-8").count('class="major"')
+    assert majors == 4 and pages >= majors + 1, pages
+
+
+PRINTED_STYLES = """JSON.stringify({
+  print: matchMedia('print').matches,
+  filter: getComputedStyle(document.getElementById('filter-bar')).display,
+  link: getComputedStyle(document.querySelector('a.console'), '::after').content,
+  text: getComputedStyle(document.body).color,
+  muted: getComputedStyle(document.querySelector('.muted')).color,
+  background: getComputedStyle(document.body).backgroundColor,
+  breaks: Array.from(document.querySelectorAll('section.major'),
+                     s => getComputedStyle(s).breakBefore),
+  sticky: Array.from(document.querySelectorAll('*'))
+    .filter(e => getComputedStyle(e).position === 'sticky').length,
+  rows: getComputedStyle(document.querySelector('tr.res')).breakInside,
+})"""
+
+
+def test_print_media_applies_the_print_rules(rendered: Rendered, tmp_path: Path) -> None:
+    """The same page with print media emulated, against the screen: no filter, nothing
+    sticky, black on white, console links followed by their URL, page breaks."""
+    url = rendered.page.as_uri()
+    with devtools(tmp_path / "profile") as browser:
+        screen = json.loads(browser.evaluate(url, PRINTED_STYLES, ""))
+        paper = json.loads(browser.evaluate(url, PRINTED_STYLES, "print"))
+    assert (screen["print"], paper["print"]) == (False, True)
+    assert screen["filter"] != "none" and paper["filter"] == "none"
+    assert screen["sticky"] > 0 and paper["sticky"] == 0
+    assert screen["link"] == "none"
+    console = re.search(r'<a class="console" href="([^"]+)"', rendered.page.read_text())
+    assert console and paper["link"] == f'" (" attr(href) ")"' or paper["link"].startswith(
+        '" (https://'
+    ), paper["link"]
+    assert (paper["text"], paper["muted"]) == ("rgb(0, 0, 0)", "rgb(0, 0, 0)")
+    assert paper["background"] in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)")
+    assert screen["breaks"] == ["auto"] * 4 and paper["breaks"] == ["page"] * 4
+    assert paper["rows"] == "avoid"
 
 
 def test_report_filter_runs_in_the_browser(rendered: Rendered, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The sweep fanned out (driftguard.sweep): one worker per account and region, through
 the sweep queue as in AWS; an in-sync sweep reads each policy once and writes only its
-shard leases; a worker never goes over driftguard's share of the quota; a shard that
-another worker holds is not swept twice at once."""
+shard leases and the shards' counts of what exists; a worker never goes over
+driftguard's share of the quota; a shard that another worker holds is not swept twice
+at once."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
+from driftguard import kinds
 from driftguard.policy import Policy
 from driftguard.state import StateStore
 from driftguard.vocabulary import AlertType
@@ -79,7 +81,7 @@ def test_the_sweep_fans_out_one_worker_per_account_and_region(
     assert sorted(a.type.value for a in alerts.read()) == [AlertType.RESTORED.value] * 2
 
 
-def test_an_in_sync_sweep_reads_each_policy_once_and_writes_only_its_shard_leases(
+def test_an_in_sync_sweep_reads_each_policy_once_and_writes_only_leases_and_counts(
     sandbox: Sandbox, story: Story, alerts: AlertTail
 ) -> None:
     fleet = build_fleet(sandbox, story, enforced=6, detected=0, undeclared=0)
@@ -95,7 +97,13 @@ def test_an_in_sync_sweep_reads_each_policy_once_and_writes_only_its_shard_lease
     assert reads == 8
     writes = {op: n for op, n in calls.items() if op.split(":")[1].startswith(WRITES)}
     shards = planned["shards"]
-    assert writes == {"dynamodb:UpdateItem": 2 * shards}  # each shard's lease, taken and let go
+    kinds_counted = len(kinds.all_kinds())
+    assert writes == {
+        "dynamodb:UpdateItem": 2 * shards,  # each shard's lease, taken and let go
+        "dynamodb:PutItem": kinds_counted * shards,  # what exists there, a count a kind
+    }
+    lists = ("kms:ListKeys", "kms:ListAliases", "secretsmanager:ListSecrets")
+    assert [calls[op] for op in lists] == [shards] * 3  # one page each, a shard
     assert calls["dynamodb:BatchGetItem"] == shards  # 4 resources a shard: one request
     assert calls["dynamodb:Scan"] == 1 and calls["sqs:SendMessageBatch"] == 1
     # Remembered by the warm containers: no AssumeRole, no second VerifyMac.

@@ -31,7 +31,7 @@ from driftguard.errors import (
 )
 from driftguard.events import CloudTrailDetail
 from driftguard.kinds import ResourceKind
-from driftguard.model import AuditEntry, Declared, StatusRecord, TrustRecord, sha256
+from driftguard.model import AuditEntry, Declared, Inventory, StatusRecord, TrustRecord, sha256
 from driftguard.rechecks import Recheck
 from driftguard.signing import Signed, signed_message
 from driftguard.vocabulary import Mode, Status
@@ -77,6 +77,7 @@ class FakeStore:
         self.writes: list[str] = []  # what was written, in order ("status arn", "audit arn")
         self.batch_reads = 0
         self.last_events: dict[str, str] = {}  # the lease's memory of the last event
+        self.inventories: dict[tuple[str, str, str], Inventory] = {}  # by account, region, kind
         self._tokens = 0
 
     def declare(self, declared: Declared, status: StatusRecord | None = None) -> None:
@@ -119,6 +120,12 @@ class FakeStore:
 
     def take_shard_lease(self, account: str, region: str, seconds: int) -> str:
         return self.take_lease(f"SWEEP#{account}#{region}", seconds)
+
+    def put_inventory(self, item: Inventory) -> None:
+        self.inventories[(item.account, item.region, item.kind)] = item
+
+    def inventory(self) -> list[Inventory]:
+        return [self.inventories[key] for key in sorted(self.inventories)]
 
     def release_shard_lease(self, account: str, region: str, owner: str) -> None:
         self.release_lease(f"SWEEP#{account}#{region}", owner)
@@ -209,6 +216,12 @@ class FakePolicies(ResourceKind):
     def console_url(self, arn: Arn) -> str:
         return f"https://console.example/{arn.resource}"
 
+    def count_existing(self, clients: AwsClients, account: str, region: str) -> int:
+        return sum(
+            (parsed.account, parsed.region) == (account, region)
+            for parsed in map(Arn.parse, self.live)
+        )
+
 
 # A role's trust policy, as GetRole gives it (boto3 decodes it).
 TRUST: dict[str, Any] = {
@@ -265,13 +278,63 @@ def _no_such_entity() -> ClientError:
     return ClientError({"Error": {"Code": "NoSuchEntity", "Message": "not found"}}, "GetRole")
 
 
-class FakeClients:
-    """AwsClients for the fakes: `in_account(account, "iam")` is the shared FakeIam."""
+class FakeListings:
+    """The list calls that count what exists (KMS ListKeys and ListAliases, Secrets
+    Manager ListSecrets), through boto3's paginators, over lists per account and region.
+    `denied` holds the operations that answer AccessDeniedException."""
 
-    def __init__(self, iam: FakeIam) -> None:
+    PAGES: ClassVar[dict[str, str]] = {
+        "list_keys": "Keys",
+        "list_aliases": "Aliases",
+        "list_secrets": "SecretList",
+    }
+
+    def __init__(self, page_size: int = 2) -> None:
+        self.entries: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        self.denied: set[str] = set()
+        self.calls: list[str] = []
+        self.page_size = page_size  # small, so that counting has to follow the pages
+
+    def add(self, account: str, region: str, operation: str, *entries: dict[str, Any]) -> None:
+        self.entries.setdefault((account, region, operation), []).extend(entries)
+
+    def client(self, account: str, region: str) -> Any:
+        listings = self
+
+        class _Paginator:
+            def __init__(self, operation: str) -> None:
+                self.operation = operation
+
+            def paginate(self, **_: Any) -> Iterator[dict[str, Any]]:
+                entries = listings.entries.get((account, region, self.operation), [])
+                for start in range(0, max(len(entries), 1), listings.page_size):
+                    listings.calls.append(self.operation)
+                    if self.operation in listings.denied:
+                        raise ClientError(
+                            {"Error": {"Code": "AccessDeniedException", "Message": "denied"}},
+                            self.operation,
+                        )
+                    page = entries[start : start + listings.page_size]
+                    yield {listings.PAGES[self.operation]: page}
+
+        class _Client:
+            def get_paginator(self, operation: str) -> _Paginator:
+                return _Paginator(operation)
+
+        return _Client()
+
+
+class FakeClients:
+    """AwsClients for the fakes: `in_account(account, "iam")` is the shared FakeIam;
+    the list calls of KMS and Secrets Manager are `listings`."""
+
+    def __init__(self, iam: FakeIam, listings: FakeListings | None = None) -> None:
         self.iam = iam
+        self.listings = listings or FakeListings()
 
     def in_account(self, account: str, service: str, region: str | None = None) -> Any:
+        if service in {"kms", "secretsmanager"}:
+            return self.listings.client(account, region or "us-east-1")
         assert service == "iam", service
         self.iam.account = account
         return self.iam

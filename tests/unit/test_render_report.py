@@ -280,7 +280,7 @@ def test_the_template_never_turns_escaping_off() -> None:
 
 def test_dots_move_right_with_time() -> None:
     page = render_html(story_report())
-    lane = page.split(f'data-arn="{KEY}"', 1)[1].split("</g>", 1)[0]
+    lane = page.split(f'<g class="lane" data-arn="{KEY}"', 1)[1].split("</g>", 1)[0]
     xs = [float(x) for x in re.findall(r'<circle class="pt[^"]*" cx="([0-9.]+)"', lane)]
     assert len(xs) == 3 and xs == sorted(xs) and xs[0] < xs[-1]
 

@@ -86,6 +86,17 @@ class StatusRecord:
 
 
 @dataclass(frozen=True)
+class Inventory:
+    """How many resources of a kind exist in an account and region, as the sweep last counted."""
+
+    account: str
+    region: str
+    kind: str  # a kinds name: "kms-key", "secret"
+    existing: int
+    counted_at: datetime
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     arn: str
     at: datetime

@@ -12,6 +12,7 @@ Key design (one table, see docs/queries.md):
     PRINCIPAL#<role arn>    UID#<unique id>           unique ids the role has had
     PRINCIPAL#<role arn>    TRUST                     its approved identity (signed)
     UID#<unique id>         PRINCIPAL                 unique id -> role ARN (IAM has no API for it)
+    INVENTORY               <account>#<region>#<kind> how many of a kind exist there (the sweep)
 
     ByStatus:  gsi1pk = STATUS#<status>,  gsi1sk = <updated_at>#<arn>   (newest first)
     ByAccount: gsi2pk = ACCOUNT#<account>, gsi2sk = <kind>#<region>#<arn>
@@ -41,7 +42,7 @@ from driftguard.errors import (
     LeaseBusyError,
     StoreBusyError,
 )
-from driftguard.model import AuditEntry, Declared, StatusRecord, TrustRecord
+from driftguard.model import AuditEntry, Declared, Inventory, StatusRecord, TrustRecord
 from driftguard.retry import SYSTEM_CLOCK, Clock
 from driftguard.vocabulary import LEGACY_AUDIT_ACTIONS, LEGACY_STATUSES, Status
 
@@ -52,10 +53,21 @@ _BATCH_ATTEMPTS = 8
 # CloudTrail event comes within hours; Powertools' idempotency records kept a day).
 _LEASE_MEMORY_SECONDS = 24 * 3600
 ACCOUNT_INDEX = "ByAccount"
+# Every inventory item in one partition: the report reads them all with one paginated
+# Query instead of a Scan of the whole table (audit history included). The partition
+# stays small (accounts x regions x kinds, ~150 bytes an item: 10,000 shards are a
+# few MB) and is written once per shard and kind per sweep, far under a partition's
+# 1,000 writes a second; the table has no local index, so no 10 GB collection limit.
+INVENTORY_PK = "INVENTORY"
 
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def inventory_sort_key(account: str, region: str, kind: str) -> str:
+    """Sorted by account, then region: one account's counts are one `begins_with`."""
+    return f"{account}#{region}#{kind}"
 
 
 # DynamoDB items are validated by pydantic on the way in and out (the edge) and
@@ -234,6 +246,37 @@ class StateStore:
                 ) from exc
             raise
 
+    def delete_declaration(self, declared: Declared, audit: AuditEntry) -> None:
+        """Remove a declaration, its status and principal links, and record why, in one
+        transaction; only if it is still `declared.version` (a declaration written since
+        is never lost). The resource's history stays."""
+        client = self._table.meta.client
+        table, resource = self._table.name, f"RES#{declared.arn}"
+        actions: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "TableName": table,
+                    "Key": {"pk": resource, "sk": "DECLARED"},
+                    "ConditionExpression": "version = :seen",
+                    "ExpressionAttributeValues": {":seen": declared.version},
+                }
+            },
+            {"Delete": {"TableName": table, "Key": {"pk": resource, "sk": "STATUS"}}},
+            {"Put": {"TableName": table, "Item": self._audit_item(audit)}},
+        ]
+        for link in sorted({role_key(p) for p in declared.principals}):
+            key = {"pk": f"PRINCIPAL#{link}", "sk": resource}
+            actions.append({"Delete": {"TableName": table, "Key": key}})
+        try:
+            client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                raise DeclarationError(
+                    f"{declared.arn} changed since version {declared.version} was read; "
+                    "nothing removed: plan again"
+                ) from exc
+            raise
+
     # -- status ---------------------------------------------------------------------
 
     def get_status(self, arn: str) -> StatusRecord | None:
@@ -314,6 +357,20 @@ class StateStore:
             ):
                 found.append((str(item["arn"]), str(item["kind"])))
         return found
+
+    # -- inventory ------------------------------------------------------------------
+
+    def put_inventory(self, item: Inventory) -> None:
+        """What the sweep counted in an account and region, replacing the last count."""
+        key = {"pk": INVENTORY_PK, "sk": inventory_sort_key(item.account, item.region, item.kind)}
+        self._table.put_item(Item=key | _to_dynamo(item))
+
+    def inventory(self) -> list[Inventory]:
+        """Every count the sweep recorded, by account, region and kind."""
+        return [
+            _adapter(Inventory).validate_python(item)
+            for item in self._query(KeyConditionExpression=Key("pk").eq(INVENTORY_PK))
+        ]
 
     # -- principals -----------------------------------------------------------------
 

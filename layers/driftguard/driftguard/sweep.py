@@ -32,11 +32,12 @@ from driftguard import kinds
 from driftguard.decision import Decision, Observation, Result
 from driftguard.errors import DriftguardError, InvalidEventError, LeaseBusyError
 from driftguard.inspector import Inspector
+from driftguard.kinds import inventory
 from driftguard.model import Declared, StatusRecord, Trigger
 from driftguard.service import Remediator
 from driftguard.state import StateStore
 from driftguard.threads import in_threads
-from driftguard.vocabulary import Outcome, TriggerKind
+from driftguard.vocabulary import Outcome, Status, TriggerKind
 
 SEND_BATCH = 10  # SendMessageBatch's limit
 
@@ -87,6 +88,43 @@ def parse_shard(body: str) -> Shard:
     return Shard(message.account, message.region, message.resources, message.after)
 
 
+@dataclass(frozen=True)
+class ResourceFilter:
+    """Which declared resources a scan or a sweep looks at (the CLI's filters). An
+    empty set allows anything; `statuses` are the recorded ones, so a resource never
+    checked yet matches only when no status is asked for."""
+
+    accounts: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()
+    statuses: frozenset[Status] = frozenset()
+
+    def selects_shard(self, account: str, region: str) -> bool:
+        return _allows(self.accounts, account) and _allows(self.regions, region)
+
+    def matches(self, account: str, region: str, kind: str, status: Status | None) -> bool:
+        return (
+            self.selects_shard(account, region)
+            and _allows(self.kinds, kind)
+            and (not self.statuses or status in self.statuses)
+        )
+
+    @property
+    def narrows(self) -> bool:
+        """It leaves anything out at all."""
+        return bool(self.accounts or self.regions or self.within_shards)
+
+    @property
+    def within_shards(self) -> bool:
+        """It leaves out some resources of the shards it selects (a shard's planned
+        count is then only an upper bound)."""
+        return bool(self.kinds or self.statuses)
+
+
+def _allows(wanted: frozenset[str], value: str) -> bool:
+    return not wanted or value in wanted
+
+
 def plan(counts: Counter[tuple[str, str]]) -> list[Shard]:
     """One shard per account and region, largest first: the longest workers start
     first, so the sweep ends when the largest shard does."""
@@ -125,24 +163,43 @@ class ShardState:
     loaded: dict[str, Loaded]
 
 
-def read_shard(store: StateStore, shard: Shard) -> ShardState:
-    """The shard's resources in order, from where an earlier worker stopped."""
-    names = [kind.name for kind in kinds.all_kinds()]
+def read_shard(store: StateStore, shard: Shard, only: ResourceFilter | None = None) -> ShardState:
+    """The shard's resources in order, from where an earlier worker stopped (and of
+    them only those `only` matches, when given)."""
+    names = [
+        kind.name for kind in kinds.all_kinds() if only is None or _allows(only.kinds, kind.name)
+    ]
     listed = sorted(
         store.resources_in(shard.account, shard.region, names),
         key=lambda item: position(*item),
     )
     if shard.after is not None:
         listed = [item for item in listed if position(*item) > shard.after]
-    return ShardState(listed, store.load_many([arn for arn, _ in listed]))
+    loaded = store.load_many([arn for arn, _ in listed])
+    if only is not None:
+        listed = [
+            (arn, kind)
+            for arn, kind in listed
+            if only.matches(shard.account, shard.region, kind, _recorded(loaded[arn]))
+        ]
+    return ShardState(listed, loaded)
+
+
+def _recorded(loaded: Loaded) -> Status | None:
+    record = loaded[1]
+    return record.status if record is not None else None
 
 
 def survey(
-    store: StateStore, inspector: Inspector, shard: Shard, threads: int
+    store: StateStore,
+    inspector: Inspector,
+    shard: Shard,
+    threads: int,
+    only: ResourceFilter | None = None,
 ) -> Iterator[tuple[str, str, Observation | Exception | None]]:
     """Read only (the CLI's `scan`): each resource's observation (None: a status but no
     declaration), or what stopped it, in batched reads and on threads."""
-    state = read_shard(store, shard)
+    state = read_shard(store, shard, only)
     lookup = inspector.lookup()
 
     def observe(item: tuple[str, str]) -> tuple[str, str, Observation | Exception | None]:
@@ -179,14 +236,22 @@ class Sweeper:
         self._threads = threads
         self._lease_seconds = lease_seconds
 
-    def plan(self) -> list[Shard]:
-        return plan(self._store.shards())
+    def plan(self, only: ResourceFilter | None = None) -> list[Shard]:
+        shards = plan(self._store.shards())
+        if only is None:
+            return shards
+        return [shard for shard in shards if only.selects_shard(shard.account, shard.region)]
 
-    def sweep(self, on_result: Callable[[Result], None] | None = None) -> list[Result]:
-        """Every shard here, one after another (the CLI's `scan --remediate`)."""
+    def sweep(
+        self,
+        on_result: Callable[[Result], None] | None = None,
+        only: ResourceFilter | None = None,
+    ) -> list[Result]:
+        """Every shard here, one after another (the CLI's `scan --remediate`); with
+        `only`, just the resources it matches."""
         results: list[Result] = []
-        for shard in self.plan():
-            results.extend(self.sweep_shard(shard, on_result).results)
+        for shard in self.plan(only):
+            results.extend(self.sweep_shard(shard, on_result, only=only).results)
         return results
 
     def sweep_shard(
@@ -195,6 +260,7 @@ class Sweeper:
         on_result: Callable[[Result], None] | None = None,
         *,
         deadline: float | None = None,
+        only: ResourceFilter | None = None,
     ) -> Swept:
         """Every declared resource of one account and region, or as many as fit before
         `deadline` (the clock's monotonic seconds) and the shard's rest. Nothing when
@@ -204,15 +270,23 @@ class Sweeper:
         except LeaseBusyError:
             return Swept([])
         try:
-            return self._sweep(shard, on_result or (lambda result: None), deadline)
+            swept = self._sweep(shard, on_result or (lambda result: None), deadline, only)
+            if swept.rest is None and only is None:  # all of it: count what exists there
+                clients, clock = self._remediator.clients, self._remediator.clock
+                inventory.record(self._store, clients, shard.account, shard.region, clock.now)
+            return swept
         finally:
             self._store.release_shard_lease(shard.account, shard.region, owner)
 
     def _sweep(
-        self, shard: Shard, on_result: Callable[[Result], None], deadline: float | None
+        self,
+        shard: Shard,
+        on_result: Callable[[Result], None],
+        deadline: float | None,
+        only: ResourceFilter | None,
     ) -> Swept:
         trigger = Trigger(kind=TriggerKind.SWEEP)
-        state = read_shard(self._store, shard)
+        state = read_shard(self._store, shard, only)
         lookup = self._remediator.lookup()
 
         def glance(item: tuple[str, str]) -> tuple[str, str, Decision | Result | None]:

@@ -96,6 +96,8 @@ class AuditAction(StrEnum):
     """What an audit entry records (the resource's history)."""
 
     DECLARED = "declared"
+    # The declaration was removed (`apply --prune`): driftguard stops guarding it.
+    UNDECLARED = "undeclared"
     OBSERVED_UNDECLARED = "observed-undeclared"
     DRIFTED = "drifted"
     PENDING_PRINCIPAL = "pending-principal"
@@ -264,6 +266,7 @@ OUTCOME_METRIC: Final[Mapping[Outcome, str | None]] = MappingProxyType(
 AUDIT_CATEGORY: Final[Mapping[AuditAction, TimelineCategory]] = MappingProxyType(
     {
         AuditAction.DECLARED: TimelineCategory.DECLARED,
+        AuditAction.UNDECLARED: TimelineCategory.DECLARED,
         AuditAction.OBSERVED_UNDECLARED: TimelineCategory.OBSERVED,
         AuditAction.DRIFTED: TimelineCategory.DRIFT,
         AuditAction.PENDING_PRINCIPAL: TimelineCategory.DRIFT,

@@ -3,16 +3,56 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from driftguard.decision import Observation
+from driftguard.decision import Observation, Result
+from driftguard.model import StatusRecord
+from driftguard.vocabulary import FINDING_SEVERITY, Finding, Mode, Severity, Status
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+# --------------------------------------------------------------------------- worst first
+
+
+def findings_severity(findings: Iterable[str]) -> Severity:
+    """The severity of the worst finding (vocabulary.FINDING_SEVERITY, ranked as
+    Classification.severity ranks them); NONE without any."""
+    known = [Finding(f) for f in findings if f in Finding.__members__.values()]
+    return max((FINDING_SEVERITY[f] for f in known), key=lambda s: s.rank, default=Severity.NONE)
+
+
+def status_rank(status: str | None) -> int:
+    """Worse ranks higher: the Status declaration order, in-sync lowest and quarantined
+    highest; anything else (no status) below them all."""
+    if status is None or status not in Status.__members__.values():
+        return -1
+    return list(Status).index(Status(status))
+
+
+def worst_first(severity: str, status: str | None) -> tuple[int, int]:
+    """A sort key: the worst severity first, then the worst status."""
+    return (-Severity(severity).rank, -status_rank(status))
+
+
+def record_severity(record: StatusRecord) -> Severity:
+    return findings_severity(record.findings)
+
+
+def sorted_records(records: Iterable[StatusRecord]) -> list[StatusRecord]:
+    """Worst severity first, then worst status, then the newest."""
+    newest_first = sorted(records, key=lambda r: r.updated_at, reverse=True)
+    return sorted(newest_first, key=lambda r: worst_first(record_severity(r).value, r.status.value))
+
+
+def status_json(record: StatusRecord) -> dict[str, Any]:
+    """`status --json`: the record as stored, and the severity of its findings."""
+    return asdict(record) | {"severity": record_severity(record).value}
 
 
 # --------------------------------------------------------------------------- drift
@@ -172,21 +212,92 @@ class ScanRow:
     findings: tuple[str, ...] = ()
     severity: str = "none"
     error: str | None = None
+    region: str = ""
+    mode: str = ""  # "" when the declaration could not be read
 
     @property
     def drifted(self) -> bool:
-        return self.error is not None or self.status != "in-sync"
+        return self.error is not None or self.status != Status.IN_SYNC
+
+    @property
+    def restorable(self) -> bool:
+        """What `scan --remediate` would put the declaration back on: read, not in
+        sync, in enforce mode (a missing principal may still hold it back)."""
+        return self.mode == Mode.ENFORCE and self.error is None and self.status != Status.IN_SYNC
 
     def to_json(self) -> dict[str, Any]:
         return {
             "arn": self.arn,
             "account": self.account,
+            "region": self.region,
             "kind": self.kind,
+            "mode": self.mode or None,
             "status": self.status,
             "findings": list(self.findings),
             "severity": self.severity,
             "error": self.error,
         }
+
+
+def sorted_scan(rows: Iterable[ScanRow]) -> list[ScanRow]:
+    return sorted(
+        rows, key=lambda r: (*worst_first(r.severity, r.status), r.account, r.kind, r.arn)
+    )
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One resource of `scan --remediate`: what the sweep did, and where it rests."""
+
+    arn: str
+    outcome: str
+    status: str | None  # None: the sweep stopped before deciding one
+    kind: str
+    account: str
+    region: str
+    mode: str  # "" when no status was recorded
+    findings: tuple[str, ...] = ()
+    severity: str = "none"
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "arn": self.arn,
+            "outcome": self.outcome,
+            "status": self.status,
+            "reason": self.reason,
+            "account": self.account,
+            "region": self.region,
+            "kind": self.kind,
+            "mode": self.mode or None,
+            "findings": list(self.findings),
+            "severity": self.severity,
+        }
+
+
+def sweep_rows(
+    results: Sequence[Result], records: Mapping[str, StatusRecord | None]
+) -> list[SweepRow]:
+    """The sweep's results with the status each left recorded (its findings), worst first."""
+    rows = [sweep_row(result, records.get(result.arn)) for result in results]
+    return sorted(rows, key=lambda r: (*worst_first(r.severity, r.status), r.arn))
+
+
+def sweep_row(result: Result, record: StatusRecord | None) -> SweepRow:
+    findings = record.findings if record is not None else ()
+    parts = result.arn.split(":")  # arn:partition:service:region:account:...
+    return SweepRow(
+        arn=result.arn,
+        outcome=result.outcome.value,
+        status=result.status.value if result.status else None,
+        kind=result.kind or (record.kind if record else ""),
+        account=record.account if record else parts[4] if len(parts) > 4 else "",
+        region=record.region if record else parts[3] if len(parts) > 3 else "",
+        mode=record.mode.value if record else "",
+        findings=findings,
+        severity=findings_severity(findings).value,
+        reason=result.reason,
+    )
 
 
 # --------------------------------------------------------------------------- dead-letter queue

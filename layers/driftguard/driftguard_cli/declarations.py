@@ -51,6 +51,10 @@ class Plan:
     # (taken away in enforce mode), "-" only in the new declaration (put back). Its diff
     # is None when the resource has no policy.
     against_live: Classification
+    # Who answers for the resource and the change that asked for it (a declaration
+    # file's): recorded in the resource's history, not in the signed declaration.
+    owner: str | None = None
+    ticket: str | None = None
 
     @property
     def widens(self) -> bool:
@@ -113,13 +117,16 @@ class Declarations:
         declared_by: str,
         *,
         allow_public: bool = False,
+        owner: str | None = None,
+        ticket: str | None = None,
     ) -> Plan:
         """Validate the policy, then compare it with the current declaration and the live
         policy. Reads only: nothing is signed or written."""
         target = kinds.target(arn_text)
         policy, public = self._valid(target, policy_text, allow_public)
         live = self._read(target)
-        return self._plan(target, policy_text, policy, public, mode, declared_by, live)
+        plan = self._plan(target, policy_text, policy, public, mode, declared_by, live)
+        return replace(plan, owner=owner, ticket=ticket)
 
     def plan_adoption(
         self, arn_text: str, mode: Mode, declared_by: str, *, allow_public: bool = False
@@ -228,7 +235,7 @@ class Declarations:
             raise DeclarationError(f"cannot declare {plan.target}: {observation.reason}")
         # Looking the principals up records their unique ids while they exist.
         lookup.missing(frozenset(declared.principals))
-        status, audit = self._first_record(observation, plan.previous)
+        status, audit = self._first_record(observation, plan)
         self._store.put_declared(declared, status, audit)
         # The roles it names, as they are now, are the identities it grants (declaring
         # anew approves a role recreated with another trust policy, as approving does).
@@ -241,6 +248,31 @@ class Declarations:
             clock=self._clock,
         )
         return declared
+
+    # ----------------------------------------------------------------------- all, removal
+
+    def current(self) -> list[Declared]:
+        """Every declaration now, by ARN. Through the status index and one GetItem each:
+        the declarer role may Query and GetItem, not Scan or BatchGetItem."""
+        arns = sorted({record.arn for record in self._store.iter_statuses()})
+        found = (self._store.get_declared(arn) for arn in arns)
+        return [declared for declared in found if declared is not None]
+
+    def remove(self, declared: Declared, removed_by: str) -> None:
+        """Delete the declaration, if it is still `declared` (its version): driftguard
+        stops guarding the resource. Its history keeps the removal; the declarations
+        watcher alerts it."""
+        audit = AuditEntry(
+            arn=declared.arn,
+            at=self._clock.now(),
+            action=AuditAction.UNDECLARED,
+            status="undeclared",
+            actor=removed_by,
+            trigger="cli",
+            message=f"version {declared.version} removed: driftguard no longer guards it",
+            before_digest=declared.digest,
+        )
+        self._store.delete_declaration(declared, audit)
 
     def _acceptable(self, target: Target, policy_text: str) -> Policy:
         """The policy, or DeclarationError when AWS (or driftguard) could never apply it."""
@@ -259,10 +291,13 @@ class Declarations:
         return policy
 
     def _first_record(
-        self, observation: Observation, previous: Declared | None
+        self, observation: Observation, plan: Plan
     ) -> tuple[StatusRecord, AuditEntry]:
         """The status a read-only look gives the new declaration, and its history entry."""
-        declared, at = observation.declared, self._clock.now()
+        declared, at, previous = observation.declared, self._clock.now(), plan.previous
+        notes = [f"version {declared.version}", f"mode {declared.mode.value}"]
+        notes += [f"owner {plan.owner}"] if plan.owner else []
+        notes += [f"ticket {plan.ticket}"] if plan.ticket else []
         status = StatusRecord(
             arn=declared.arn,
             kind=declared.kind,
@@ -283,7 +318,7 @@ class Declarations:
             status=status.status.value,
             actor=declared.declared_by,
             trigger="cli",
-            message=f"version {declared.version}, mode {declared.mode.value}",
+            message=", ".join(notes),
             before_digest=previous.digest if previous else None,
             after_digest=declared.digest,
             diff=observation.diff,

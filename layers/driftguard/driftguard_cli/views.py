@@ -10,140 +10,43 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from driftguard.alerts import readable_changes
-from driftguard.model import AuditEntry, StatusRecord
-from driftguard.vocabulary import AuditAction, Finding, Mode, Severity, Status
-from driftguard_cli.answers import DriftAnswer, PrincipalAnswer, ReplayRow, ScanRow, WhoisAnswer
+from driftguard.vocabulary import Finding, Mode, Severity, Status
+from driftguard_cli.answers import DriftAnswer, PrincipalAnswer, ReplayRow, WhoisAnswer
+
+# The lists of resources and the timeline, at any width (re-exported: one module of views).
+from driftguard_cli.list_views import history_view as history_view
+from driftguard_cli.list_views import scan_view as scan_view
+from driftguard_cli.list_views import status_summary as status_summary
+from driftguard_cli.list_views import status_view as status_view
+from driftguard_cli.list_views import sweep_view as sweep_view
+
+# The palette (re-exported: tests/unit/test_vocabulary.py checks every style map here).
+from driftguard_cli.styles import ACTION_STYLES as ACTION_STYLES
+from driftguard_cli.styles import (
+    ADDED_STYLE,
+    REMOVED_STYLE,
+    SEVERITY_STYLES,
+    STATUS_STYLES,
+    change_lines,
+    plain_table,
+    severity_style,
+    status_text,
+    when,
+)
+from driftguard_cli.styles import RESULT_STYLES as RESULT_STYLES
 
 if TYPE_CHECKING:  # the views stay free of the AWS side
     from driftguard.classify import Classification
     from driftguard_cli.declarations import Plan
 
-# Every member of each enum has a style (tests/unit/test_vocabulary.py).
-STATUS_STYLES: Final[Mapping[Status, str]] = {
-    Status.IN_SYNC: "green",
-    Status.DRIFTED: "yellow",
-    Status.PENDING_PRINCIPAL: "magenta",
-    Status.ORPHANED_PRINCIPAL: "bold red",
-    Status.ERROR: "red",
-    Status.QUARANTINED: "bold white on red",
-}
-
-SEVERITY_STYLES: Final[Mapping[Severity, str]] = {
-    Severity.CRITICAL: "bold white on red",
-    Severity.HIGH: "bold red",
-    Severity.MEDIUM: "yellow",
-    Severity.INFO: "cyan",
-    Severity.NONE: "green",
-}
-
-# Audit actions by what they mean on a timeline.
-ACTION_STYLES: Final[Mapping[AuditAction, str]] = {
-    AuditAction.DECLARED: "blue",
-    AuditAction.OBSERVED_UNDECLARED: "dim",
-    AuditAction.DRIFTED: STATUS_STYLES[Status.DRIFTED],
-    AuditAction.PENDING_PRINCIPAL: STATUS_STYLES[Status.PENDING_PRINCIPAL],
-    AuditAction.ORPHANED_PRINCIPAL: STATUS_STYLES[Status.ORPHANED_PRINCIPAL],
-    AuditAction.QUARANTINED: STATUS_STYLES[Status.QUARANTINED],
-    AuditAction.RESTORED: "green",
-    AuditAction.RESOLVED: "green",
-    AuditAction.RESTORE_FAILED: "bold red",
-    AuditAction.ERROR: "red",
-}
-
-RESULT_STYLES: Final[Mapping[str, str]] = {
-    "replayed": "green",
-    "listed": "cyan",
-    "invalid": "yellow",
-    "failed": "bold red",
-}
-
-ADDED_STYLE: Final = "red"  # only in live: access nobody declared
-REMOVED_STYLE: Final = "yellow"  # only in declared: access that is gone
-
-
-def status_text(status: str) -> Text:
-    """A status value coloured (anything else, e.g. "unknown", plain)."""
-    known = status in Status.__members__.values()
-    return Text(status, style=STATUS_STYLES[Status(status)] if known else "")
-
-
-def _severity_style(severity: str) -> str:
-    return SEVERITY_STYLES[Severity(severity)]
-
-
-def _table(*headers: str) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    for header in headers:
-        table.add_column(header, no_wrap=True)
-    return table
-
-
-def _when(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M:%S}"
-
-
-# --------------------------------------------------------------------------- status
-
-
-def status_view(records: Sequence[StatusRecord]) -> RenderableType:
-    """`driftguard status`: one row per resource coloured by status, then why for
-    the problems."""
-    if not records:
-        return Text("no declared resources match")
-    table = _table("STATUS", "KIND", "ACCOUNT", "MODE", "UPDATED (UTC)", "RESOURCE")
-    for r in records:
-        table.add_row(
-            status_text(r.status.value),
-            Text(r.kind),
-            Text(r.account),
-            Text(r.mode.value),
-            Text(_when(r.updated_at)),
-            Text(r.arn),
-        )
-    parts: list[RenderableType] = [table, status_summary(records)]
-    for r in records:
-        if r.status.is_problem and (r.reason or r.orphaned_ids):
-            line = Text("  ")
-            line.append(r.arn)
-            line.append(": ")
-            line.append(r.reason or "unique ids in policy", style=STATUS_STYLES[r.status])
-            if r.orphaned_ids:
-                line.append(f" ({', '.join(r.orphaned_ids)})")
-            parts.append(line)
-    return Group(*parts)
-
-
-def status_summary(records: Iterable[StatusRecord]) -> Text:
-    counts = Counter(r.status.value for r in records)
-    total = sum(counts.values())
-    text = Text(f"{total} resource{'s' if total != 1 else ''}")
-    for status in Status:
-        if counts[status.value]:
-            text.append(" · ")
-            text.append(f"{counts[status.value]} {status.value}", style=STATUS_STYLES[status])
-    return text
-
-
 # --------------------------------------------------------------------------- drift
-
-
-def change_lines(lines: Iterable[str], indent: str = "  ") -> list[Text]:
-    """PolicyDiff summary lines, "+" (only live) and "-" (only declared) coloured."""
-    out = []
-    for line in lines:
-        style = ADDED_STYLE if line.startswith("+") else REMOVED_STYLE if line[:1] == "-" else ""
-        out.append(Text(indent + line, style=style))
-    return out
 
 
 def _statement_lines(sign: str, statement: Mapping[str, Any], style: str) -> list[Text]:
@@ -157,7 +60,7 @@ def drift_view(answer: DriftAnswer) -> RenderableType:
     head = Text()
     head.append(answer.arn, style="bold")
     head.append(f"\n{answer.kind} in {answer.account}, {answer.mode} mode, declared version ")
-    head.append(f"{answer.version} by {answer.declared_by} at {_when(answer.declared_at)} UTC")
+    head.append(f"{answer.version} by {answer.declared_by} at {when(answer.declared_at)} UTC")
     if answer.recorded_status:
         head.append("\nrecorded status: ")
         head.append_text(status_text(answer.recorded_status))
@@ -167,7 +70,7 @@ def drift_view(answer: DriftAnswer) -> RenderableType:
         return Group(*parts)
     verdict = Text("DRIFTED", style="bold red")
     verdict.append(f": {', '.join(answer.findings)} (severity ", style="")
-    verdict.append(answer.severity, style=_severity_style(answer.severity))
+    verdict.append(answer.severity, style=severity_style(answer.severity))
     verdict.append(")")
     parts.append(verdict)
     if answer.live_missing:
@@ -271,68 +174,13 @@ def declaration_plan_view(plan: Plan) -> RenderableType:
     return Group(*parts)
 
 
-# --------------------------------------------------------------------------- history
-
-
-def _action_style(entry: AuditEntry) -> str:
-    return ACTION_STYLES[entry.action]
-
-
-def _gap(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 60:
-        return f"+{delta.total_seconds():.1f}s"
-    if seconds < 3600:
-        return f"+{seconds // 60}m{seconds % 60:02d}s"
-    if seconds < 86400:
-        return f"+{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"+{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
-
-
-def _who(entry: AuditEntry) -> str:
-    """ "by <actor> (<event>)", without repeating the actor the trigger names too."""
-    trigger = entry.trigger or ""
-    if entry.actor and trigger.endswith(f" by {entry.actor}"):
-        trigger = trigger.removesuffix(f" by {entry.actor}")
-    words = [f"by {entry.actor}"] if entry.actor else []
-    if trigger and trigger not in (entry.actor, "cli"):
-        words.append(f"({trigger})")
-    return " ".join(words)
-
-
-def history_view(arn: str, entries: Sequence[AuditEntry]) -> RenderableType:
-    """`driftguard history`: one block per day; per entry the time, the gap since the
-    one before, what happened (coloured), who and why, and what changed."""
-    parts: list[RenderableType] = [Text(arn, style="bold")]
-    day = None
-    previous: AuditEntry | None = None
-    for entry in entries:
-        if entry.at.date() != day:
-            day = entry.at.date()
-            parts.append(Text(f"{day:%Y-%m-%d} (UTC)", style="bold underline"))
-        line = Text(f"  {entry.at:%H:%M:%S} ")
-        gap = _gap(entry.at - previous.at) if previous else ""
-        line.append(f"{gap:>9} ", style="dim")
-        line.append(f"● {entry.action:<20}", style=_action_style(entry))
-        line.append(" ")
-        line.append_text(status_text(entry.status))
-        parts.append(line)
-        if who := _who(entry):
-            parts.append(Text(" " * 14 + who, style="dim"))
-        if entry.message:
-            parts.append(Text(" " * 14 + entry.message))
-        parts.extend(change_lines(readable_changes(entry.diff), indent=" " * 16))
-        previous = entry
-    return Group(*parts)
-
-
 # --------------------------------------------------------------------------- principals
 
 
 def _resources_table(answer_resources: Sequence[Any]) -> RenderableType:
     if not answer_resources:
         return Text("  no declared policy names it", style="dim")
-    table = _table("STATUS", "RESOURCE")
+    table = plain_table("STATUS", "RESOURCE")
     for resource in answer_resources:
         table.add_row(status_text(resource.status or "unknown"), Text(resource.arn))
     return table
@@ -376,48 +224,13 @@ def whois_view(answer: WhoisAnswer) -> RenderableType:
     return Group(*parts)
 
 
-# --------------------------------------------------------------------------- scan, replay
-
-
-def scan_view(rows: Sequence[ScanRow]) -> RenderableType:
-    if not rows:
-        return Text("no declared resources")
-    table = _table("RESULT", "SEVERITY", "FINDINGS", "ACCOUNT", "KIND", "RESOURCE")
-    for row in rows:
-        table.add_row(
-            status_text(row.status),
-            Text(row.severity, style=_severity_style(row.severity)),
-            Text(", ".join(row.findings) or "-"),
-            Text(row.account),
-            Text(row.kind),
-            Text(row.arn),
-        )
-    drifted = sum(1 for r in rows if r.drifted)
-    summary = Text(f"{len(rows)} resources scanned, ")
-    summary.append(f"{drifted} not in sync", style="bold red" if drifted else "green")
-    parts: list[RenderableType] = [table, summary]
-    for row in rows:
-        if row.error:
-            line = Text(f"  {row.arn}: ")
-            line.append(row.error, style="red")
-            parts.append(line)
-    return Group(*parts)
-
-
-def sweep_view(results: Sequence[tuple[str, str, str]]) -> RenderableType:
-    """`scan --remediate`: (outcome, status, arn) per resource."""
-    if not results:
-        return Text("no declared resources")
-    table = _table("OUTCOME", "STATUS", "RESOURCE")
-    for outcome, status, arn in results:
-        table.add_row(Text(outcome), status_text(status), Text(arn))
-    return table
+# --------------------------------------------------------------------------- replay
 
 
 def replay_view(rows: Sequence[ReplayRow], *, dry_run: bool) -> RenderableType:
     if not rows:
         return Text("the dead-letter queue is empty", style="green")
-    table = _table("RESULT", "EVENT", "ACTOR", "WHY IT WAS PARKED", "DETAIL")
+    table = plain_table("RESULT", "EVENT", "ACTOR", "WHY IT WAS PARKED", "DETAIL")
     for row in rows:
         table.add_row(
             Text(row.result, style=RESULT_STYLES.get(row.result, "")),

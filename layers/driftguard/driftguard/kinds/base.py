@@ -39,6 +39,10 @@ class ResourceKind(ABC):
     # AWS's request quota of each call the kind makes, per account and region (the
     # service's quotas page); the sweep stays under driftguard's share of them.
     quotas: ClassVar[Mapping[str, Quota]] = {}
+    # What `count_existing` needs: list calls that name no resource (IAM grants them on
+    # Resource "*" only), kept apart from `iam_actions`, which a declared policy must not
+    # deny (a resource policy cannot deny these: they are not authorized on a resource).
+    inventory_actions: ClassVar[frozenset[str]] = frozenset()
 
     def handles(self, arn: Arn) -> bool:
         return arn.service == self.service
@@ -65,6 +69,12 @@ class ResourceKind(ABC):
     @abstractmethod
     def console_url(self, arn: Arn) -> str:
         """Where a person looks at this resource."""
+
+    @abstractmethod
+    def count_existing(self, clients: AwsClients, account: str, region: str) -> int:
+        """How many resources of this kind exist in the account and region, declared or
+        not (read only: list calls through the account's remediation role; never a
+        secret value). Raises what AWS answers (ClientError)."""
 
     def check_policy(self, text: str, policy: Policy) -> None:
         """Raise DeclarationError for what AWS refuses in any policy of this kind, whoever

@@ -39,10 +39,10 @@ def run(ctx: Context) -> int:
     entries = ctx.store.history(args.arn)
     if args.limit:
         entries = entries[-args.limit :]
-    if args.json:
+    if ctx.wants_json:
         ctx.dump([asdict(e) for e in entries])
     elif entries:
-        ctx.show(views.history_view(args.arn, entries))
+        ctx.show(views.history_view(args.arn, entries, width=ctx.console.width))
     if not entries:
         return ctx.fail(f"no history for {args.arn}")
     return EXIT_OK

@@ -1,0 +1,388 @@
+"""Declarations as code: one file per resource, YAML or JSON, reviewed as a pull request.
+
+    arn: arn:aws:kms:us-east-1:333333333333:key/1234abcd-...   # required
+    mode: enforce                                              # required: enforce | detect
+    owner: payments-team                                       # optional
+    ticket: SEC-1234                                           # optional
+    allow_public: false                                        # optional
+    policy:                                                    # required: a mapping
+      Version: "2012-10-17"
+      Statement: [...]
+
+Pure: file contents in, frozen objects out (`load`), and objects in, file contents out
+(`export_files`, for `driftguard export`); reading and writing the directory is the
+command's. Pydantic checks each file at the edge (unknown fields refused), and every
+problem is reported with the file and the field, all files at once.
+
+YAML 1.1 reads some unquoted words as something else than they look: `2012-10-17` is a
+date, `0777` the number 511, `on` true. In a policy that silently changes what is
+declared, so such a value is refused ("quote it") rather than guessed; so is a key given
+twice (YAML and JSON both keep only the last one, which a reviewer may not see).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import ErrorDetails
+
+from driftguard import kinds
+from driftguard.access import public_allows
+from driftguard.arns import Arn
+from driftguard.errors import DriftguardError, PolicyParseError
+from driftguard.model import Declared, sha256
+from driftguard.policy import Policy
+from driftguard.vocabulary import Mode
+
+SUFFIXES: Final = (".yaml", ".yml", ".json")
+# The order of the fields in an exported file (and of the allowed fields in messages).
+FIELDS: Final = ("arn", "mode", "owner", "ticket", "allow_public", "policy")
+HEADER: Final = "# A driftguard declaration: see docs/declarations-as-code.md\n"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file of the directory: its path relative to the directory (with `/`), and
+    its bytes."""
+
+    path: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class DeclarationFile:
+    """What one file declares."""
+
+    path: str
+    arn: str
+    mode: Mode
+    policy: Mapping[str, Any] = field(hash=False)
+    owner: str | None = None
+    ticket: str | None = None
+    allow_public: bool = False
+
+    @property
+    def policy_text(self) -> str:
+        """The policy as it is declared (and restored): JSON, in the file's key order."""
+        return json.dumps(self.policy, indent=2)
+
+    def same_as(self, declared: Declared) -> bool:
+        """The declaration already says what this file says: same mode and the same
+        policy document (key order aside)."""
+        try:
+            current = json.loads(declared.policy)
+        except ValueError:
+            return False
+        return declared.mode is self.mode and _canonical(current) == _canonical(self.policy)
+
+
+@dataclass(frozen=True)
+class FileError:
+    """Why a file cannot be applied; `path` None: not one file's problem."""
+
+    path: str | None
+    problems: tuple[str, ...]
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return where + "; ".join(self.problems)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    files: tuple[DeclarationFile, ...]
+    errors: tuple[FileError, ...]
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+# --------------------------------------------------------------------------- the edge
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    arn: StrictStr
+    mode: Mode
+    policy: dict[str, Any]
+    owner: StrictStr | None = None
+    ticket: StrictStr | None = None
+    allow_public: StrictBool = False
+
+    @field_validator("arn")
+    @classmethod
+    def _known_resource(cls, value: str) -> str:
+        try:
+            return kinds.target(value).text
+        except DriftguardError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("policy", mode="before")
+    @classmethod
+    def _a_mapping(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError("must be the policy itself as a mapping, not a string of JSON")
+        _json_only(value)
+        return value
+
+
+def _json_only(value: Any) -> None:
+    """ValueError when the value holds anything a JSON policy cannot (a YAML set, bytes,
+    a non-text key...)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"has a key that is not text: {key!r}")
+            _json_only(item)
+    elif isinstance(value, list):
+        for item in value:
+            _json_only(item)
+    elif not isinstance(value, str | int | float | bool | None):
+        raise ValueError(f"holds a value JSON cannot carry: {type(value).__name__}")
+
+
+def _problem(error: ErrorDetails) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "(file)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{where}: unknown field (allowed: {', '.join(FIELDS)})"
+    if kind == "missing":
+        return f"{where}: required field missing"
+    if kind == "value_error":
+        return f"{where}: {error.get('ctx', {}).get('error', error['msg'])}"
+    return f"{where}: {error['msg']}"
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse(source: Source) -> DeclarationFile | FileError:
+    """One file: what it declares, or every problem found in it."""
+    try:
+        data = _decode(source)
+    except ValueError as exc:
+        return FileError(source.path, (str(exc),))
+    if not isinstance(data, dict):
+        shown = "nothing" if data is None else f"a {type(data).__name__}"
+        problem = f"not a declaration: expected a mapping of {', '.join(FIELDS)}, got {shown}"
+        return FileError(source.path, (problem,))
+    try:
+        model = _FileModel.model_validate(data)
+    except ValidationError as exc:
+        return FileError(source.path, tuple(_problem(error) for error in exc.errors()))
+    return DeclarationFile(
+        path=source.path,
+        arn=model.arn,
+        mode=model.mode,
+        policy=model.policy,
+        owner=model.owner,
+        ticket=model.ticket,
+        allow_public=model.allow_public,
+    )
+
+
+def load(sources: Iterable[Source]) -> Loaded:
+    """Every file, in path order; a file that cannot be read, or that declares a
+    resource another file declares too, is an error (and declares nothing)."""
+    parsed: list[DeclarationFile] = []
+    errors: list[FileError] = []
+    for source in sorted(sources, key=lambda s: s.path):
+        found = parse(source)
+        if isinstance(found, FileError):
+            errors.append(found)
+        else:
+            parsed.append(found)
+    by_arn: dict[str, list[str]] = defaultdict(list)
+    for declaration in parsed:
+        by_arn[declaration.arn].append(declaration.path)
+    files = []
+    for declaration in parsed:
+        others = [p for p in by_arn[declaration.arn] if p != declaration.path]
+        if others:
+            problem = f"arn: {declaration.arn} is declared in {', '.join(others)} too"
+            errors.append(FileError(declaration.path, (problem,)))
+        else:
+            files.append(declaration)
+    return Loaded(tuple(files), tuple(sorted(errors, key=lambda e: e.path or "")))
+
+
+def _decode(source: Source) -> Any:
+    try:
+        text = source.data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    if source.path.endswith(".json"):
+        try:
+            return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_nan)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            ) from None
+    try:
+        _check_yaml(yaml.compose(text, Loader=yaml.SafeLoader))
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"not valid YAML: {_yaml_problem(exc)}") from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"not valid JSON: the key {key!r} appears twice in one object")
+        seen[key] = value
+    return seen
+
+
+def _no_nan(constant: str) -> Any:
+    raise ValueError(f"not valid JSON: {constant} is not a JSON value")
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is None:
+        return str(problem)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+
+
+# --------------------------------------------------------------------------- YAML's surprises
+
+_TAG: Final = "tag:yaml.org,2002:"
+_PLAIN_NUMBER: Final = re.compile(r"[-+]?(0|[1-9][0-9]*)(\.[0-9]+)?")
+_PLAIN_BOOLEAN: Final = frozenset({"true", "false", "True", "False", "TRUE", "FALSE"})
+
+
+class _Surprise(yaml.YAMLError):  # type: ignore[misc]  # PyYAML ships no stubs
+    def __init__(self, node: Any, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = node.start_mark
+
+
+def _check_yaml(node: Any) -> None:
+    """Refuse what YAML would read as something else than it looks (see the module's
+    docstring), and keys given twice."""
+    if isinstance(node, yaml.ScalarNode):
+        _check_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_yaml(item)
+    elif isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    raise _Surprise(key, f"the key {key.value!r} appears twice in one mapping")
+                seen.add(key.value)
+            _check_yaml(key)
+            _check_yaml(value)
+
+
+def _check_scalar(node: Any) -> None:
+    if node.style is not None:  # quoted, or a block: text
+        return
+    tag, value = str(node.tag).removeprefix(_TAG), str(node.value)
+    if tag == "timestamp":
+        advice = "a date in YAML; quote it to mean the text"
+    elif tag in ("int", "float") and not _PLAIN_NUMBER.fullmatch(value):
+        advice = "a number in YAML; quote it to mean the text"
+    elif tag == "bool" and value not in _PLAIN_BOOLEAN:
+        advice = "a boolean in YAML; write true or false, or quote it to mean the text"
+    else:
+        return
+    raise _Surprise(node, f"{value} is read as {advice}")
+
+
+# --------------------------------------------------------------------------- export
+
+
+def declaration_file(declared: Declared, path: str) -> DeclarationFile:
+    """What a file declaring `declared` holds; PolicyParseError when its policy is not
+    a readable JSON policy. `allow_public` is set when the policy grants everyone (it was
+    accepted so), so that the file declares what is declared."""
+    policy = Policy.parse(declared.policy)
+    document = json.loads(declared.policy)
+    if not isinstance(document, dict):  # pragma: no cover - Policy.parse refuses it
+        raise PolicyParseError("the policy is not a JSON object")
+    public = bool(public_allows(policy, Arn.parse(declared.arn).partition))
+    return DeclarationFile(
+        path=path, arn=declared.arn, mode=declared.mode, policy=document, allow_public=public
+    )
+
+
+def render(declaration: DeclarationFile) -> str:
+    """The file's YAML: fields in a fixed order, the policy in block style in its own key
+    order, nothing unset; the same declaration always gives the same bytes."""
+    values: dict[str, Any] = {
+        "arn": declaration.arn,
+        "mode": declaration.mode.value,
+        "owner": declaration.owner,
+        "ticket": declaration.ticket,
+        "allow_public": declaration.allow_public or None,
+        "policy": dict(declaration.policy),
+    }
+    ordered = {name: values[name] for name in FIELDS if values[name] is not None}
+    body = yaml.safe_dump(
+        ordered, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096
+    )
+    return HEADER + str(body)
+
+
+def file_names(declared: Sequence[Declared]) -> dict[str, str]:
+    """A file name per declaration (by ARN): `<account>/<kind>-<short name>.yaml`; the
+    region, then a digest of the ARN, is added to names that would be taken twice."""
+    names = {d.arn: _file_name(d, 0) for d in declared}
+    for level in (1, 2):
+        counts: dict[str, int] = defaultdict(int)
+        for name in names.values():
+            counts[name] += 1
+        names = {
+            d.arn: _file_name(d, level) if counts[names[d.arn]] > 1 else names[d.arn]
+            for d in declared
+        }
+    return names
+
+
+def _file_name(declared: Declared, level: int) -> str:
+    arn = Arn.parse(declared.arn)
+    name = re.split(r"[:/]", arn.resource, maxsplit=1)[-1]
+    if declared.kind == "secret":  # Secrets Manager's random suffix says nothing
+        name = re.sub(r"-[A-Za-z0-9]{6}$", "", name)
+    parts = [declared.kind, re.sub(r"[^A-Za-z0-9._-]", "_", name)]
+    if level >= 1:
+        parts.append(arn.region or "global")
+    if level >= 2:
+        parts.append(sha256(declared.arn)[:8])
+    return f"{arn.account or 'no-account'}/{'-'.join(parts)}.yaml"
+
+
+def export_files(declared: Sequence[Declared]) -> tuple[dict[str, str], tuple[FileError, ...]]:
+    """Every declaration's file (path -> YAML text), and the declarations that cannot be
+    written (their policy is unreadable; the functions refuse them too)."""
+    names = file_names(declared)
+    files: dict[str, str] = {}
+    errors: list[FileError] = []
+    for item in sorted(declared, key=lambda d: names[d.arn]):
+        try:
+            files[names[item.arn]] = render(declaration_file(item, names[item.arn]))
+        except (PolicyParseError, ValueError) as exc:
+            problem = f"{item.arn}: its declared policy is unreadable: {exc}"
+            errors.append(FileError(None, (problem,)))
+    return files, tuple(errors)

@@ -1,0 +1,188 @@
+"""The answer of `driftguard plan DIR` (and what `apply DIR` does): per resource, what
+applying the directory changes. Pure: built from the files, their per-resource plans
+(driftguard_cli.declarations.Plan) and today's declarations.
+
+A file whose resource is declared with the same mode and the same policy document is
+unchanged; nothing is signed or written for it. A declared resource with no file is
+kept, unless the apply prunes (then its declaration is removed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from driftguard.model import Declared
+from driftguard_cli.declaration_files import DeclarationFile, FileError
+from driftguard_cli.exit_codes import EXIT_DRIFT, EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:  # the answers stay free of the AWS side
+    from driftguard.classify import Classification
+    from driftguard_cli.declarations import Plan
+
+
+class PlanAction(StrEnum):
+    """What applying the directory does to one resource."""
+
+    NEW = "new"  # a first declaration
+    CHANGE = "change"  # a new version of the declaration
+    UNCHANGED = "unchanged"  # the declaration already says what the file says
+    KEEP = "kept"  # declared, no file: kept (apply --prune would remove it)
+    REMOVE = "remove"  # declared, no file, --prune: the declaration is removed
+
+
+# What `apply` writes, in the order it writes them.
+WRITES = (PlanAction.NEW, PlanAction.CHANGE, PlanAction.REMOVE)
+
+
+@dataclass(frozen=True)
+class ResourcePlan:
+    arn: str
+    action: PlanAction
+    path: str | None = None  # its file; None: declared, no file
+    plan: Plan | None = None  # a file's resource: what declaring it changes
+    current: Declared | None = None  # the declaration now; None: none
+
+    @property
+    def widens(self) -> bool:
+        return self.action is not PlanAction.UNCHANGED and bool(self.plan and self.plan.widens)
+
+
+@dataclass(frozen=True)
+class DirectoryPlan:
+    directory: str
+    resources: tuple[ResourcePlan, ...]  # the files' resources by path, then the others
+    errors: tuple[FileError, ...]  # any one: nothing may be applied
+    prune: bool
+    files: int  # declaration files read (with or without errors)
+
+    def count(self, action: PlanAction) -> int:
+        return sum(1 for r in self.resources if r.action is action)
+
+    @property
+    def writes(self) -> tuple[ResourcePlan, ...]:
+        """What `apply` writes: declarations first, then removals."""
+        return tuple(r for action in WRITES for r in self.resources if r.action is action)
+
+
+def resource_plan(file: DeclarationFile, plan: Plan) -> ResourcePlan:
+    current = plan.previous
+    if current is None:
+        action = PlanAction.NEW
+    elif file.same_as(current):
+        action = PlanAction.UNCHANGED
+    else:
+        action = PlanAction.CHANGE
+    return ResourcePlan(file.arn, action, file.path, plan, current)
+
+
+def directory_plan(
+    directory: str,
+    files: Sequence[DeclarationFile],
+    plans: Mapping[str, Plan],
+    errors: Sequence[FileError],
+    declared: Sequence[Declared],
+    *,
+    prune: bool,
+    file_count: int,
+) -> DirectoryPlan:
+    """`plans`: by ARN, for the files that could be planned (the others are in
+    `errors`); `declared`: every declaration now."""
+    planned = [resource_plan(f, plans[f.arn]) for f in files if f.arn in plans]
+    named = {f.arn for f in files}
+    absent = PlanAction.REMOVE if prune else PlanAction.KEEP
+    others = [
+        ResourcePlan(d.arn, absent, current=d)
+        for d in sorted(declared, key=lambda d: d.arn)
+        if d.arn not in named
+    ]
+    return DirectoryPlan(
+        directory=directory,
+        resources=(*planned, *others),
+        errors=tuple(sorted(errors, key=lambda e: e.path or "")),
+        prune=prune,
+        files=file_count,
+    )
+
+
+def exit_code(answer: DirectoryPlan) -> int:
+    """As `terraform plan -detailed-exitcode`: 2 errors, 1 something to apply, 0 nothing."""
+    if answer.errors:
+        return EXIT_USAGE
+    return EXIT_DRIFT if answer.writes else EXIT_OK
+
+
+def prune_refusal(answer: DirectoryPlan) -> str | None:
+    """Why pruning must not go ahead: a directory with no declaration file at all is a
+    wrong path far more often than an intent to remove every declaration."""
+    if answer.prune and answer.files == 0 and answer.count(PlanAction.REMOVE):
+        return (
+            f"{answer.directory} holds no declaration files: refusing to remove every "
+            "declaration (--prune)"
+        )
+    return None
+
+
+def summary(answer: DirectoryPlan) -> str:
+    """ "2 to change, 1 new, 3 unchanged[, 1 to remove with --prune]"."""
+    parts = [
+        f"{answer.count(PlanAction.CHANGE)} to change",
+        f"{answer.count(PlanAction.NEW)} new",
+        f"{answer.count(PlanAction.UNCHANGED)} unchanged",
+    ]
+    if kept := answer.count(PlanAction.KEEP):
+        parts.append(f"{kept} to remove with --prune")
+    if removed := answer.count(PlanAction.REMOVE):
+        parts.append(f"{removed} to remove")
+    if answer.errors:
+        files = len(answer.errors)
+        parts.append(f"{files} file{'s' if files != 1 else ''} with errors")
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def to_json(answer: DirectoryPlan) -> dict[str, Any]:
+    return {
+        "directory": answer.directory,
+        "prune": answer.prune,
+        "summary": {action.value: answer.count(action) for action in PlanAction}
+        | {"errors": len(answer.errors)},
+        "resources": [_resource_json(r) for r in answer.resources],
+        "errors": [{"file": e.path, "problems": list(e.problems)} for e in answer.errors],
+    }
+
+
+def _resource_json(resource: ResourcePlan) -> dict[str, Any]:
+    plan, current = resource.plan, resource.current
+    data: dict[str, Any] = {
+        "arn": resource.arn,
+        "action": resource.action.value,
+        "file": resource.path,
+        "current_version": current.version if current else None,
+        "current_mode": current.mode.value if current else None,
+    }
+    if plan is None:
+        return data
+    return data | {
+        "version": plan.declared.version if resource.action in WRITES else None,
+        "mode": plan.declared.mode.value,
+        "owner": plan.owner,
+        "ticket": plan.ticket,
+        "widens": resource.widens,
+        "narrows": resource.action is not PlanAction.UNCHANGED and plan.narrows,
+        "against_declared": _comparison(plan.against_declared),
+        "against_live": _comparison(plan.against_live),
+    }
+
+
+def _comparison(found: Classification | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        "findings": sorted(f.value for f in found.findings),
+        "changes": list(found.diff.summary_lines()) if found.diff else [],
+    }
