@@ -8,8 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from driftguard.errors import DeclarationError
+from driftguard.model import AuditEntry
 from driftguard.state import StateStore
 from driftguard.vocabulary import AlertType, AuditAction, Severity, Status
 from driftguard_cli.exit_codes import EXIT_DRIFT, EXIT_OK, EXIT_USAGE
@@ -165,3 +168,19 @@ def test_bad_files_are_all_named_and_nothing_is_written(
         assert f"ghost.json: cannot declare {ghost}: " in errors
     assert "nothing applied: fix the files named above first" in err
     assert versions(store, story.key_arn, story.secret_arn) == [1, 1]
+
+
+def test_a_removal_never_loses_a_declaration_written_since_it_was_read(
+    story: Story, store: StateStore
+) -> None:
+    seen = store.get_declared(story.secret_arn)  # version 1, as a plan saw it
+    assert seen is not None
+    assert run_cli_full("adopt", story.secret_arn, "--mode", "detect")[0] == EXIT_OK
+    removal = AuditEntry(
+        arn=story.secret_arn, at=seen.declared_at, action=AuditAction.UNDECLARED, status="x"
+    )
+    with pytest.raises(DeclarationError, match="changed since version 1 was read"):
+        store.delete_declaration(seen, removal)
+    assert versions(store, story.secret_arn) == [2]
+    assert store.get_status(story.secret_arn) is not None
+    assert AuditAction.UNDECLARED not in {e.action for e in store.history(story.secret_arn)}

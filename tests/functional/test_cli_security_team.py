@@ -218,6 +218,9 @@ def test_status_scan_and_history_read_at_80_columns(
     assert lines[0] == story.key_arn
     assert any("● orphaned-principal" in line for line in lines)
     assert any("waiting for" in line for line in lines)
+    entries = json.loads(run_cli_full("history", story.key_arn, "--json")[1])
+    actor = entries[-1]["actor"]  # who deleted the role: an STS ARN
+    assert any(f"by {actor}" in line for line in lines)  # on one line, not broken
 
     # Piped, the same command keeps one line per resource, whatever $COLUMNS says.
     out = run_cli_full("status")[1]
@@ -285,6 +288,11 @@ def test_scan_remediate_asks_at_a_terminal_and_needs_yes_elsewhere(
     assert story.key_arn in out and "widened" in out  # what it would restore
     assert "Restore 1 resource? [y/N]" in out
     assert story.secret_arn not in out  # in sync: nothing to restore there
+    assert not story.restored()
+
+    # At a terminal but writing data: a question would end up in the JSON.
+    code, out, err = run_cli_typing("scan", "--remediate", "--json", typed="y\n")
+    assert code == EXIT_USAGE and out == "" and "needs --yes" in err
     assert not story.restored()
 
     code, out, _ = run_cli_typing("scan", "--remediate", typed="y\n")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import fcntl
 import hashlib
+import html
 import json
 import os
 import re
@@ -159,6 +160,7 @@ class Node:
     attrs: dict[str, str]
     children: list[Node] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
+    content: list[Node | str] = field(default_factory=list)  # in document order
 
     @property
     def classes(self) -> set[str]:
@@ -166,6 +168,11 @@ class Node:
 
     def all_text(self) -> str:
         return "".join(self.text) + "".join(c.all_text() for c in self.children)
+
+    def words(self) -> str:
+        """The text as read, in document order, whitespace collapsed."""
+        parts = (part if isinstance(part, str) else part.words() for part in self.content)
+        return " ".join(" ".join(parts).split())
 
     def walk(self) -> Iterator[Node]:
         yield self
@@ -198,6 +205,7 @@ class _TreeBuilder(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         node = Node(tag, {k: v or "" for k, v in attrs})
         self.stack[-1].children.append(node)
+        self.stack[-1].content.append(node)
         if tag not in _VOID:
             self.stack.append(node)
 
@@ -212,6 +220,7 @@ class _TreeBuilder(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.stack[-1].text.append(data)
+        self.stack[-1].content.append(data)
 
 
 def parse_dom(text: str) -> Node:
@@ -377,7 +386,7 @@ def test_report_shows_what_a_review_needs(rendered: Rendered, tmp_path: Path) ->
     assert undone.actor in widened.all_text() and "critical" in widened.all_text()
     assert "+ principal arn:aws:iam::444455556666:root" in widened.all_text()
     assert "restored the declared policy (verified)" in widened.all_text()
-    times = " ".join(dom.one(id="restore-times").all_text().split())
+    times = dom.one(id="restore-times").words()
     assert "over 3 restores in this window" in times and "2 incidents still open" in times
 
     # pod-role -> the secret (data account) -> the key (security account).
@@ -390,7 +399,7 @@ def test_report_shows_what_a_review_needs(rendered: Rendered, tmp_path: Path) ->
     # Per account: declared by kind and status; nothing counted yet (no sweep ran).
     for account, kind in (("222222222222", "secret"), ("333333333333", "kms-key")):
         section = dom.one("section", "coverage-account", data_account=account)
-        text = " ".join(section.all_text().split())
+        text = section.words()
         assert f"1 declared: 1 {kind}. By status: orphaned-principal 1." in text
         assert section.one("tr", "cover").one("td", "not-counted").all_text() == (
             "not counted yet (the sweep counts it)"
@@ -399,9 +408,11 @@ def test_report_shows_what_a_review_needs(rendered: Rendered, tmp_path: Path) ->
     # The chart's dots are numbered, each number a row of the entries below it.
     dots = dom.one("svg", id="timeline-chart").find("circle", "pt")
     labels = sorted(int(t.all_text()) for t in dom.find("text", "dot-label"))
-    assert labels == list(range(1, len(dots) + 1)) == [
-        int(r.find("td")[0].all_text()) for r in dom.find("tr", "entry")
-    ]
+    assert (
+        labels
+        == list(range(1, len(dots) + 1))
+        == [int(r.find("td")[0].all_text()) for r in dom.find("tr", "entry")]
+    )
 
 
 def test_report_prints_on_paper(rendered: Rendered, tmp_path: Path) -> None:
@@ -441,7 +452,7 @@ PRINTED_STYLES = """JSON.stringify({
 def test_print_media_applies_the_print_rules(rendered: Rendered, tmp_path: Path) -> None:
     """The same page with print media emulated, against the screen: no filter, nothing
     sticky, black on white, console links followed by their URL, page breaks."""
-    url = rendered.page.as_uri()
+    url, page = rendered.page.as_uri(), rendered.page.read_text(encoding="utf-8")
     with devtools(tmp_path / "profile") as browser:
         screen = json.loads(browser.evaluate(url, PRINTED_STYLES, ""))
         paper = json.loads(browser.evaluate(url, PRINTED_STYLES, "print"))
@@ -449,10 +460,9 @@ def test_print_media_applies_the_print_rules(rendered: Rendered, tmp_path: Path)
     assert screen["filter"] != "none" and paper["filter"] == "none"
     assert screen["sticky"] > 0 and paper["sticky"] == 0
     assert screen["link"] == "none"
-    console = re.search(r'<a class="console" href="([^"]+)"', rendered.page.read_text())
-    assert console and paper["link"] == f'" (" attr(href) ")"' or paper["link"].startswith(
-        '" (https://'
-    ), paper["link"]
+    # The first console link, printed after its text (the page escapes its "&").
+    href = html.unescape(re.findall(r'<a class="console" href="([^"]+)"', page)[0])
+    assert href.startswith("https://") and paper["link"] == f'" ({href})"'
     assert (paper["text"], paper["muted"]) == ("rgb(0, 0, 0)", "rgb(0, 0, 0)")
     assert paper["background"] in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)")
     assert screen["breaks"] == ["auto"] * 4 and paper["breaks"] == ["page"] * 4
@@ -502,3 +512,33 @@ def test_report_screenshot_is_kept(rendered: Rendered, tmp_path: Path) -> None:
     )
     assert png_size(shot) == (1280, 2000)
     assert shot.stat().st_size > 20_000  # a blank page compresses to a few kilobytes
+
+
+def test_coverage_counts_what_the_sweep_found(rendered: Rendered, tmp_path: Path) -> None:
+    """After a sweep has counted the accounts, coverage sets what is declared against
+    what exists. (Last in the module: it sweeps, the tests above only read.)"""
+    sandbox_sweep = rendered.story.sandbox.sweep
+    sandbox_sweep()
+    counted = {(c.account, c.region, c.kind): c.existing for c in rendered.store.inventory()}
+    assert counted, "the sweep counted nothing"
+    page = tmp_path / "report.html"
+    assert run_cli("report", "--html", str(page))[0] == EXIT_OK
+    dom = parse_dom(chromium(tmp_path / "profile", "--dump-dom", page.as_uri()).stdout)
+    shown = {}
+    for section in dom.find("section", "coverage-account"):
+        for row in section.find("tr", "cover"):
+            cells = [td.words() for td in row.find("td")]
+            place = (
+                section.attrs["data-account"],
+                row.attrs["data-region"],
+                row.attrs["data-kind"],
+            )
+            shown[place] = cells
+    for place, existing in counted.items():
+        declared = int(shown[place][2])
+        assert shown[place][3] == str(existing), (place, shown[place])
+        if existing and declared <= existing:
+            assert shown[place][4].startswith(f"{declared * 100 // existing}% ({declared} of")
+    # The story declared one secret in the data account and one key in the security one.
+    assert int(shown[("222222222222", "us-east-1", "secret")][2]) == 1
+    assert int(shown[("333333333333", "us-east-1", "kms-key")][2]) == 1

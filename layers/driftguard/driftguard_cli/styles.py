@@ -37,7 +37,7 @@ SEVERITY_STYLES: Final[Mapping[Severity, str]] = {
 # Audit actions by what they mean on a timeline.
 ACTION_STYLES: Final[Mapping[AuditAction, str]] = {
     AuditAction.DECLARED: "blue",
-    AuditAction.UNDECLARED: "blue",
+    AuditAction.UNDECLARED: "bold red",  # protection switched off
     AuditAction.OBSERVED_UNDECLARED: "dim",
     AuditAction.DRIFTED: STATUS_STYLES[Status.DRIFTED],
     AuditAction.PENDING_PRINCIPAL: STATUS_STYLES[Status.PENDING_PRINCIPAL],

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from driftguard.errors import ConfigError
 from driftguard.vocabulary import Mode
-from driftguard_cli import views
+from driftguard_cli import styles, views
 from driftguard_cli.commands._common import Subparsers, command, mode_option, resource_arn
 from driftguard_cli.context import Context
 from driftguard_cli.exit_codes import EXIT_OK, EXIT_USAGE
@@ -90,6 +90,6 @@ def run(ctx: Context) -> int:
     declared = ctx.declarations.apply(plan)
     record = ctx.store.get_status(declared.arn)
     line = Text(f"declared {declared.arn} (version {declared.version}, {mode.value}): ")
-    line.append_text(views.status_text(record.status.value if record else "unknown"))
+    line.append_text(styles.status_text(record.status.value if record else "unknown"))
     ctx.show(line)
     return EXIT_OK

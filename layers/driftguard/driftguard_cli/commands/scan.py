@@ -141,7 +141,7 @@ def scan_row(
 def remediate(ctx: Context, only: ResourceFilter) -> int:
     """`scan --remediate`: at a terminal, what would be restored and a question first;
     elsewhere only with --yes (nobody is there to answer)."""
-    if False:
+    if not ctx.args.yes:
         if not ctx.interactive:
             return ctx.fail("scan --remediate needs --yes when not at a terminal", EXIT_USAGE)
         if ctx.wants_json:  # the question would end up in the data
