@@ -110,13 +110,13 @@ def test_an_incident_says_who_changed_what_and_what_it_found() -> None:
                 before_digest="aaa",
                 after_digest="aaa",
                 diff=diff,
-                findings=("widened",),
+                findings=("narrowed",),
             ),
             at(
                 4,
                 A.ORPHANED_PRINCIPAL,
                 actor="platform",
-                findings=("orphaned-principal",),
+                findings=("orphaned-principal", "widened"),
                 after_digest="bbb",
             ),
             at(3, A.RESTORED, trigger="CreateRole by platform", after_digest="ccc"),
@@ -125,8 +125,8 @@ def test_an_incident_says_who_changed_what_and_what_it_found() -> None:
     )
     assert incident.actor == "mallory" and incident.trigger == "PutKeyPolicy by mallory"
     assert incident.ended_by == "CreateRole by platform"
-    assert incident.findings == ("orphaned-principal", "widened")
-    assert incident.severity is Severity.CRITICAL  # widened, not only orphaned
+    assert incident.findings == ("narrowed", "orphaned-principal", "widened")
+    assert incident.severity is Severity.CRITICAL  # widened later, not only narrowed
     # The grant line only when nothing else says what changed (alerts.readable_changes).
     assert incident.changes == ("+ principal arn:aws:iam::444455556666:root", "- action y")
     assert (incident.before_digest, incident.after_digest) == ("aaa", "ccc")

@@ -140,7 +140,7 @@ def granted_roles(policy: Policy) -> frozenset[str]:
         for s in policy.normalized_statements()
         if s.effect == "Allow"
         for p in s.principals or ()
-        if p.kind == "AWS" and ":root" not in p.value
+        if p.kind == "AWS" and role_account(p.value) is not None
     )
 
 
