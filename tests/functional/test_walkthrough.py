@@ -161,15 +161,18 @@ def test_3_plan_shows_the_widening_in_red_and_exits_1(walk: Walkthrough) -> None
     path.write_text(yaml.safe_dump(declaration, sort_keys=False))
     planned = walk.driftguard("plan", "declarations", "--color", "always")
     assert planned.returncode == 1, planned.stdout + planned.stderr
-    widened = [line for line in planned.stdout.splitlines() if VENDOR in line]
-    assert widened and all(RED in line for line in widened), planned.stdout
+    added = f"+ principal {VENDOR}"  # against the declaration: the widening
+    assert [RED in line for line in planned.stdout.splitlines() if added in line] == [True]
+    assert "widens access" in planned.stdout
 
 
 def test_4_apply_declares_it_and_slack_hears_of_it(walk: Walkthrough) -> None:
     before = len(walk.lines)
     applied = walk.driftguard("apply", "declarations", "--yes")
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    walk.wait_for(r"SLACK .*Declaration changed: " + re.escape(walk.key_arn), after=before)
+    walk.wait_for(
+        r"SLACK .*CRITICAL · Declaration widened: " + re.escape(walk.key_arn), after=before
+    )
     assert walk.driftguard("plan", "declarations").returncode == 0
 
 
