@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.functional.test_report_html import ARTIFACTS, chromium
+from tests.support.browser import ARTIFACTS, chromium
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.heavy(60)]
 
