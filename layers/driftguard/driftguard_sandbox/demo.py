@@ -68,16 +68,7 @@ def run_demo(out: TextIO, command_line: CommandLine, *, chaos: bool = False) -> 
     n.say("driftguard demo: cross-account secret access that survives a deleted role.")
     with (
         LocalSlack() as slack,
-        Sandbox.start(
-            hub_account=SECURITY,
-            member_accounts=(WORKLOAD, DATA),
-            region=REGION,
-            propagation_delay=PROPAGATION_DELAY_SECONDS,
-            # Quiet function logs so the story reads well; a short propagation budget.
-            parameters={"LogLevel": "WARNING", "PropagationTimeoutSeconds": "30"},
-            function_logs=function_logs,
-            slack=slack,  # the notifier posts here, as it would to Slack's webhook
-        ) as sandbox,
+        story_sandbox(slack, function_logs, PROPAGATION_DELAY_SECONDS) as sandbox,
     ):
         alerts = SlackTail(slack)
         n.say(
@@ -93,6 +84,23 @@ def run_demo(out: TextIO, command_line: CommandLine, *, chaos: bool = False) -> 
         _widened(n, sandbox, story, alerts)
         _forged(n, sandbox, story, alerts)
         return _where_things_stand(n, story, function_logs.getvalue())
+
+
+def story_sandbox(
+    slack: LocalSlack, function_logs: TextIO, propagation_delay: float = 0.0
+) -> Sandbox:
+    """The sandbox as the story's three accounts, the notifier posting to `slack` (as it
+    would to Slack's webhook): shared by the demo and `driftguard sandbox`."""
+    return Sandbox.start(
+        hub_account=SECURITY,
+        member_accounts=(WORKLOAD, DATA),
+        region=REGION,
+        propagation_delay=propagation_delay,
+        # Quiet function logs so the story reads well; a short propagation budget.
+        parameters={"LogLevel": "WARNING", "PropagationTimeoutSeconds": "30"},
+        function_logs=function_logs,
+        slack=slack,
+    )
 
 
 def _unkind(n: Narrator, sandbox: Sandbox) -> None:

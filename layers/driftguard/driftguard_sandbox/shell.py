@@ -19,9 +19,10 @@ from collections.abc import Callable, Mapping
 from typing import Final, TextIO
 
 from driftguard.notify.blocks import render_terminal
+from driftguard_sandbox.demo import story_sandbox
 from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.slack import LocalSlack
-from driftguard_sandbox.story import DATA, REGION, SECURITY, WORKLOAD, Story
+from driftguard_sandbox.story import DATA, SECURITY, WORKLOAD, Story
 from driftguard_sandbox.template import resolve
 
 STACK_NAME: Final = "driftguard"
@@ -84,14 +85,7 @@ def run_sandbox(
     try:
         with (
             LocalSlack() as slack,
-            Sandbox.start(
-                hub_account=SECURITY,
-                member_accounts=(WORKLOAD, DATA),
-                region=REGION,
-                parameters={"LogLevel": "WARNING", "PropagationTimeoutSeconds": "30"},
-                function_logs=io.StringIO(),
-                slack=slack,
-            ) as sandbox,
+            story_sandbox(slack, io.StringIO()) as sandbox,
         ):
             publish_hub_stack(sandbox)
             if story:

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from driftguard.policy import is_unique_id
 from driftguard.vocabulary import Mode
-from driftguard_cli.exit_codes import EXIT_CODES_HELP
+from driftguard_cli.exit_codes import EXIT_CODES_HELP, EXIT_USAGE
 
 if TYPE_CHECKING:
     from driftguard_cli.context import Context
@@ -162,6 +162,15 @@ def positive(value: str) -> int:
 
 
 # --------------------------------------------------------------------------- errors
+
+
+def without_local_aws(ctx: Context, exc: ImportError, what: str) -> int:
+    """`demo` and `sandbox` when moto (the sandbox extra) is not installed: how to get it."""
+    return ctx.fail(
+        f"{what} needs the local AWS ({exc.name} is not installed): "
+        'pip install "driftguard[sandbox]"',
+        EXIT_USAGE,
+    )
 
 
 def describe_error(exc: Exception) -> str:

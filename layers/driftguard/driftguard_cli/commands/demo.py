@@ -5,9 +5,8 @@ commands with: it never imports the command line itself."""
 
 from __future__ import annotations
 
-from driftguard_cli.commands._common import Subparsers, command
+from driftguard_cli.commands._common import Subparsers, command, without_local_aws
 from driftguard_cli.context import Context
-from driftguard_cli.exit_codes import EXIT_USAGE
 
 NAMES = ("demo",)
 
@@ -32,11 +31,7 @@ def run(ctx: Context) -> int:
     try:
         from driftguard_sandbox.demo import run_demo
     except ImportError as exc:  # moto is the sandbox extra, not a CLI dependency
-        return ctx.fail(
-            f"the demo needs the local AWS ({exc.name} is not installed): "
-            'pip install "driftguard[sandbox]"',
-            EXIT_USAGE,
-        )
+        return without_local_aws(ctx, exc, "the demo")
     from driftguard_cli.main import main  # loaded already: it is what runs this
 
     return run_demo(ctx.out, main, chaos=ctx.args.chaos)

@@ -4,9 +4,8 @@ Imported only when it runs, as the demo is: moto is the sandbox extra."""
 
 from __future__ import annotations
 
-from driftguard_cli.commands._common import Subparsers, command
+from driftguard_cli.commands._common import Subparsers, command, without_local_aws
 from driftguard_cli.context import Context
-from driftguard_cli.exit_codes import EXIT_USAGE
 
 NAMES = ("sandbox",)
 
@@ -34,11 +33,7 @@ def run(ctx: Context) -> int:
     try:
         from driftguard_sandbox.shell import run_sandbox
     except ImportError as exc:  # moto is the sandbox extra, not a CLI dependency
-        return ctx.fail(
-            f"the sandbox needs the local AWS ({exc.name} is not installed): "
-            'pip install "driftguard[sandbox]"',
-            EXIT_USAGE,
-        )
+        return without_local_aws(ctx, exc, "the sandbox")
     from driftguard_cli.main import main  # loaded already: it is what runs this
 
     return run_sandbox(ctx.out, main, story=ctx.args.story)
