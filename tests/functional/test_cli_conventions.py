@@ -36,6 +36,8 @@ def test_the_stack_gives_every_setting_even_for_scan_remediate(
     assert {row["arn"] for row in json.loads(out)} == {story.key_arn, story.secret_arn}
     code, out, err = run_cli_full("--stack", "hub", "scan", "--remediate", "--yes", "--json")
     assert code == EXIT_OK, err  # the whole Config, from the outputs alone
+    code, out, err = run_cli_full("--stack", "hub", "replay-dlq", "--dry-run")
+    assert code == EXIT_OK, err  # the dead-letter queue's URL from the outputs
     code, _, err = run_cli_full("status", "--stack", "nope")
     assert code == EXIT_USAGE
     assert err == f"driftguard: error: stack nope not found in {sandbox.region}\n"
