@@ -1,6 +1,8 @@
 """The two roles people use (issue 9, README "Threat model"): the declarer may write the
-declared state and nothing else; the reader may only read it. Neither may touch the
-functions, their code, their roles or the stack."""
+declared state (and read live policies through the remediation role, as adopt and plan
+do) and nothing else; the reader may only read it. Both may read their stack's outputs
+(`driftguard --stack`). Neither may touch the functions, their code, their roles or
+the stack."""
 
 from __future__ import annotations
 
@@ -18,10 +20,14 @@ SIGNING_KEY = {"Fn::GetAtt": ["DeclarationSigningKey", "Arn"]}
 # `driftguard --stack`: the stack's own outputs, nothing else of CloudFormation.
 STACK_SETTINGS = "cloudformation:DescribeStacks"
 THIS_STACK = {"Ref": "AWS::StackId"}
+# The declarer reads live policies (adopt, declare, plan) through the remediation role.
+ASSUME = "sts:AssumeRole"
+REMEDIATION_ROLES = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${RemediationRoleName}"}
 ALLOWED: dict[str, set[str]] = {
     "ReaderRole": {*READ, VERIFY, STACK_SETTINGS},
     "DeclarerRole": {
         STACK_SETTINGS,
+        ASSUME,
         "dynamodb:DescribeTable",
         "dynamodb:GetItem",
         "dynamodb:Query",
@@ -43,7 +49,7 @@ def as_list(value: Any) -> list[Any]:
 
 
 @pytest.mark.parametrize("name", sorted(ALLOWED))
-def test_an_operator_role_may_do_exactly_its_job_on_the_table_only(
+def test_an_operator_role_may_do_exactly_its_job(
     template: Template, name: str
 ) -> None:
     role = template["Resources"][name]
@@ -58,9 +64,11 @@ def test_an_operator_role_may_do_exactly_its_job_on_the_table_only(
         )
     for statement in granted:
         action = statement["Action"]
-        wanted = {VERIFY: [SIGNING_KEY], STACK_SETTINGS: [THIS_STACK]}.get(
-            action if isinstance(action, str) else "", [TABLE, INDEXES]
-        )
+        wanted = {
+            VERIFY: [SIGNING_KEY],
+            STACK_SETTINGS: [THIS_STACK],
+            ASSUME: [REMEDIATION_ROLES],
+        }.get(action if isinstance(action, str) else "", [TABLE, INDEXES])
         assert as_list(statement["Resource"]) == wanted
     properties = role["Properties"]
     assert not properties.get("ManagedPolicyArns") and "PermissionsBoundary" not in properties
