@@ -49,9 +49,7 @@ def as_list(value: Any) -> list[Any]:
 
 
 @pytest.mark.parametrize("name", sorted(ALLOWED))
-def test_an_operator_role_may_do_exactly_its_job(
-    template: Template, name: str
-) -> None:
+def test_an_operator_role_may_do_exactly_its_job(template: Template, name: str) -> None:
     role = template["Resources"][name]
     granted = statements(role)
     assert {s["Effect"] for s in granted} == {"Allow"}
