@@ -66,6 +66,7 @@ def test_the_mappings_are_found() -> None:
         "driftguard.notify.blocks.LAYOUTS",
         "driftguard_cli.views.STATUS_STYLES",
         "driftguard_cli.report.STATUS_COLOURS",
+        "driftguard.vocabulary.LINK_SUBJECT",
     } <= names
 
 

@@ -163,6 +163,21 @@ class TimelineCategory(StrEnum):
     OBSERVED = "observed"
 
 
+class Link(StrEnum):
+    """One link of a declared access path (driftguard.paths), in chain order: the pod
+    reaches its secret only when every link holds, and the first broken one is the fix."""
+
+    ROLE_EXISTS = "role-exists"
+    TRUST = "trust"  # the role's trust policy lets exactly that service account in
+    OIDC_PROVIDER = "oidc-provider"  # IRSA: the cluster's OIDC provider exists
+    IDENTITY_POLICY = "identity-policy"  # the role may read the secret and decrypt
+    SECRET_EXISTS = "secret-exists"  # and is not scheduled for deletion
+    SECRET_POLICY = "secret-policy"  # the secret's resource policy allows the role
+    SECRET_KEY = "secret-key"  # the secret is encrypted with the path's key
+    KEY_STATE = "key-state"  # enabled, not pending deletion
+    KEY_POLICY = "key-policy"  # allows the role kms:Decrypt through Secrets Manager
+
+
 # --------------------------------------------------------------------------- mappings
 
 FINDING_SEVERITY: Final[Mapping[Finding, Severity]] = MappingProxyType(
@@ -276,5 +291,20 @@ AUDIT_CATEGORY: Final[Mapping[AuditAction, TimelineCategory]] = MappingProxyType
         AuditAction.RESOLVED: TimelineCategory.REMEDIATION,
         AuditAction.RESTORE_FAILED: TimelineCategory.FAILURE,
         AuditAction.ERROR: TimelineCategory.FAILURE,
+    }
+)
+
+# What each link of an access path is, as the answer and the report name it.
+LINK_SUBJECT: Final[Mapping[Link, str]] = MappingProxyType(
+    {
+        Link.ROLE_EXISTS: "the workload role exists",
+        Link.TRUST: "the role trusts exactly the service account",
+        Link.OIDC_PROVIDER: "the cluster's OIDC provider exists",
+        Link.IDENTITY_POLICY: "the role's policies allow the secret and the key",
+        Link.SECRET_EXISTS: "the secret exists",
+        Link.SECRET_POLICY: "the secret's policy allows the role",
+        Link.SECRET_KEY: "the secret is encrypted with the key",
+        Link.KEY_STATE: "the key is enabled",
+        Link.KEY_POLICY: "the key's policy lets the role decrypt through Secrets Manager",
     }
 )

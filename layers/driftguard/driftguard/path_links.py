@@ -1,0 +1,248 @@
+"""The rules of an access path's links (pure, no I/O): one function per link, each
+returning whether it holds, why, and the concrete fix when it does not. The trust link
+is in ``driftguard.path_trust``, the policy evaluation in ``driftguard.path_grants``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from driftguard.arns import Arn
+from driftguard.errors import PolicyParseError
+from driftguard.path_grants import Request, decide, principal_ids
+from driftguard.path_model import AccessPath, Irsa, PathFacts
+from driftguard.path_trust import (
+    Check,
+    irsa_statement,
+    irsa_trust,
+    oidc_host,
+    pod_identity_statement,
+    pod_identity_trust,
+)
+from driftguard.policy import Policy
+from driftguard.vocabulary import Link
+
+__all__ = ["KEY_ENABLED", "Check", "check_all"]
+
+KEY_ENABLED: Final = "Enabled"
+GET_SECRET_VALUE: Final = "secretsmanager:GetSecretValue"
+DECRYPT: Final = "kms:Decrypt"
+
+
+def check_all(path: AccessPath, facts: PathFacts) -> tuple[tuple[Link, Check], ...]:
+    return tuple((link, rule(path, facts)) for link, rule in RULES.items())
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def via_secrets_manager(region: str) -> str:
+    return f"secretsmanager.{region}.amazonaws.com"
+
+
+def _context(path: AccessPath) -> dict[str, str]:
+    account = Arn.parse(path.role_arn).account
+    return {"aws:principalarn": path.role_arn, "aws:principalaccount": account}
+
+
+def secret_request(path: AccessPath) -> Request:
+    return Request(path.role_arn, GET_SECRET_VALUE, path.secret_arn, _context(path))
+
+
+def decrypt_request(path: AccessPath, facts: PathFacts) -> Request:
+    """kms:Decrypt as Secrets Manager calls it for the role (with the secret's ARN as
+    encryption context)."""
+    context = _context(path) | {
+        "kms:viaservice": via_secrets_manager(facts.region),
+        "kms:calleraccount": Arn.parse(path.role_arn).account,
+        "kms:encryptioncontext:secretarn": path.secret_arn,
+    }
+    return Request(path.role_arn, DECRYPT, path.key_arn, context)
+
+
+def _via_condition(facts: PathFacts) -> dict[str, Any]:
+    return {"StringEquals": {"kms:ViaService": via_secrets_manager(facts.region)}}
+
+
+def identity_statements(path: AccessPath, facts: PathFacts) -> list[dict[str, Any]]:
+    return [
+        {"Effect": "Allow", "Action": GET_SECRET_VALUE, "Resource": path.secret_arn},
+        {
+            "Effect": "Allow",
+            "Action": DECRYPT,
+            "Resource": path.key_arn,
+            "Condition": _via_condition(facts),
+        },
+    ]
+
+
+def _grant_to_role(path: AccessPath, action: str, condition: dict[str, Any]) -> str:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"AWS": path.role_arn},
+        "Action": action,
+        "Resource": "*",
+    }
+    if condition:
+        statement["Condition"] = condition
+    return json.dumps(statement)
+
+
+def _parse(document: Mapping[str, Any]) -> Policy | str:
+    try:
+        return Policy.parse(document)
+    except PolicyParseError as exc:
+        return str(exc)
+
+
+# --------------------------------------------------------------------------- the role
+
+
+def role_exists(path: AccessPath, facts: PathFacts) -> Check:
+    if facts.role_exists:
+        return Check(True, f"{path.role_arn} exists")
+    return Check(
+        False,
+        f"{path.role_arn} does not exist",
+        f"create the role {path.role_arn}; the links below say what it must trust and allow",
+    )
+
+
+def trust(path: AccessPath, facts: PathFacts) -> Check:
+    access = path.access
+    needed = irsa_statement(access) if isinstance(access, Irsa) else pod_identity_statement()
+    fix = f"put this statement in the role's trust policy: {json.dumps(needed)}"
+    if facts.trust_policy is None:
+        return Check(False, "the role's trust policy could not be read", fix)
+    policy = _parse(facts.trust_policy)
+    if isinstance(policy, str):
+        return Check(False, f"the role's trust policy does not parse: {policy}", fix)
+    if isinstance(access, Irsa):
+        return irsa_trust(access, policy)
+    return pod_identity_trust(access, policy)
+
+
+def oidc_provider(path: AccessPath, facts: PathFacts) -> Check:
+    if not isinstance(path.access, Irsa):
+        return Check(True, "EKS Pod Identity needs no OIDC provider")
+    provider = path.access.oidc_provider_arn
+    if facts.oidc_provider_exists:
+        return Check(True, f"{provider} exists")
+    return Check(
+        False,
+        f"{provider} does not exist: no pod can trade its token for the role",
+        f"create it: aws iam create-open-id-connect-provider "
+        f"--url https://{oidc_host(provider)} --client-id-list sts.amazonaws.com",
+    )
+
+
+def identity_policy(path: AccessPath, facts: PathFacts) -> Check:
+    """The role's policies allow both calls, and so does its boundary when it has one
+    (an action is allowed only where both allow it)."""
+    fix = "add to the role's policies: " + ", ".join(
+        json.dumps(s) for s in identity_statements(path, facts)
+    )
+    named = [(f"identity policy {i + 1}", d) for i, d in enumerate(facts.identity_policies)]
+    layers = [("the role's policies", named, fix)]
+    if facts.permissions_boundary is not None:
+        boundary = [("the permissions boundary", facts.permissions_boundary)]
+        layers.append(("the permissions boundary", boundary, fix.replace("policies", "boundary")))
+    for layer, documents, layer_fix in layers:
+        parsed: list[tuple[str, Policy]] = []
+        for name, document in documents:
+            policy = _parse(document)
+            if isinstance(policy, str):
+                return Check(False, f"{name} does not parse: {policy}", layer_fix)
+            parsed.append((name, policy))
+        for request in (secret_request(path), decrypt_request(path, facts)):
+            verdict = decide(parsed, request, None)
+            if not verdict.allowed:
+                return Check(False, f"{layer}: {verdict.why}", layer_fix)
+    return Check(True, f"the role may call {GET_SECRET_VALUE} and {DECRYPT}")
+
+
+# --------------------------------------------------------------------------- the secret
+
+
+def secret_exists(path: AccessPath, facts: PathFacts) -> Check:
+    if not facts.secret_exists:
+        return Check(False, f"{path.secret_arn} does not exist", "recreate the secret")
+    if facts.secret_deletion_scheduled:
+        return Check(
+            False,
+            f"{path.secret_arn} is scheduled for deletion",
+            f"aws secretsmanager restore-secret --secret-id {path.secret_arn}",
+        )
+    return Check(True, f"{path.secret_arn} exists")
+
+
+def secret_policy(path: AccessPath, facts: PathFacts) -> Check:
+    fix = f"add to the secret's resource policy: {_grant_to_role(path, GET_SECRET_VALUE, {})}"
+    if facts.secret_policy is None:
+        return Check(False, "the secret has no resource policy", fix)
+    policy = _parse(facts.secret_policy)
+    if isinstance(policy, str):
+        return Check(False, f"the secret's policy does not parse: {policy}", fix)
+    request, role = secret_request(path), principal_ids(path.role_arn)
+    verdict = decide([("the secret's policy", policy)], request, role)
+    return Check(verdict.allowed, verdict.why, fix)
+
+
+def secret_key(path: AccessPath, facts: PathFacts) -> Check:
+    key_id = path.key_arn.rsplit("/", 1)[-1]
+    named = facts.secret_kms_key_id
+    if named in (path.key_arn, key_id):
+        return Check(True, f"the secret is encrypted with {path.key_arn}")
+    what = (
+        "the AWS managed key aws/secretsmanager, which no other account may use"
+        if named is None
+        else named
+    )
+    return Check(
+        False,
+        f"the secret is encrypted with {what}, not {path.key_arn}",
+        f"aws secretsmanager update-secret --secret-id {path.secret_arn} "
+        f"--kms-key-id {path.key_arn}",
+    )
+
+
+# --------------------------------------------------------------------------- the key
+
+
+def key_state(path: AccessPath, facts: PathFacts) -> Check:
+    state, key = facts.key_state, path.key_arn
+    if state == KEY_ENABLED:
+        return Check(True, f"{key} is enabled")
+    if state is None:
+        return Check(False, f"{key} does not exist", "declare the path with an existing key")
+    if state == "PendingDeletion":
+        fix = f"aws kms cancel-key-deletion --key-id {key} && aws kms enable-key --key-id {key}"
+    else:
+        fix = f"aws kms enable-key --key-id {key}"
+    return Check(False, f"{key} is {state}", fix)
+
+
+def key_policy(path: AccessPath, facts: PathFacts) -> Check:
+    fix = "add to the key's policy: " + _grant_to_role(path, DECRYPT, _via_condition(facts))
+    if facts.key_policy is None:
+        return Check(False, "the key's policy could not be read", fix)
+    policy = _parse(facts.key_policy)
+    if isinstance(policy, str):
+        return Check(False, f"the key's policy does not parse: {policy}", fix)
+    request = decrypt_request(path, facts)
+    verdict = decide([("the key's policy", policy)], request, principal_ids(path.role_arn))
+    return Check(verdict.allowed, verdict.why, fix)
+
+
+RULES: Final[Mapping[Link, Callable[[AccessPath, PathFacts], Check]]] = {
+    Link.ROLE_EXISTS: role_exists,
+    Link.TRUST: trust,
+    Link.OIDC_PROVIDER: oidc_provider,
+    Link.IDENTITY_POLICY: identity_policy,
+    Link.SECRET_EXISTS: secret_exists,
+    Link.SECRET_POLICY: secret_policy,
+    Link.SECRET_KEY: secret_key,
+    Link.KEY_STATE: key_state,
+    Link.KEY_POLICY: key_policy,
+}
