@@ -24,7 +24,12 @@ SUBJECT = "system:serviceaccount:payments:app"
 VIA = f"secretsmanager.{REGION}.amazonaws.com"
 
 IRSA_PATH = AccessPath(ROLE, SECRET, KEY, Irsa(PROVIDER, "payments", "app"))
-POD_PATH = AccessPath(ROLE, SECRET, KEY, PodIdentity("prod", "payments", "app"))
+POD_PATH = AccessPath(
+    ROLE,
+    SECRET,
+    KEY,
+    PodIdentity("arn:aws:eks:eu-west-1:111111111111:cluster/prod", "payments", "app"),
+)
 
 
 def doc(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +87,9 @@ GOOD = PathFacts(
     key_state="Enabled",
     key_policy=doc(grant(ROLE, "kms:Decrypt", via(VIA))),
 )
-POD_GOOD = replace(GOOD, trust_policy=POD_TRUST, oidc_provider_exists=False)
+POD_GOOD = replace(
+    GOOD, trust_policy=POD_TRUST, oidc_provider_exists=False, pod_identity_associated=True
+)
 
 OTHER_ROLE = "arn:aws:iam::444444444444:role/other"
 DENY_DECRYPT = {"Effect": "Deny", "Action": "kms:*", "Resource": "*"}
@@ -165,8 +172,15 @@ BREAKS: list[tuple[str, AccessPath, PathFacts, Link, tuple[str, ...]]] = [
         "oidc provider deleted",
         IRSA_PATH,
         replace(GOOD, oidc_provider_exists=False),
-        Link.OIDC_PROVIDER,
+        Link.BINDING,
         ("create-open-id-connect-provider", HOST),
+    ),
+    (
+        "pod identity association deleted",
+        POD_PATH,
+        replace(POD_GOOD, pod_identity_associated=False),
+        Link.BINDING,
+        ("create-pod-identity-association", "--cluster-name prod", "--service-account app"),
     ),
     *(
         (

@@ -11,7 +11,7 @@ from typing import Any, Final
 from driftguard.arns import Arn
 from driftguard.errors import PolicyParseError
 from driftguard.path_grants import Request, decide, principal_ids
-from driftguard.path_model import AccessPath, Irsa, PathFacts
+from driftguard.path_model import AccessPath, Irsa, PathFacts, PodIdentity
 from driftguard.path_trust import (
     Check,
     irsa_statement,
@@ -123,10 +123,11 @@ def trust(path: AccessPath, facts: PathFacts) -> Check:
     return pod_identity_trust(access, policy)
 
 
-def oidc_provider(path: AccessPath, facts: PathFacts) -> Check:
-    if not isinstance(path.access, Irsa):
-        return Check(True, "EKS Pod Identity needs no OIDC provider")
-    provider = path.access.oidc_provider_arn
+def binding(path: AccessPath, facts: PathFacts) -> Check:
+    access = path.access
+    if isinstance(access, PodIdentity):
+        return pod_identity_binding(path, access, facts)
+    provider = access.oidc_provider_arn
     if facts.oidc_provider_exists:
         return Check(True, f"{provider} exists")
     return Check(
@@ -134,6 +135,23 @@ def oidc_provider(path: AccessPath, facts: PathFacts) -> Check:
         f"{provider} does not exist: no pod can trade its token for the role",
         f"create it: aws iam create-open-id-connect-provider "
         f"--url https://{oidc_host(provider)} --client-id-list sts.amazonaws.com",
+    )
+
+
+def pod_identity_binding(path: AccessPath, access: PodIdentity, facts: PathFacts) -> Check:
+    cluster = Arn.parse(access.cluster_arn)
+    name, who = (
+        cluster.resource.removeprefix("cluster/"),
+        f"{access.namespace}/{access.service_account}",
+    )
+    if facts.pod_identity_associated:
+        return Check(True, f"{name} associates {who} with the role")
+    return Check(
+        False,
+        f"no Pod Identity association of {name} maps {who} to the role",
+        f"aws eks create-pod-identity-association --region {cluster.region} "
+        f"--cluster-name {name} --namespace {access.namespace} "
+        f"--service-account {access.service_account} --role-arn {path.role_arn}",
     )
 
 
@@ -238,7 +256,7 @@ def key_policy(path: AccessPath, facts: PathFacts) -> Check:
 RULES: Final[Mapping[Link, Callable[[AccessPath, PathFacts], Check]]] = {
     Link.ROLE_EXISTS: role_exists,
     Link.TRUST: trust,
-    Link.OIDC_PROVIDER: oidc_provider,
+    Link.BINDING: binding,
     Link.IDENTITY_POLICY: identity_policy,
     Link.SECRET_EXISTS: secret_exists,
     Link.SECRET_POLICY: secret_policy,

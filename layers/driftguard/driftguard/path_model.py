@@ -5,9 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-__all__ = ["AccessPath", "Irsa", "PathFacts", "PodIdentity", "PolicyDocument"]
+from driftguard.vocabulary import Mode
+
+__all__ = [
+    "AccessPath",
+    "Irsa",
+    "PathDeclaration",
+    "PathFacts",
+    "PodIdentity",
+    "PolicyDocument",
+]
 
 PolicyDocument = Mapping[str, Any]
 
@@ -26,7 +36,7 @@ class Irsa:
 class PodIdentity:
     """EKS Pod Identity: the EKS agent assumes the role for an association."""
 
-    cluster: str
+    cluster_arn: str  # arn:aws:eks:REGION:ACCOUNT:cluster/NAME: where associations live
     namespace: str
     service_account: str
 
@@ -40,6 +50,46 @@ class AccessPath:
 
 
 @dataclass(frozen=True)
+class PathDeclaration:
+    """A declared access path, signed like a policy declaration (driftguard.signing).
+
+    `mode` says whether driftguard may put a broken link right where a safe fix exists
+    (a key scheduled for deletion or disabled); `boundary_arn` is the permissions
+    boundary the role must have (None: none required)."""
+
+    name: str
+    path: AccessPath
+    mode: Mode
+    version: int
+    declared_by: str
+    declared_at: datetime
+    boundary_arn: str | None = None
+    signature: str = ""  # the declarer's HMAC; "" when unsigned
+
+    def fields(self) -> dict[str, Any]:
+        """Everything the signature covers, as plain JSON values."""
+        access = self.path.access
+        return {
+            "what": "access-path",
+            "name": self.name,
+            "role_arn": self.path.role_arn,
+            "secret_arn": self.path.secret_arn,
+            "key_arn": self.path.key_arn,
+            "access": {"via": via(access)} | vars(access),
+            "mode": self.mode.value,
+            "version": self.version,
+            "boundary_arn": self.boundary_arn,
+            "declared_by": self.declared_by,
+            "declared_at": self.declared_at.isoformat(),
+        }
+
+
+def via(access: Irsa | PodIdentity) -> str:
+    """How the pod gets the role, as declaration files and answers name it."""
+    return "irsa" if isinstance(access, Irsa) else "pod-identity"
+
+
+@dataclass(frozen=True)
 class PathFacts:
     """What the accounts show about a path's links now. Documents are parsed JSON;
     None where there is none (or it could not be read)."""
@@ -50,6 +100,9 @@ class PathFacts:
     identity_policies: Sequence[PolicyDocument] = ()  # inline and attached
     permissions_boundary: PolicyDocument | None = None
     oidc_provider_exists: bool = False
+    # Pod Identity: an association of the cluster maps the namespace and service
+    # account to the role.
+    pod_identity_associated: bool = False
     secret_exists: bool = False
     secret_deletion_scheduled: bool = False
     secret_kms_key_id: str | None = None  # DescribeSecret KmsKeyId: ARN, key id or alias

@@ -131,7 +131,7 @@ def pod_identity_trust(access: PodIdentity, trust: Policy) -> Check:
         )
     return Check(
         True,
-        f"{POD_IDENTITY_SERVICE} may assume the role for {access.cluster} "
+        f"{POD_IDENTITY_SERVICE} may assume the role for {access.cluster_arn} "
         f"{access.namespace}/{access.service_account}",
     )
 

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from driftguard.errors import SigningError
 from driftguard.model import Declared, TrustRecord
+from driftguard.path_model import PathDeclaration
 from driftguard.quotas import Quota
 
 MAC_ALGORITHM: Final = "HMAC_SHA_256"
@@ -32,11 +33,14 @@ MAC_ALGORITHM: Final = "HMAC_SHA_256"
 INVALID_MAC: Final = "KMSInvalidMacException"
 
 
-Signed = TypeVar("Signed", Declared, TrustRecord)
+Signed = TypeVar("Signed", Declared, TrustRecord, PathDeclaration)
+Record = Declared | TrustRecord | PathDeclaration
 
 
-def signed_message(record: Declared | TrustRecord) -> bytes:
+def signed_message(record: Record) -> bytes:
     """The 32 bytes the MAC is computed over."""
+    if isinstance(record, PathDeclaration):
+        return _digest(record.fields())
     if isinstance(record, TrustRecord):
         return _digest(
             {
@@ -71,7 +75,7 @@ def _digest(fields: dict[str, Any]) -> bytes:
 
 
 class Verifier(Protocol):
-    def verify(self, declared: Declared | TrustRecord) -> None:
+    def verify(self, declared: Record) -> None:
         """Return if the signature verifies; raise SigningError if it does not, or
         ClientError when KMS could not be asked (transient or not)."""
 
@@ -113,11 +117,14 @@ class KmsSignatures:
         self._remember_verified(signed_message(signed), signature)
         return signed
 
-    def verify(self, declared: Declared | TrustRecord) -> None:
+    def verify(self, declared: Record) -> None:
         message = signed_message(declared)
         # Names what was refused, so each forgery is an incident of its own.
         if isinstance(declared, Declared):
             what, which = "declaration", f"version {declared.version}, content {message.hex()[:12]}"
+        elif isinstance(declared, PathDeclaration):
+            what = "access path declaration"
+            which = f"{declared.name} version {declared.version}, content {message.hex()[:12]}"
         else:
             what, which = (
                 "recorded identity",

@@ -13,6 +13,7 @@ Key design (one table, see docs/queries.md):
     PRINCIPAL#<role arn>    TRUST                     its approved identity (signed)
     UID#<unique id>         PRINCIPAL                 unique id -> role ARN (IAM has no API for it)
     INVENTORY               <account>#<region>#<kind> how many of a kind exist there (the sweep)
+    PATH                    DECLARED#<name>, STATUS#<name>  access paths (driftguard.path_store)
 
     ByStatus:  gsi1pk = STATUS#<status>,  gsi1sk = <updated_at>#<arn>   (newest first)
     ByAccount: gsi2pk = ACCOUNT#<account>, gsi2sk = <kind>#<region>#<arn>
@@ -130,6 +131,11 @@ class StateStore:
         self._audit_retention = timedelta(days=audit_retention_days)
         self._clock = clock
 
+    @property
+    def table(self) -> Any:
+        """The boto3 Table (driftguard.path_store keeps its items in it too)."""
+        return self._table
+
     @classmethod
     def for_table(cls, session: Any, table_name: str, **kwargs: Any) -> StateStore:
         return cls(session.resource("dynamodb").Table(table_name), **kwargs)
@@ -139,7 +145,7 @@ class StateStore:
     def load(self, arn: str) -> tuple[Declared | None, StatusRecord | None]:
         """The declared state and the status in one request (they share a partition:
         DECLARED < LEASE < STATUS, so the range holds nothing else of interest)."""
-        items = self._query(
+        items = self.query(
             KeyConditionExpression=Key("pk").eq(f"RES#{arn}")
             & Key("sk").between("DECLARED", "STATUS"),
             ConsistentRead=True,
@@ -218,7 +224,7 @@ class StateStore:
             put_declared["Put"]["ExpressionAttributeValues"] = {":expected": expected}
         actions: list[dict[str, Any]] = [put_declared]
         actions.append({"Put": {"TableName": table, "Item": self._status_item(status)}})
-        actions.append({"Put": {"TableName": table, "Item": self._audit_item(audit)}})
+        actions.append({"Put": {"TableName": table, "Item": self.audit_item(audit)}})
         for link in sorted(old_links - new_links):
             actions.append(
                 {
@@ -262,7 +268,7 @@ class StateStore:
                 }
             },
             {"Delete": {"TableName": table, "Key": {"pk": resource, "sk": "STATUS"}}},
-            {"Put": {"TableName": table, "Item": self._audit_item(audit)}},
+            {"Put": {"TableName": table, "Item": self.audit_item(audit)}},
         ]
         for link in sorted({role_key(p) for p in declared.principals}):
             key = {"pk": f"PRINCIPAL#{link}", "sk": resource}
@@ -310,14 +316,14 @@ class StateStore:
             condition = Key("gsi2pk").eq(f"ACCOUNT#{account}")
             if kind is not None:
                 condition = condition & Key("gsi2sk").begins_with(f"{kind}#")
-            records = self._query(IndexName=ACCOUNT_INDEX, KeyConditionExpression=condition)
+            records = self.query(IndexName=ACCOUNT_INDEX, KeyConditionExpression=condition)
             for item in records:
                 record = _status(item)
                 if status is None or record.status == status:
                     yield record
             return
         for partition in _status_partitions(status):
-            for item in self._query(
+            for item in self.query(
                 IndexName=STATUS_INDEX,
                 KeyConditionExpression=Key("gsi1pk").eq(f"STATUS#{partition}"),
                 ScanIndexForward=False,
@@ -350,7 +356,7 @@ class StateStore:
             condition = Key("gsi2pk").eq(f"ACCOUNT#{account}") & Key("gsi2sk").begins_with(
                 f"{kind}#{region}#"
             )
-            for item in self._query(
+            for item in self.query(
                 IndexName=ACCOUNT_INDEX,
                 KeyConditionExpression=condition,
                 ProjectionExpression="arn, kind",
@@ -369,7 +375,7 @@ class StateStore:
         """Every count the sweep recorded, by account, region and kind."""
         return [
             _adapter(Inventory).validate_python(item)
-            for item in self._query(KeyConditionExpression=Key("pk").eq(INVENTORY_PK))
+            for item in self.query(KeyConditionExpression=Key("pk").eq(INVENTORY_PK))
         ]
 
     # -- principals -----------------------------------------------------------------
@@ -377,7 +383,7 @@ class StateStore:
     def resources_naming(self, principal_arn: str) -> list[str]:
         return [
             item["arn"]
-            for item in self._query(
+            for item in self.query(
                 KeyConditionExpression=Key("pk").eq(f"PRINCIPAL#{role_key(principal_arn)}")
                 & Key("sk").begins_with("RES#")
             )
@@ -406,7 +412,7 @@ class StateStore:
     def unique_ids_of(self, principal_arn: str) -> list[str]:
         return [
             item["unique_id"]
-            for item in self._query(
+            for item in self.query(
                 KeyConditionExpression=Key("pk").eq(f"PRINCIPAL#{role_key(principal_arn)}")
                 & Key("sk").begins_with("UID#")
             )
@@ -425,9 +431,9 @@ class StateStore:
     # -- audit ----------------------------------------------------------------------
 
     def append_audit(self, entry: AuditEntry) -> None:
-        self._table.put_item(Item=self._audit_item(entry))
+        self._table.put_item(Item=self.audit_item(entry))
 
-    def _audit_item(self, entry: AuditEntry) -> dict[str, Any]:
+    def audit_item(self, entry: AuditEntry) -> dict[str, Any]:
         expires = int((entry.at + self._audit_retention).timestamp())
         return {
             "pk": f"RES#{entry.arn}",
@@ -438,7 +444,7 @@ class StateStore:
     def history(self, arn: str, *, newest_first: bool = False) -> list[AuditEntry]:
         return [
             _audit(item)
-            for item in self._query(
+            for item in self.query(
                 KeyConditionExpression=Key("pk").eq(f"RES#{arn}") & Key("sk").begins_with("AUDIT#"),
                 ScanIndexForward=not newest_first,
             )
@@ -528,7 +534,7 @@ class StateStore:
 
     # -- helpers --------------------------------------------------------------------
 
-    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         while True:
             page = self._table.query(**kwargs)
             yield from page.get("Items", [])

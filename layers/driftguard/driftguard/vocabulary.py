@@ -169,7 +169,9 @@ class Link(StrEnum):
 
     ROLE_EXISTS = "role-exists"
     TRUST = "trust"  # the role's trust policy lets exactly that service account in
-    OIDC_PROVIDER = "oidc-provider"  # IRSA: the cluster's OIDC provider exists
+    # What hands the pod the role: IRSA, the cluster's OIDC provider exists; EKS Pod
+    # Identity, an association maps the service account to the role.
+    BINDING = "binding"
     IDENTITY_POLICY = "identity-policy"  # the role may read the secret and decrypt
     SECRET_EXISTS = "secret-exists"  # and is not scheduled for deletion
     SECRET_POLICY = "secret-policy"  # the secret's resource policy allows the role
@@ -299,7 +301,7 @@ LINK_SUBJECT: Final[Mapping[Link, str]] = MappingProxyType(
     {
         Link.ROLE_EXISTS: "the workload role exists",
         Link.TRUST: "the role trusts exactly the service account",
-        Link.OIDC_PROVIDER: "the cluster's OIDC provider exists",
+        Link.BINDING: "the OIDC provider exists, or the Pod Identity association",
         Link.IDENTITY_POLICY: "the role's policies allow the secret and the key",
         Link.SECRET_EXISTS: "the secret exists",
         Link.SECRET_POLICY: "the secret's policy allows the role",
