@@ -155,7 +155,7 @@ class PathStore:
 
     def delete(self, declaration: PathDeclaration, audit: AuditEntry) -> None:
         """Remove a declaration and its verdict, only if it is still that version."""
-        table, status_key = self._table.name, {"pk": PATH_PK, "sk": _STATUS + declaration.name}
+        table = self._table.name
         actions: list[dict[str, Any]] = [
             {
                 "Delete": {
