@@ -12,6 +12,7 @@ from driftguard.vocabulary import Mode
 
 __all__ = [
     "AccessPath",
+    "Grant",
     "Irsa",
     "PathDeclaration",
     "PathFacts",
@@ -90,6 +91,15 @@ def via(access: Irsa | PodIdentity) -> str:
 
 
 @dataclass(frozen=True)
+class Grant:
+    """A KMS grant on the path's key: access beside the key policy (ListGrants)."""
+
+    grant_id: str
+    grantee: str
+    operations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class PathFacts:
     """What the accounts show about a path's links now. Documents are parsed JSON;
     None where there is none (or it could not be read)."""
@@ -109,3 +119,5 @@ class PathFacts:
     secret_policy: PolicyDocument | None = None
     key_state: str | None = None  # DescribeKey KeyState (Enabled, ...); None: no such key
     key_policy: PolicyDocument | None = None
+    key_grants: tuple[Grant, ...] = ()  # listed in the answer; not a link
+    boundary_arn: str | None = None  # the role's permissions boundary, as GetRole shows it
