@@ -53,4 +53,5 @@ def status_of(verdict: PathVerdict, previous: PathStatus | None) -> PathStatus:
         version=verdict.declaration.version,
         since=previous.since if unchanged and previous else verdict.checked_at,
         checked_at=verdict.checked_at,
+        failing=tuple(result.link for result in verdict.links if not result.ok),
     )

@@ -50,6 +50,7 @@ class PathStatus:
     version: int  # the declaration version verified
     since: datetime  # when `broken` last changed
     checked_at: datetime
+    failing: tuple[Link, ...] = ()  # every broken link, in chain order (the report shows each)
 
     @property
     def ok(self) -> bool:
@@ -99,6 +100,8 @@ def _status_item(status: PathStatus) -> dict[str, Any]:
     }
     if status.broken is not None:
         item["broken"] = status.broken.value
+    if status.failing:
+        item["failing"] = [link.value for link in status.failing]
     return item
 
 
@@ -112,6 +115,7 @@ def status_from_item(item: dict[str, Any]) -> PathStatus:
         version=int(item["version"]),
         since=datetime.fromisoformat(item["since"]),
         checked_at=datetime.fromisoformat(item["checked_at"]),
+        failing=tuple(Link(link) for link in item.get("failing", ())),
     )
 
 
@@ -204,7 +208,7 @@ class PathStore:
             Key={"pk": PATH_PK, "sk": _STATUS + status.name},
             UpdateExpression=(
                 "SET #name = :name, since = if_not_exists(since, :since), checked_at = :at, "
-                "reason = :reason, fix = :fix, version = :version"
+                "reason = :reason, fix = :fix, version = :version, failing = :failing"
             ),
             ExpressionAttributeNames={"#name": "name"},
             ExpressionAttributeValues={
@@ -214,6 +218,7 @@ class PathStore:
                 ":reason": status.reason,
                 ":fix": status.fix,
                 ":version": status.version,
+                ":failing": [link.value for link in status.failing],
             },
         )
 
