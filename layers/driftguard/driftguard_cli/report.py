@@ -24,10 +24,12 @@ from typing import Final
 
 import jinja2
 
+from driftguard.path_store import PathStore
 from driftguard.state import StateStore
 from driftguard.vocabulary import Outcome, Severity, Status, TimelineCategory
 from driftguard_cli.report_chart import timeline_chart
 from driftguard_cli.report_model import Report, build_report, when
+from driftguard_cli.report_paths import path_rows
 
 __all__ = [
     "CATEGORY_COLOURS",
@@ -82,6 +84,7 @@ OUTCOME_WORDS: Final[Mapping[Outcome, str]] = {
 def collect(store: StateStore, *, table_name: str, generated_at: datetime, days: int) -> Report:
     """Read everything the report shows from the state table."""
     records = list(store.iter_statuses())
+    paths = PathStore(store)
     arns = [r.arn for r in records]
     histories = {arn: store.history(arn) for arn in arns}
     declarations = [d for d, _ in store.load_many(arns).values() if d is not None]
@@ -98,6 +101,7 @@ def collect(store: StateStore, *, table_name: str, generated_at: datetime, days:
         since=generated_at - timedelta(days=days),
         declarations=declarations,
         inventory=store.inventory(),
+        paths=path_rows(paths.declarations(), paths.statuses()),
     )
 
 

@@ -27,6 +27,7 @@ from driftguard_cli.report_incidents import (
     open_since,
     restore_times,
 )
+from driftguard_cli.report_paths import PathRow
 
 # Entries that mean the live policy was seen different from, or put back to, the declaration.
 CHANGE_CATEGORIES: Final = frozenset(
@@ -107,6 +108,7 @@ class Report:
     restore_times: RestoreTimes
     coverage: tuple[AccountCoverage, ...]
     chains: tuple[AccessChain, ...]
+    paths: tuple[PathRow, ...] = ()  # declared access paths, as last verified
 
     @property
     def problems(self) -> tuple[ResourceRow, ...]:
@@ -204,6 +206,7 @@ def build_report(
     declarations: Iterable[Declared] = (),
     inventory: Iterable[Inventory] = (),
     incident_limit: int = INCIDENT_LIMIT,
+    paths: Sequence[PathRow] = (),
 ) -> Report:
     """`histories` maps an ARN to its whole audit history (any order; the timeline
     leaves out what is before `since`, the incidents need what came before); `owners`
@@ -229,6 +232,7 @@ def build_report(
         restore_times=restore_times(every_incident, since=since),
         coverage=coverage(records, inventory),
         chains=access_chains(declarations, {r.arn: r.status for r in records}),
+        paths=tuple(paths),
     )
 
 
