@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+from botocore.exceptions import ClientError
 
 from driftguard import path_facts
+from driftguard.arns import Arn
 from driftguard.aws import AwsClients
-from driftguard.path_model import Grant, PathDeclaration
+from driftguard.kinds.base import error_code
+from driftguard.path_hygiene import Hygiene, hygiene, is_node_role_trust, named_roles
+from driftguard.path_model import Grant, PathDeclaration, PathFacts
 from driftguard.path_store import PathStatus
 from driftguard.paths import LinkResult, first_broken, verify
 from driftguard.retry import Clock
@@ -23,6 +31,7 @@ class PathVerdict:
     links: tuple[LinkResult, ...]  # every link, in chain order
     grants: tuple[Grant, ...]  # who else the key's grants let in
     checked_at: datetime
+    hygiene: tuple[Hygiene, ...] = ()  # risks that do not break the path
 
     @property
     def broken(self) -> LinkResult | None:
@@ -37,7 +46,32 @@ def check(
     verifier.verify(declaration)
     facts = path_facts.gather(declaration.path, clients)
     links = verify(declaration.path, facts)
-    return PathVerdict(declaration, links, facts.key_grants, clock.now())
+    found = hygiene(declaration, facts, node_roles(facts, clients))
+    return PathVerdict(declaration, links, facts.key_grants, clock.now(), found)
+
+
+def node_roles(facts: PathFacts, clients: AwsClients) -> frozenset[str]:
+    """The roles the key's or secret's policy lets in that EC2 may assume (node roles),
+    each read with GetRole in its account; roles outside the guarded accounts, and
+    roles that no longer exist, are not looked at."""
+    found = set()
+    for role in named_roles(facts):
+        arn = Arn.parse(role)
+        if not clients.allows(arn.account):
+            continue
+        iam: Any = clients.in_account(arn.account, "iam")
+        try:
+            trust = iam.get_role(RoleName=arn.resource.rsplit("/", 1)[-1])["Role"]
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                continue
+            raise
+        document = trust["AssumeRolePolicyDocument"]  # boto3 decodes it; a raw answer does not
+        if isinstance(document, str):
+            document = json.loads(unquote(document))
+        if is_node_role_trust(document):
+            found.add(role)
+    return frozenset(found)
 
 
 def status_of(verdict: PathVerdict, previous: PathStatus | None) -> PathStatus:
