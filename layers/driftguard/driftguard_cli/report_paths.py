@@ -1,6 +1,7 @@
 """The report's access paths: each declared path and the state of each of its links at
-its last verification (pure). From the state table only: the verdict the last event,
-sweep or `verify-path` stored, with when that was."""
+its last verification (pure). From the state table only: the verdict the last path
+event or sweep stored, with when that was (`verify-path` asks AWS and stores nothing:
+the watch that stores a change is the one that alerts it)."""
 
 from __future__ import annotations
 
