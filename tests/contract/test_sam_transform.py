@@ -23,6 +23,7 @@ REMEDIATING = (
     "PolicyEventsFunction",
     "SweepWorkerFunction",
     "RecheckFunction",
+    "PathEventsFunction",
 )
 # The queue each queue-fed remediating function polls.
 POLLS = {"RecheckFunction": "RecheckQueue", "SweepWorkerFunction": "SweepQueue"}
@@ -112,9 +113,13 @@ def test_remediating_functions_get_exactly_what_they_call(resources: dict[str, A
         polls = POLLER_ACTIONS if logical_id in POLLS else set()
         # The sweep worker reads its shard's state in batches.
         batched = {"dynamodb:BatchGetItem"} if logical_id == "SweepWorkerFunction" else set()
-        # Only Powertools' idempotency deletes (IAM events: a fan-out has no one lease).
-        deletes = {"dynamodb:DeleteItem"} if logical_id == "IamEventsFunction" else set()
-        table = (TABLE_ACTIONS - {"dynamodb:DeleteItem"}) | deletes
+        # Only Powertools' idempotency deletes (IAM events: a fan-out has no one lease;
+        # path events: a path's verdict is one item, written whole).
+        once = logical_id in ("IamEventsFunction", "PathEventsFunction")
+        deletes = {"dynamodb:DeleteItem"} if once else set()
+        batches = set() if logical_id == "PathEventsFunction" else {"dynamodb:BatchWriteItem"}
+        table = (TABLE_ACTIONS - {"dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}) | deletes
+        table |= batches
         assert actions(role) == table | polls | batched | {
             "kms:VerifyMac",  # declarations: verified, never signed
             "sns:Publish",
@@ -269,7 +274,9 @@ def test_table_actions_are_on_the_table_and_its_indexes_only(resources: dict[str
     for logical_id in REMEDIATING:
         for statement in statements(resources[f"{logical_id}Role"]):
             if "dynamodb:Query" in statement["Action"]:
-                assert json.dumps(statement["Resource"]).count("StateTable") == 2
+                # The path watch reads the PATH partition of the table, no index.
+                tables = 1 if logical_id == "PathEventsFunction" else 2
+                assert json.dumps(statement["Resource"]).count("StateTable") == tables
 
 
 def test_notifier_only_reads_the_webhook_secret(resources: dict[str, Any]) -> None:

@@ -4,8 +4,9 @@
   run in process and offline (sockets: loopback only); any finding fails.
 - The spoke's remediation role allows exactly the IAM actions the resource kinds
   declare (`kind.iam_actions`, and `kind.inventory_actions` to count what exists)
-  plus the principal lookups, never secret material, on "*" only the list calls
-  that name no resource, and trusts only the hub functions' roles.
+  plus the principal lookups and what an access path's check reads and its safe
+  fixes call (driftguard.path_events), never secret material, on "*" only the list
+  calls that name no resource, and trusts only the hub functions' roles.
 - The spoke's forwarding rules send to the hub bus every event the hub's
   IamEventsFunction and PolicyEventsFunction rules accept, so a kind or an event
   name added to the hub without the spoke fails here.
@@ -33,6 +34,7 @@ from pytest_socket import enable_socket, socket_allow_hosts
 
 from driftguard import kinds
 from driftguard.events import parse_cloudtrail
+from driftguard.path_events import FIX_ACTIONS, GATHER_ACTIONS
 from driftguard.safeguards import (
     FORWARDING_RULE_PREFIX,
     ROLE_CALLS,
@@ -67,6 +69,7 @@ FUNCTION_ROLES = [
     "arn:aws:iam::333333333333:role/driftguard-PolicyEventsFunctionRole-2B3C4D5E6F7A",
     "arn:aws:iam::333333333333:role/driftguard-SweepWorkerFunctionRole-3C4D5E6F7A8B",
     "arn:aws:iam::333333333333:role/driftguard-RecheckFunctionRole-4D5E6F7A8B9C",
+    "arn:aws:iam::333333333333:role/driftguard-PathEventsFunctionRole-5E6F7A8B9C0D",
 ]
 # The hub goes to one region, the spoke to many; both to GovCloud and China too
 # (the templates use ${AWS::Partition}, never "aws").
@@ -97,10 +100,21 @@ ALWAYS_DENIED = SECRET_MATERIAL | {"kms:ReEncrypt*", "kms:GenerateDataKey*"}
 FORWARDING_RULES = (
     "IamEventsForwardRule",
     "RemediationRoleForwardRule",
+    "PathRoleEventsForwardRule",
     "PolicyEventsForwardRule",
+    "PathEventsForwardRule",
     "SafeguardEventsForwardRule",
 )
-IAM_FORWARDING_RULES = ("IamEventsForwardRule", "RemediationRoleForwardRule")
+IAM_FORWARDING_RULES = (
+    "IamEventsForwardRule",
+    "RemediationRoleForwardRule",
+    "PathRoleEventsForwardRule",
+)
+REGIONAL_FORWARDING_RULES = (
+    "PolicyEventsForwardRule",
+    "PathEventsForwardRule",
+    "SafeguardEventsForwardRule",
+)
 # Per partition: the one region CloudTrail delivers IAM's (global) events in.
 IAM_EVENT_REGIONS = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}
 
@@ -231,7 +245,7 @@ def test_remediation_role_allows_exactly_what_the_kinds_need(
 ) -> None:
     every_kind = kinds.all_kinds()
     needed = set().union(*(k.iam_actions | k.inventory_actions for k in every_kind))
-    needed |= PRINCIPAL_LOOKUPS
+    needed |= PRINCIPAL_LOOKUPS | GATHER_ACTIONS | FIX_ACTIONS
     granted = inline_statements(remediation_role)
     assert actions(granted, "Allow") == needed
     assert not any("NotAction" in s or "NotResource" in s for s in granted)
@@ -291,6 +305,10 @@ def test_remediation_role_denies_every_write_without_driftguards_guardrails(
             ), f"nothing denies {action} with {operator} {key} = {value}"
 
 
+# Read only, and AWS's own: an access path's role may have an AWS managed policy.
+AWS_MANAGED_POLICIES = ("arn:aws:iam::aws:policy/*", {"iam:GetPolicy", "iam:GetPolicyVersion"})
+
+
 def test_remediation_role_acts_only_in_its_own_account(remediation_role: dict[str, Any]) -> None:
     for statement in inline_statements(remediation_role):
         # The list calls list the caller's own account (KMS and Secrets Manager API
@@ -300,8 +318,24 @@ def test_remediation_role_acts_only_in_its_own_account(remediation_role: dict[st
         services = {action.split(":", 1)[0] for action in as_list(statement["Action"])}
         for resource in as_list(statement["Resource"]):
             _, partition, service, _, account, _ = resource.split(":", 5)
-            assert (partition, account) == ("aws", MEMBER), resource
             assert services == {service}, (services, resource)
+            if resource == AWS_MANAGED_POLICIES[0]:
+                assert set(as_list(statement["Action"])) <= AWS_MANAGED_POLICIES[1], statement
+                continue
+            assert (partition, account) == ("aws", MEMBER), resource
+
+
+def test_remediation_role_may_write_only_the_kinds_restores_and_the_path_fixes(
+    remediation_role: dict[str, Any],
+) -> None:
+    """A path's two safe fixes enable a key; nothing lets the role disable one, delete
+    one, or touch a role, a provider or an association."""
+    granted = actions(inline_statements(remediation_role), "Allow")
+    reads = ("Get", "List", "Describe")
+    writes = {a for a in granted if not a.split(":", 1)[1].startswith(reads)}
+    kind_writes = set().union(*(k.iam_actions for k in kinds.all_kinds()))
+    assert writes - kind_writes == FIX_ACTIONS == {"kms:CancelKeyDeletion", "kms:EnableKey"}
+    assert not {a for a in GATHER_ACTIONS if not a.split(":", 1)[1].startswith(reads)}
 
 
 def test_remediation_role_trusts_only_the_hub_functions(
@@ -349,6 +383,7 @@ def test_remediation_role_is_the_one_the_hub_assumes(
         "PolicyEventsFunction",
         "SweepWorkerFunction",
         "RecheckFunction",
+        "PathEventsFunction",
     }
     # The output operators copy into the spokes' HubFunctionRoleArns names them all.
     output = template["Outputs"]["HubFunctionRoleArns"]["Value"]["Fn::Join"][1]
@@ -416,7 +451,7 @@ def test_iam_events_forwarded_from_the_partitions_iam_event_region_only(
     resources = deployed(spoke, context)
     for name in IAM_FORWARDING_RULES:
         assert (name in resources) is forwards_iam, name
-    assert {"PolicyEventsForwardRule", "SafeguardEventsForwardRule"} <= set(resources)
+    assert set(REGIONAL_FORWARDING_RULES) <= set(resources)
     assert "EventForwardingRole" in resources
 
 
@@ -490,9 +525,7 @@ def test_hub_account_does_not_forward_to_its_own_bus_twice(
             region="ap-southeast-2" if hub_region != "ap-southeast-2" else "eu-west-1",
         ),
     )
-    assert {"EventForwardingRole", "PolicyEventsForwardRule", "SafeguardEventsForwardRule"} <= set(
-        elsewhere
-    )
+    assert {"EventForwardingRole", *REGIONAL_FORWARDING_RULES} <= set(elsewhere)
 
 
 def test_forwarding_rules_target_the_hub_bus(
@@ -694,7 +727,7 @@ def test_a_change_to_the_remediation_role_is_forwarded_routed_and_alerted(
 ) -> None:
     """From the IAM event region, whoever the caller (driftguard never makes these
     calls: its session name is no reason to leave one out); another role's policies
-    stay home."""
+    are forwarded for the path watch, not taken as a safeguard change."""
     spec, role = specs["IamEventsFunction"], default(spoke, "RemediationRoleName")
     sample = "iam-attach-role-policy-to-remediation-role.json"
     event = made_by(
@@ -706,7 +739,11 @@ def test_a_change_to_the_remediation_role_is_forwarded_routed_and_alerted(
     other = safeguard_call(sample, call, {"roleName": "pod-role"}, region="us-east-1")
     assert changed_safeguard(parse_cloudtrail(other), role) is None
     if call not in {"CreateRole", "DeleteRole", "UpdateAssumeRolePolicy"}:
-        assert reaches(spoke, spec, hub_account, hub_region, other) == ([], [])
+        # Another role's policies: an access path's (PathEventsFunction), not a safeguard.
+        assert reaches(spoke, spec, hub_account, hub_region, other) == (
+            ["PathRoleEventsForwardRule"],
+            [],
+        )
 
 
 # --------------------------------------------------------------------------- sample events

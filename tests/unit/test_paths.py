@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from driftguard.path_model import ReplicaFacts
 from driftguard.paths import AccessPath, Irsa, PathFacts, PodIdentity, first_broken, verify
 from driftguard.vocabulary import LINK_SUBJECT, Link
 
@@ -92,6 +93,77 @@ POD_GOOD = replace(
 )
 
 OTHER_ROLE = "arn:aws:iam::444444444444:role/other"
+
+# A replica in another region, encrypted there with a key of its own.
+REPLICA_REGION = "eu-central-1"
+REPLICA_SECRET = SECRET.replace(REGION, REPLICA_REGION)
+REPLICA_KEY = f"arn:aws:kms:{REPLICA_REGION}:333333333333:key/mrk-5678"
+REPLICA_VIA = f"secretsmanager.{REPLICA_REGION}.amazonaws.com"
+REPLICA = ReplicaFacts(
+    region=REPLICA_REGION,
+    status="InSync",
+    key_id=REPLICA_KEY,
+    key_state="Enabled",
+    key_policy=doc(grant(ROLE, "kms:Decrypt", via(REPLICA_VIA))),
+)
+REPLICATED = replace(
+    GOOD,
+    identity_policies=(
+        doc(READ_SECRET, READ_SECRET | {"Resource": REPLICA_SECRET}),
+        doc(DECRYPT, DECRYPT | {"Resource": REPLICA_KEY}),
+    ),
+    replicas=(REPLICA,),
+)
+
+
+def replicated(**changes: Any) -> PathFacts:
+    return replace(REPLICATED, replicas=(replace(REPLICA, **changes),))
+
+
+# (id, the replica's facts, what the fix must mention)
+REPLICA_BREAKS: list[tuple[str, PathFacts, tuple[str, ...]]] = [
+    (
+        "replica key policy names another role",
+        replicated(key_policy=doc(grant(OTHER_ROLE, "kms:Decrypt", via(REPLICA_VIA)))),
+        (REPLICA_KEY, ROLE, "kms:Decrypt", REPLICA_VIA),
+    ),
+    (
+        "replica key policy copied from the primary's region",
+        replicated(key_policy=doc(grant(ROLE, "kms:Decrypt", via(VIA)))),
+        (REPLICA_KEY, REPLICA_VIA),
+    ),
+    ("replica key policy unreadable", replicated(key_policy=None), (REPLICA_KEY, REPLICA_VIA)),
+    (
+        "replica key disabled",
+        replicated(key_state="Disabled"),
+        ("enable-key", f"--region {REPLICA_REGION}", REPLICA_KEY),
+    ),
+    (
+        "replica key pending deletion",
+        replicated(key_state="PendingDeletion"),
+        ("cancel-key-deletion", f"--region {REPLICA_REGION}", REPLICA_KEY),
+    ),
+    (
+        "replica key gone",
+        replicated(key_state=None),
+        ("replicate-secret-to-regions", f"Region={REPLICA_REGION}"),
+    ),
+    (
+        "replica on the AWS managed key",
+        replicated(key_id=None, key_state=None, key_policy=None),
+        ("replicate-secret-to-regions", f"Region={REPLICA_REGION}", ROLE),
+    ),
+    (
+        "replication failed",
+        replicated(status="Failed", status_message="a secret of that name exists"),
+        ("replicate-secret-to-regions", f"Region={REPLICA_REGION},KmsKeyId={REPLICA_KEY}"),
+    ),
+    (
+        "identity does not reach the replica",
+        replace(REPLICATED, identity_policies=GOOD.identity_policies),
+        (REPLICA_SECRET, REPLICA_KEY, REPLICA_VIA),
+    ),
+]
 DENY_DECRYPT = {"Effect": "Deny", "Action": "kms:*", "Resource": "*"}
 
 # The role's policies, each missing part of what the path needs.
@@ -271,6 +343,10 @@ BREAKS: list[tuple[str, AccessPath, PathFacts, Link, tuple[str, ...]]] = [
             ),
         ]
     ),
+    *(
+        (name, IRSA_PATH, facts, Link.REPLICA_KEYS, mentions)
+        for name, facts, mentions in REPLICA_BREAKS
+    ),
 ]
 
 # Ways of writing a working path that must not read as broken.
@@ -306,6 +382,12 @@ HOLDS: list[tuple[str, AccessPath, PathFacts]] = [
         replace(GOOD, permissions_boundary=doc(READ_SECRET, DECRYPT)),
     ),
     ("secret names the key by its id", IRSA_PATH, replace(GOOD, secret_kms_key_id=KEY_ID)),
+    ("a replica whose key lets the role decrypt", IRSA_PATH, REPLICATED),
+    (
+        "a replica in flight",
+        IRSA_PATH,
+        replace(REPLICATED, replicas=(replace(REPLICA, status="InProgress"),)),
+    ),
     (
         "secret policy grants the role's account",
         IRSA_PATH,

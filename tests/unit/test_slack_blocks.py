@@ -18,7 +18,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from driftguard.alerts import Alert, AlertResource
+from driftguard.alerts import Alert, AlertPath, AlertResource, path_alert
+from driftguard.model import Trigger
 from driftguard.notify.blocks import (
     LAYOUTS,
     MAX_BLOCKS,
@@ -28,7 +29,7 @@ from driftguard.notify.blocks import (
     build_message,
     render_terminal,
 )
-from driftguard.vocabulary import AlertType, Severity
+from driftguard.vocabulary import AlertType, Link, Severity, TriggerKind
 from driftguard_sandbox.slack import slack_rejects
 
 ROLE = "arn:aws:iam::111111111111:role/pod-role"
@@ -161,6 +162,32 @@ def declaration_refused() -> Alert:
     )
 
 
+def path_changed(alert_type: AlertType) -> Alert:
+    """PATH_BROKEN and PATH_HEALED (tests/unit/test_path_events.py checks their words)."""
+    broken = alert_type is AlertType.PATH_BROKEN
+    path = AlertPath(
+        name="testapp",
+        role_arn=ROLE,
+        secret_arn=secret().arn,
+        key_arn=key().arn,
+        mode="enforce",
+        broken=Link.KEY_STATE if broken else None,
+        reason="the key is pending deletion" if broken else "every link holds",
+        fix="CancelKeyDeletion, then EnableKey" if broken else "",
+        driftguard_calls=["CancelKeyDeletion", "EnableKey"],
+    )
+    trigger = Trigger(TriggerKind.POLICY_CHANGED, "ScheduleKeyDeletion", "e-1", MALLORY, CHANGED)
+    return path_alert(
+        alert_type,
+        path,
+        trigger,
+        account="111111111111",
+        region="us-east-1",
+        now=CHANGED,
+        console_url=secret().console_url,
+    )
+
+
 REMEDIATION_ROLE = "arn:aws:iam::111111111111:role/driftguard-remediation"
 
 
@@ -220,6 +247,8 @@ EVERY_TYPE = {
     AlertType.SAFEGUARD_CHANGED: safeguard_changed(),
     AlertType.DECLARATION_CHANGED: declaration_changed(),
     AlertType.DECLARATION_REFUSED: declaration_refused(),
+    AlertType.PATH_BROKEN: path_changed(AlertType.PATH_BROKEN),
+    AlertType.PATH_HEALED: path_changed(AlertType.PATH_HEALED),
 }
 
 

@@ -88,8 +88,10 @@ def test_mappings_point_at_members() -> None:
     targets = {v for v in STATUS_ALERT.values() if v} | set(FAILURE_ALERT.values())
     # RESTORED: a restore; DECLARATION_CHANGED: the declarations watcher;
     # PRINCIPAL_TRUST_CHANGED and SAFEGUARD_CHANGED: driftguard.safeguards, from a
-    # CloudTrail call, never from a resource's status.
+    # CloudTrail call, never from a resource's status; PATH_*: driftguard.path_watch.
     raised_elsewhere = {
+        AlertType.PATH_BROKEN,
+        AlertType.PATH_HEALED,
         AlertType.RESTORED,
         AlertType.DECLARATION_CHANGED,
         AlertType.PRINCIPAL_TRUST_CHANGED,

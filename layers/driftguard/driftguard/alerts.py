@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pydantic import BaseModel, ConfigDict, Field
 
 from driftguard.model import Trigger
-from driftguard.vocabulary import AlertType, Severity, TriggerKind
+from driftguard.vocabulary import ALERT_SEVERITY, AlertType, Link, Severity, TriggerKind
 
 if TYPE_CHECKING:  # the notifier reads alerts without loading the decision machinery
     from driftguard.decision import Decision
@@ -39,6 +39,25 @@ class AlertResource(BaseModel):
     console_url: str = ""
 
 
+class AlertPath(BaseModel):
+    """A declared access path, for the two path alerts: its first broken link (None:
+    it works), why and the fix, and the calls driftguard made to put it right."""
+
+    model_config = _MODEL_CONFIG
+
+    name: str
+    role_arn: str
+    secret_arn: str
+    key_arn: str
+    mode: str
+    broken: Link | None = None
+    reason: str = ""
+    fix: str = ""
+    failing: list[Link] = []
+    # The safe fix: being applied (PATH_BROKEN) or applied and verified (PATH_HEALED).
+    driftguard_calls: list[str] = []
+
+
 class Alert(BaseModel):
     model_config = _MODEL_CONFIG
 
@@ -58,6 +77,7 @@ class Alert(BaseModel):
     detected_at: datetime
     time_to_fix_seconds: float | None = None
     omitted: int = 0  # resources left out to keep the message under SNS's size limit
+    path: AlertPath | None = None  # PATH_BROKEN, PATH_HEALED
 
 
 def readable_changes(diff: dict[str, Any]) -> list[str]:
@@ -106,6 +126,49 @@ def compose_alert(
             changed_at=trigger.event_time,
             detected_at=now,
             time_to_fix_seconds=time_to_fix,
+        )
+    )
+
+
+def path_alert(
+    alert_type: AlertType,
+    path: AlertPath,
+    trigger: Trigger,
+    *,
+    account: str,
+    region: str,
+    now: datetime,
+    console_url: str = "",
+) -> Alert:
+    """PATH_BROKEN or PATH_HEALED for one path; `account` and `region` are the role's
+    and the secret's (where the pod stands, where it reads), `console_url` the
+    secret's page."""
+    title, summary, next_steps = WORDING[alert_type](path.name, 1, trigger)
+    return fit_alert(
+        Alert(
+            type=alert_type,
+            severity=ALERT_SEVERITY[alert_type] or Severity.HIGH,
+            title=title,
+            summary=summary,
+            resources=[
+                AlertResource(
+                    arn=f"path/{path.name}",  # its history (driftguard.path_store.audit_arn)
+                    kind="access-path",
+                    account=account,
+                    region=region,
+                    status=alert_type.value,
+                    reason=path.reason[:1000],
+                    console_url=console_url,
+                )
+            ],
+            next_steps=next_steps,
+            role_arn=path.role_arn,
+            actor=trigger.actor,
+            event_name=trigger.event_name,
+            event_id=trigger.event_id,
+            changed_at=trigger.event_time,
+            detected_at=now,
+            path=path.model_copy(update={"fix": path.fix[:2000]}),
         )
     )
 
@@ -239,6 +302,17 @@ WORDING: Final[Mapping[AlertType, Wording]] = {
         f"Declaration changed: {subject}",
         f"The declared state of {_plural(n)} changed.",
         "Nothing to do if this change was reviewed; else declare the previous policy again.",
+    ),
+    AlertType.PATH_BROKEN: lambda subject, n, t: (
+        f"Access path broken: {subject}",
+        f"The pod of access path {subject} can no longer read its secret{_by(t)}.",
+        "Put the first broken link right (its fix is below), or let driftguard do it where "
+        f"it safely can (enforce mode). `driftguard verify-path {subject}` shows every link.",
+    ),
+    AlertType.PATH_HEALED: lambda subject, n, t: (
+        f"Access path works again: {subject}",
+        f"Every link of access path {subject} holds again{_by(t)}.",
+        "Nothing to do, unless what broke it was intended: then change the declared path.",
     ),
     AlertType.CHECK_FAILED: lambda subject, n, t: (
         f"Check failed: {subject}",

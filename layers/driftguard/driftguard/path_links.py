@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from driftguard.arns import Arn
 from driftguard.errors import PolicyParseError
 from driftguard.path_grants import Request, decide, principal_ids
-from driftguard.path_model import AccessPath, Irsa, PathFacts, PodIdentity
+from driftguard.path_model import AccessPath, Irsa, PathFacts, PodIdentity, ReplicaFacts
 from driftguard.path_trust import (
     Check,
     irsa_statement,
@@ -23,7 +24,7 @@ from driftguard.path_trust import (
 from driftguard.policy import Policy
 from driftguard.vocabulary import Link
 
-__all__ = ["KEY_ENABLED", "Check", "check_all"]
+__all__ = ["KEY_ENABLED", "Check", "Place", "check_all", "replica_secret_arn"]
 
 KEY_ENABLED: Final = "Enabled"
 GET_SECRET_VALUE: Final = "secretsmanager:GetSecretValue"
@@ -37,6 +38,20 @@ def check_all(path: AccessPath, facts: PathFacts) -> tuple[tuple[Link, Check], .
 # --------------------------------------------------------------------------- requests
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where the pod reads the secret: the secret's region, or one of its replicas'
+    (each region's copy is encrypted with a key of that region)."""
+
+    region: str
+    secret_arn: str
+    key_arn: str
+
+
+def primary(path: AccessPath, facts: PathFacts) -> Place:
+    return Place(facts.region, path.secret_arn, path.key_arn)
+
+
 def via_secrets_manager(region: str) -> str:
     return f"secretsmanager.{region}.amazonaws.com"
 
@@ -46,33 +61,33 @@ def _context(path: AccessPath) -> dict[str, str]:
     return {"aws:principalarn": path.role_arn, "aws:principalaccount": account}
 
 
-def secret_request(path: AccessPath) -> Request:
-    return Request(path.role_arn, GET_SECRET_VALUE, path.secret_arn, _context(path))
+def secret_request(path: AccessPath, place: Place) -> Request:
+    return Request(path.role_arn, GET_SECRET_VALUE, place.secret_arn, _context(path))
 
 
-def decrypt_request(path: AccessPath, facts: PathFacts) -> Request:
+def decrypt_request(path: AccessPath, place: Place) -> Request:
     """kms:Decrypt as Secrets Manager calls it for the role (with the secret's ARN as
     encryption context)."""
     context = _context(path) | {
-        "kms:viaservice": via_secrets_manager(facts.region),
+        "kms:viaservice": via_secrets_manager(place.region),
         "kms:calleraccount": Arn.parse(path.role_arn).account,
-        "kms:encryptioncontext:secretarn": path.secret_arn,
+        "kms:encryptioncontext:secretarn": place.secret_arn,
     }
-    return Request(path.role_arn, DECRYPT, path.key_arn, context)
+    return Request(path.role_arn, DECRYPT, place.key_arn, context)
 
 
-def _via_condition(facts: PathFacts) -> dict[str, Any]:
-    return {"StringEquals": {"kms:ViaService": via_secrets_manager(facts.region)}}
+def _via_condition(place: Place) -> dict[str, Any]:
+    return {"StringEquals": {"kms:ViaService": via_secrets_manager(place.region)}}
 
 
-def identity_statements(path: AccessPath, facts: PathFacts) -> list[dict[str, Any]]:
+def identity_statements(path: AccessPath, place: Place) -> list[dict[str, Any]]:
     return [
-        {"Effect": "Allow", "Action": GET_SECRET_VALUE, "Resource": path.secret_arn},
+        {"Effect": "Allow", "Action": GET_SECRET_VALUE, "Resource": place.secret_arn},
         {
             "Effect": "Allow",
             "Action": DECRYPT,
-            "Resource": path.key_arn,
-            "Condition": _via_condition(facts),
+            "Resource": place.key_arn,
+            "Condition": _via_condition(place),
         },
     ]
 
@@ -156,10 +171,14 @@ def pod_identity_binding(path: AccessPath, access: PodIdentity, facts: PathFacts
 
 
 def identity_policy(path: AccessPath, facts: PathFacts) -> Check:
+    return _identity(path, facts, primary(path, facts))
+
+
+def _identity(path: AccessPath, facts: PathFacts, place: Place) -> Check:
     """The role's policies allow both calls, and so does its boundary when it has one
     (an action is allowed only where both allow it)."""
     fix = "add to the role's policies: " + ", ".join(
-        json.dumps(s) for s in identity_statements(path, facts)
+        json.dumps(s) for s in identity_statements(path, place)
     )
     named = [(f"identity policy {i + 1}", d) for i, d in enumerate(facts.identity_policies)]
     layers = [("the role's policies", named, fix)]
@@ -173,7 +192,7 @@ def identity_policy(path: AccessPath, facts: PathFacts) -> Check:
             if isinstance(policy, str):
                 return Check(False, f"{name} does not parse: {policy}", layer_fix)
             parsed.append((name, policy))
-        for request in (secret_request(path), decrypt_request(path, facts)):
+        for request in (secret_request(path, place), decrypt_request(path, place)):
             verdict = decide(parsed, request, None)
             if not verdict.allowed:
                 return Check(False, f"{layer}: {verdict.why}", layer_fix)
@@ -202,7 +221,7 @@ def secret_policy(path: AccessPath, facts: PathFacts) -> Check:
     policy = _parse(facts.secret_policy)
     if isinstance(policy, str):
         return Check(False, f"the secret's policy does not parse: {policy}", fix)
-    request, role = secret_request(path), principal_ids(path.role_arn)
+    request, role = secret_request(path, primary(path, facts)), principal_ids(path.role_arn)
     verdict = decide([("the secret's policy", policy)], request, role)
     return Check(verdict.allowed, verdict.why, fix)
 
@@ -229,28 +248,94 @@ def secret_key(path: AccessPath, facts: PathFacts) -> Check:
 
 
 def key_state(path: AccessPath, facts: PathFacts) -> Check:
-    state, key = facts.key_state, path.key_arn
+    return _key_state(path.key_arn, facts.key_state)
+
+
+def _key_state(key: str, state: str | None, region_option: str = "") -> Check:
+    """`region_option`: ` --region R` when the key is not in the secret's region."""
     if state == KEY_ENABLED:
         return Check(True, f"{key} is enabled")
     if state is None:
         return Check(False, f"{key} does not exist", "declare the path with an existing key")
+    kms = f"aws kms{region_option}"
     if state == "PendingDeletion":
-        fix = f"aws kms cancel-key-deletion --key-id {key} && aws kms enable-key --key-id {key}"
+        fix = f"{kms} cancel-key-deletion --key-id {key} && {kms} enable-key --key-id {key}"
     else:
-        fix = f"aws kms enable-key --key-id {key}"
+        fix = f"{kms} enable-key --key-id {key}"
     return Check(False, f"{key} is {state}", fix)
 
 
 def key_policy(path: AccessPath, facts: PathFacts) -> Check:
-    fix = "add to the key's policy: " + _grant_to_role(path, DECRYPT, _via_condition(facts))
-    if facts.key_policy is None:
-        return Check(False, "the key's policy could not be read", fix)
-    policy = _parse(facts.key_policy)
+    return _key_policy(path, primary(path, facts), facts.key_policy, "the key's policy")
+
+
+def _key_policy(path: AccessPath, place: Place, document: Any, name: str) -> Check:
+    fix = f"add to {name}: " + _grant_to_role(path, DECRYPT, _via_condition(place))
+    if document is None:
+        return Check(False, f"{name} could not be read", fix)
+    policy = _parse(document)
     if isinstance(policy, str):
-        return Check(False, f"the key's policy does not parse: {policy}", fix)
-    request = decrypt_request(path, facts)
-    verdict = decide([("the key's policy", policy)], request, principal_ids(path.role_arn))
+        return Check(False, f"{name} does not parse: {policy}", fix)
+    request = decrypt_request(path, place)
+    verdict = decide([(name, policy)], request, principal_ids(path.role_arn))
     return Check(verdict.allowed, verdict.why, fix)
+
+
+# --------------------------------------------------------------------------- replicas
+
+
+def replica_keys(path: AccessPath, facts: PathFacts) -> Check:
+    """Each replica keeps a path in its region: replicated, with a key that exists, is
+    enabled, lets the role decrypt there, and that the role's policies allow."""
+    checks = [_replica(path, facts, replica) for replica in facts.replicas]
+    broken = next((check for check in checks if not check.ok), None)
+    if broken is not None:
+        return broken
+    return Check(True, "; ".join(check.reason for check in checks) or "no replicas")
+
+
+def replica_secret_arn(secret_arn: str, region: str) -> str:
+    """A replica's ARN: the primary's, in the replica's region."""
+    arn = Arn.parse(secret_arn)
+    return f"arn:{arn.partition}:secretsmanager:{region}:{arn.account}:{arn.resource}"
+
+
+def _replica(path: AccessPath, facts: PathFacts, replica: ReplicaFacts) -> Check:
+    region, key = replica.region, replica.key_id
+    where = f"the replica in {region}"
+    rereplicate = (
+        f"aws secretsmanager remove-regions-from-replication --secret-id {path.secret_arn} "
+        f"--remove-replica-regions {region} && aws secretsmanager replicate-secret-to-regions "
+        f"--secret-id {path.secret_arn} --add-replica-regions Region={region},KmsKeyId="
+    )
+    if replica.status == "Failed":
+        message = f": {replica.status_message}" if replica.status_message else ""
+        fix = rereplicate + (key or "KEY")
+        return Check(False, f"replication to {region} failed{message}", fix)
+    if key is None:
+        if Arn.parse(path.role_arn).account == Arn.parse(path.secret_arn).account:
+            return Check(True, f"{where} uses aws/secretsmanager, which the role's account may use")
+        return Check(
+            False,
+            f"{where} is encrypted with the AWS managed key aws/secretsmanager, "
+            "which no other account may use",
+            rereplicate + f"KEY (a key in {region} whose policy lets {path.role_arn} decrypt)",
+        )
+    if replica.key_state is None:
+        return Check(
+            False,
+            f"{where} is encrypted with {key}, which does not exist",
+            rereplicate + f"KEY (an existing key in {region})",
+        )
+    place = Place(region, replica_secret_arn(path.secret_arn, region), key)
+    for check in (
+        _key_state(key, replica.key_state, f" --region {region}"),
+        _key_policy(path, place, replica.key_policy, f"the policy of {key}"),
+        _identity(path, facts, place),
+    ):
+        if not check.ok:
+            return Check(False, f"{where}: {check.reason}", check.fix)
+    return Check(True, f"{where} is encrypted with {key}, which lets the role decrypt")
 
 
 RULES: Final[Mapping[Link, Callable[[AccessPath, PathFacts], Check]]] = {
@@ -263,4 +348,5 @@ RULES: Final[Mapping[Link, Callable[[AccessPath, PathFacts], Check]]] = {
     Link.SECRET_KEY: secret_key,
     Link.KEY_STATE: key_state,
     Link.KEY_POLICY: key_policy,
+    Link.REPLICA_KEYS: replica_keys,
 }

@@ -18,6 +18,7 @@ __all__ = [
     "PathFacts",
     "PodIdentity",
     "PolicyDocument",
+    "ReplicaFacts",
 ]
 
 PolicyDocument = Mapping[str, Any]
@@ -100,6 +101,22 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class ReplicaFacts:
+    """A replica of the path's secret in another region (DescribeSecret
+    ReplicationStatus) and the key that encrypts it there, read in that region: KMS
+    does not synchronise a replica key's policy with the primary's."""
+
+    region: str
+    status: str  # InSync, InProgress or Failed
+    # The replica's key: its ARN, or as ReplicationStatus names it when no key answers
+    # to that name; None: the AWS managed key aws/secretsmanager.
+    key_id: str | None
+    key_state: str | None = None  # DescribeKey KeyState; None: no such key
+    key_policy: PolicyDocument | None = None
+    status_message: str = ""
+
+
+@dataclass(frozen=True)
 class PathFacts:
     """What the accounts show about a path's links now. Documents are parsed JSON;
     None where there is none (or it could not be read)."""
@@ -121,3 +138,4 @@ class PathFacts:
     key_policy: PolicyDocument | None = None
     key_grants: tuple[Grant, ...] = ()  # listed in the answer; not a link
     boundary_arn: str | None = None  # the role's permissions boundary, as GetRole shows it
+    replicas: tuple[ReplicaFacts, ...] = ()  # by region

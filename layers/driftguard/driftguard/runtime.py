@@ -54,6 +54,8 @@ if TYPE_CHECKING:  # the batch and idempotency utilities: imported where they ar
         IdempotencyConfig,
     )
 
+    from driftguard.path_watch import PathWatch
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -116,13 +118,17 @@ class Runtime:
             SweepQueue(partial(clients.hub, "sqs"), config.sweep_queue_url),
         )
 
-    def dispatch(self, detail: CloudTrailDetail) -> list[Result]:
-        """One CloudTrail record through the one dispatcher (handlers, replay-dlq)."""
+    def _guarded(self, detail: CloudTrailDetail) -> CloudTrailDetail:
         if not self.clients.allows(detail.recipient_account_id):
             raise InvalidEventError(
                 f"event {detail.event_id} is from account {detail.recipient_account_id}, "
                 "not one driftguard guards (MemberAccountIds)"
             )
+        return detail
+
+    def dispatch(self, detail: CloudTrailDetail) -> list[Result]:
+        """One CloudTrail record through the one dispatcher (handlers, replay-dlq)."""
+        self._guarded(detail)
         return dispatch(
             self.remediator, detail, remediation_role_name=self.config.remediation_role_name
         )
@@ -138,7 +144,42 @@ class Runtime:
             return {"status": "rejected", "reason": str(exc)}
         count_outcomes(results)
         logger.info("event handled", event_name=detail.event_name, resources=len(results))
-        return {"status": "ok", "results": [r.as_dict() for r in results]}
+        # A key, secret, trust or role call may break or heal an access path too: looked
+        # at after the restore (if any), so the path's verdict is the state left behind.
+        watched = self.path_watch.on_event(detail) if _touches_paths(detail) else []
+        return {"status": "ok", "results": [r.as_dict() for r in results]} | (
+            {"paths": [w.as_dict() for w in watched]} if watched else {}
+        )
+
+    @cached_property
+    def path_watch(self) -> PathWatch:
+        """Built on the first call that may touch an access path (the functions that
+        see none never load the path check)."""
+        from driftguard.path_store import PathStore
+        from driftguard.path_watch import PathWatch
+
+        clients, config = self.clients, self.config
+        return PathWatch(
+            PathStore(self.store),
+            clients,
+            KmsSignatures(partial(clients.hub, "kms"), config.signing_key_id),
+            AlertPublisher(partial(clients.hub, "sns"), config.alert_topic_arn),
+            remediation_role_name=config.remediation_role_name,
+            clock=self.remediator.clock,
+        )
+
+    def handle_path_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """What the path events function does with one CloudTrail event: re-verify the
+        declared access paths it touches (driftguard.path_watch)."""
+        try:
+            detail = self._guarded(parse_cloudtrail(event))
+        except InvalidEventError as exc:
+            logger.error("event rejected and parked on the dead-letter queue", reason=str(exc))
+            self.dead_letters.park(event, exc)
+            return {"status": "rejected", "reason": str(exc)}
+        watched = self.path_watch.on_event(detail)
+        logger.info("path event handled", event_name=detail.event_name, paths=len(watched))
+        return {"status": "ok", "paths": [w.as_dict() for w in watched]}
 
     def handle_rechecks(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         """What the re-check function does with a batch from the re-check queue: each
@@ -290,6 +331,13 @@ class Runtime:
                 persistence.delete_record(data=event, exception=exc)
             return done[0]
         return result
+
+
+def _touches_paths(detail: CloudTrailDetail) -> bool:
+    """Whether the call may touch an access path (the watch is built only then)."""
+    from driftguard.path_events import PATH_EVENTS
+
+    return detail.event_name in PATH_EVENTS.get(detail.event_source, {})
 
 
 def _each_record(

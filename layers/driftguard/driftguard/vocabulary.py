@@ -121,11 +121,15 @@ class AlertType(StrEnum):
     a fan-out alert listing several resources takes the type of the worst."""
 
     RESTORED = "restored"
+    # A declared access path works again (driftguard.path_watch).
+    PATH_HEALED = "path-healed"
     DRIFT_DETECTED = "drift-detected"
     PENDING_PRINCIPAL = "pending-principal"
     ORPHANED_PRINCIPAL = "orphaned-principal"
     CHECK_FAILED = "check-failed"
     RESTORE_FAILED = "restore-failed"
+    # A declared access path's first broken link changed (driftguard.path_watch).
+    PATH_BROKEN = "path-broken"
     INVALID_DECLARATION = "invalid-declaration"
     # Who may assume a role declared policies name changed (driftguard.safeguards).
     PRINCIPAL_TRUST_CHANGED = "principal-trust-changed"
@@ -178,6 +182,20 @@ class Link(StrEnum):
     SECRET_KEY = "secret-key"  # the secret is encrypted with the path's key
     KEY_STATE = "key-state"  # enabled, not pending deletion
     KEY_POLICY = "key-policy"  # allows the role kms:Decrypt through Secrets Manager
+    # Each replica of the secret in another region: its key is enabled and lets the role
+    # decrypt there (KMS does not synchronise a replica key's policy).
+    REPLICA_KEYS = "replica-keys"
+
+
+class PathFinding(StrEnum):
+    """What is wrong around a path that works (driftguard.path_hygiene): not a broken
+    link, a risk the story warns of."""
+
+    # A key or secret policy lets an EKS node instance role in: every pod on the node
+    # may use it (the fallback when IRSA or Pod Identity is not used).
+    NODE_ROLE_GRANTED = "node-role-granted"
+    # The role lacks the permissions boundary its declaration asks for.
+    BOUNDARY_MISSING = "boundary-missing"
 
 
 # --------------------------------------------------------------------------- mappings
@@ -254,6 +272,8 @@ ALERT_SEVERITY: Final[Mapping[AlertType, Severity | None]] = MappingProxyType(
         AlertType.ORPHANED_PRINCIPAL: Severity.HIGH,
         AlertType.CHECK_FAILED: Severity.HIGH,
         AlertType.RESTORE_FAILED: Severity.HIGH,
+        AlertType.PATH_BROKEN: Severity.HIGH,  # the pod cannot read its secret
+        AlertType.PATH_HEALED: Severity.INFO,
         AlertType.INVALID_DECLARATION: Severity.HIGH,
         # CRITICAL when it widens who may assume the role, else HIGH.
         AlertType.PRINCIPAL_TRUST_CHANGED: None,
@@ -308,5 +328,6 @@ LINK_SUBJECT: Final[Mapping[Link, str]] = MappingProxyType(
         Link.SECRET_KEY: "the secret is encrypted with the key",
         Link.KEY_STATE: "the key is enabled",
         Link.KEY_POLICY: "the key's policy lets the role decrypt through Secrets Manager",
+        Link.REPLICA_KEYS: "every replica's key lets the role decrypt in its region",
     }
 )

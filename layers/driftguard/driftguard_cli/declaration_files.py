@@ -14,6 +14,9 @@ Pure: file contents in, frozen objects out (`load`), and objects in, file conten
 command's. Pydantic checks each file at the edge (unknown fields refused), and every
 problem is reported with the file and the field, all files at once.
 
+A file whose top level is `access_path:` declares an access path instead
+(driftguard_cli.path_files): decoded here, with the same refusals, then checked there.
+
 YAML 1.1 reads some unquoted words as something else than they look: `2012-10-17` is a
 date, `0777` the number 511, `on` true. In a policy that silently changes what is
 declared, so such a value is refused ("quote it") rather than guessed; so is a key given
@@ -25,9 +28,9 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import yaml
 from pydantic import (
@@ -47,11 +50,13 @@ from driftguard.errors import DriftguardError, PolicyParseError
 from driftguard.model import Declared, sha256
 from driftguard.policy import Policy
 from driftguard.vocabulary import Mode
+from driftguard_cli.path_files import PathFile, from_data, is_path_file
 
 SUFFIXES: Final = (".yaml", ".yml", ".json")
 # The order of the fields in an exported file (and of the allowed fields in messages).
 FIELDS: Final = ("arn", "mode", "owner", "ticket", "allow_public", "policy")
 HEADER: Final = "# A driftguard declaration: see docs/declarations-as-code.md\n"
+_Declares = TypeVar("_Declares")
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,7 @@ class FileError:
 class Loaded:
     files: tuple[DeclarationFile, ...]
     errors: tuple[FileError, ...]
+    paths: tuple[PathFile, ...] = ()  # the access path files
 
 
 def _canonical(value: Any) -> str:
@@ -172,15 +178,22 @@ def _problem(error: ErrorDetails) -> str:
 # --------------------------------------------------------------------------- parsing
 
 
-def parse(source: Source) -> DeclarationFile | FileError:
-    """One file: what it declares, or every problem found in it."""
+def parse(source: Source) -> DeclarationFile | PathFile | FileError:
+    """One file: what it declares (a resource's policy, or an access path), or every
+    problem found in it."""
     try:
         data = _decode(source)
     except ValueError as exc:
         return FileError(source.path, (str(exc),))
+    if is_path_file(data):
+        found = from_data(source.path, data)
+        return found if isinstance(found, PathFile) else FileError(source.path, found)
     if not isinstance(data, dict):
         shown = "nothing" if data is None else f"a {type(data).__name__}"
-        problem = f"not a declaration: expected a mapping of {', '.join(FIELDS)}, got {shown}"
+        problem = (
+            f"not a declaration: expected a mapping of {', '.join(FIELDS)} "
+            f"(or of access_path), got {shown}"
+        )
         return FileError(source.path, (problem,))
     try:
         model = _FileModel.model_validate(data)
@@ -199,27 +212,44 @@ def parse(source: Source) -> DeclarationFile | FileError:
 
 def load(sources: Iterable[Source]) -> Loaded:
     """Every file, in path order; a file that cannot be read, or that declares a
-    resource another file declares too, is an error (and declares nothing)."""
+    resource (or an access path) another file declares too, is an error (and declares
+    nothing)."""
     parsed: list[DeclarationFile] = []
+    paths: list[PathFile] = []
     errors: list[FileError] = []
     for source in sorted(sources, key=lambda s: s.path):
         found = parse(source)
         if isinstance(found, FileError):
             errors.append(found)
+        elif isinstance(found, PathFile):
+            paths.append(found)
         else:
             parsed.append(found)
-    by_arn: dict[str, list[str]] = defaultdict(list)
-    for declaration in parsed:
-        by_arn[declaration.arn].append(declaration.path)
-    files = []
-    for declaration in parsed:
-        others = [p for p in by_arn[declaration.arn] if p != declaration.path]
-        if others:
-            problem = f"arn: {declaration.arn} is declared in {', '.join(others)} too"
-            errors.append(FileError(declaration.path, (problem,)))
+    files = _once(parsed, lambda d: d.arn, lambda d: d.path, "arn", errors)
+    named = _once(paths, lambda p: p.name, lambda p: p.file, "access_path.name", errors)
+    return Loaded(tuple(files), tuple(sorted(errors, key=lambda e: e.path or "")), tuple(named))
+
+
+def _once(
+    found: list[_Declares],
+    key: Callable[[_Declares], str],
+    file: Callable[[_Declares], str],
+    field: str,
+    errors: list[FileError],
+) -> list[_Declares]:
+    """What only one file declares; a file declaring what another declares too is an
+    error (appended to `errors`)."""
+    files_of: dict[str, list[str]] = defaultdict(list)
+    for item in found:
+        files_of[key(item)].append(file(item))
+    alone = []
+    for item in found:
+        if others := [p for p in files_of[key(item)] if p != file(item)]:
+            problem = f"{field}: {key(item)} is declared in {', '.join(others)} too"
+            errors.append(FileError(file(item), (problem,)))
         else:
-            files.append(declaration)
-    return Loaded(tuple(files), tuple(sorted(errors, key=lambda e: e.path or "")))
+            alone.append(item)
+    return alone
 
 
 def _decode(source: Source) -> Any:

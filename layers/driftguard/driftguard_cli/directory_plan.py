@@ -4,7 +4,9 @@ applying the directory changes. Pure: built from the files, their per-resource p
 
 A file whose resource is declared with the same mode and the same policy document is
 unchanged; nothing is signed or written for it. A declared resource with no file is
-kept, unless the apply prunes (then its declaration is removed).
+kept, unless the apply prunes (then its declaration is removed). Access path files
+(driftguard_cli.path_files) are planned alike, by name: new, changed (the fields
+driftguard_cli.path_declaring.changes names), unchanged, kept or removed.
 """
 
 from __future__ import annotations
@@ -12,11 +14,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from driftguard.model import Declared
+from driftguard.path_model import PathDeclaration
+from driftguard.retry import Clock
 from driftguard_cli.declaration_files import DeclarationFile, FileError
 from driftguard_cli.exit_codes import EXIT_DRIFT, EXIT_OK, EXIT_USAGE
+from driftguard_cli.path_files import KIND, PathFile
+
+from driftguard_cli.path_declaring import PathPlan, plan_path
 
 if TYPE_CHECKING:  # the answers stay free of the AWS side
     from driftguard.classify import Classification
@@ -49,6 +56,43 @@ class ResourcePlan:
     def widens(self) -> bool:
         return self.action is not PlanAction.UNCHANGED and bool(self.plan and self.plan.widens)
 
+    @property
+    def label(self) -> str:
+        return self.arn
+
+    @property
+    def kind(self) -> str:
+        """The resource kind (kms-key, secret...)."""
+        if self.plan is not None:
+            return self.plan.declared.kind
+        return self.current.kind if self.current else ""
+
+
+@dataclass(frozen=True)
+class AccessPathPlan:
+    """What applying the directory does to one access path (by name)."""
+
+    kind: ClassVar[str] = KIND
+    name: str
+    action: PlanAction
+    file: str | None = None  # None: declared, no file
+    plan: PathPlan | None = None  # a file's path: what declaring it changes
+    current: PathDeclaration | None = None  # the declaration now; None: none
+    owner: str | None = None
+    ticket: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    @property
+    def changes(self) -> tuple[str, ...]:
+        """ "field: old -> new" for each declared field that changes."""
+        return self.plan.changes if self.plan is not None else ()
+
+
+Planned = ResourcePlan | AccessPathPlan
+
 
 @dataclass(frozen=True)
 class DirectoryPlan:
@@ -57,14 +101,21 @@ class DirectoryPlan:
     errors: tuple[FileError, ...]  # any one: nothing may be applied
     prune: bool
     files: int  # declaration files read (with or without errors)
-
-    def count(self, action: PlanAction) -> int:
-        return sum(1 for r in self.resources if r.action is action)
+    paths: tuple[AccessPathPlan, ...] = ()  # the same for access paths, after them
 
     @property
-    def writes(self) -> tuple[ResourcePlan, ...]:
-        """What `apply` writes: declarations first, then removals."""
-        return tuple(r for action in WRITES for r in self.resources if r.action is action)
+    def planned(self) -> tuple[Planned, ...]:
+        """Every resource, then every access path."""
+        return (*self.resources, *self.paths)
+
+    def count(self, action: PlanAction) -> int:
+        return sum(1 for r in self.planned if r.action is action)
+
+    @property
+    def writes(self) -> tuple[Planned, ...]:
+        """What `apply` writes: declarations first (resources, then paths), then
+        removals."""
+        return tuple(r for action in WRITES for r in self.planned if r.action is action)
 
 
 def resource_plan(file: DeclarationFile, plan: Plan) -> ResourcePlan:
@@ -105,6 +156,46 @@ def directory_plan(
         prune=prune,
         files=file_count,
     )
+
+
+def access_path_plans(
+    files: Sequence[PathFile],
+    declared: Sequence[PathDeclaration],
+    *,
+    prune: bool,
+    declared_by: str,
+    clock: Clock,
+) -> tuple[AccessPathPlan, ...]:
+    """Each file's path planned as `declare-path` plans one, then the declared paths
+    with no file (kept, or removed when pruning). `declared`: every path declared now."""
+    current = {d.name: d for d in declared}
+    planned = []
+    for file in files:
+        previous = current.get(file.name)
+        plan = plan_path(
+            previous,
+            name=file.name,
+            path=file.path,
+            mode=file.mode,
+            boundary_arn=file.boundary_arn,
+            declared_by=declared_by,
+            clock=clock,
+        )
+        if previous is None:
+            action = PlanAction.NEW
+        else:
+            action = PlanAction.CHANGE if plan.changes else PlanAction.UNCHANGED
+        planned.append(
+            AccessPathPlan(file.name, action, file.file, plan, previous, file.owner, file.ticket)
+        )
+    named = {f.name for f in files}
+    absent = PlanAction.REMOVE if prune else PlanAction.KEEP
+    others = [
+        AccessPathPlan(name, absent, current=current[name])
+        for name in sorted(current)
+        if name not in named
+    ]
+    return (*planned, *others)
 
 
 def exit_code(answer: DirectoryPlan) -> int:
@@ -151,7 +242,8 @@ def to_json(answer: DirectoryPlan) -> dict[str, Any]:
         "prune": answer.prune,
         "summary": {action.value: answer.count(action) for action in PlanAction}
         | {"errors": len(answer.errors)},
-        "resources": [_resource_json(r) for r in answer.resources],
+        "resources": [_resource_json(r) for r in answer.resources]
+        + [_path_json(p) for p in answer.paths],
         "errors": [{"file": e.path, "problems": list(e.problems)} for e in answer.errors],
     }
 
@@ -159,6 +251,7 @@ def to_json(answer: DirectoryPlan) -> dict[str, Any]:
 def _resource_json(resource: ResourcePlan) -> dict[str, Any]:
     plan, current = resource.plan, resource.current
     data: dict[str, Any] = {
+        "kind": resource.kind,
         "arn": resource.arn,
         "action": resource.action.value,
         "file": resource.path,
@@ -176,6 +269,27 @@ def _resource_json(resource: ResourcePlan) -> dict[str, Any]:
         "narrows": resource.action is not PlanAction.UNCHANGED and plan.narrows,
         "against_declared": _comparison(plan.against_declared),
         "against_live": _comparison(plan.against_live),
+    }
+
+
+def _path_json(path: AccessPathPlan) -> dict[str, Any]:
+    plan, current = path.plan, path.current
+    data: dict[str, Any] = {
+        "kind": path.kind,
+        "name": path.name,
+        "action": path.action.value,
+        "file": path.file,
+        "current_version": current.version if current else None,
+        "current_mode": current.mode.value if current else None,
+    }
+    if plan is None:
+        return data
+    return data | {
+        "version": plan.declaration.version if path.action in WRITES else None,
+        "mode": plan.declaration.mode.value,
+        "owner": path.owner,
+        "ticket": path.ticket,
+        "changes": list(path.changes),
     }
 
 

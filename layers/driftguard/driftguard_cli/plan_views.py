@@ -4,6 +4,7 @@ directory plan (driftguard_cli.directory_plan) to rich renderables.
 A resource to declare is shown as `declare` shows it (views.declaration_plan_view:
 against the current declaration, against the live policy; what widens access in red);
 an unchanged one is one line; a declared resource with no file says what --prune does.
+An access path is shown by its name, as `declare-path` shows one (path_views).
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from rich.text import Text
 
 from driftguard_cli import views
 from driftguard_cli.declaration_files import FileError
-from driftguard_cli.directory_plan import DirectoryPlan, PlanAction, ResourcePlan, summary
+from driftguard_cli.directory_plan import (
+    AccessPathPlan,
+    DirectoryPlan,
+    PlanAction,
+    ResourcePlan,
+    summary,
+)
+from driftguard_cli.path_views import declare_plan_view
 
 # Every PlanAction has a mark and a style (tests/unit/test_directory_plan.py).
 ACTION_MARKS: Final[Mapping[PlanAction, tuple[str, str]]] = {
@@ -29,10 +37,13 @@ ACTION_MARKS: Final[Mapping[PlanAction, tuple[str, str]]] = {
 ERROR_STYLE: Final = "red"
 
 
-def directory_plan_view(answer: DirectoryPlan) -> RenderableType:
+def directory_plan_view(answer: DirectoryPlan, width: int | None = None) -> RenderableType:
+    """`width`: the terminal's, for an access path's lines (None: each line whole)."""
     parts: list[RenderableType] = []
     for resource in answer.resources:
         parts.extend(_resource(resource, answer.directory))
+    for path in answer.paths:
+        parts.extend(_path(path, answer.directory, width))
     if answer.errors:
         parts.append(Text("errors (nothing is applied until every file is fixed):", style="bold"))
         parts.extend(_error(error) for error in answer.errors)
@@ -64,19 +75,35 @@ def _resource(resource: ResourcePlan, directory: str) -> list[RenderableType]:
     return [head, views.declaration_plan_view(plan), Text("")]
 
 
-def _absent(resource: ResourcePlan, directory: str) -> Text:
-    current = resource.current
-    line = _mark(resource.action)
-    line.append(f" {resource.arn}")
+def _path(path: AccessPathPlan, directory: str, width: int | None) -> list[RenderableType]:
+    if path.action in (PlanAction.KEEP, PlanAction.REMOVE):
+        return [_absent(path, directory)]
+    assert path.plan is not None  # a file's path is always planned
+    head = _mark(path.action)
+    head.append(f" {path.file}")
+    if path.owner or path.ticket:
+        head.append(f"  ({_owner(path.owner, path.ticket)})", style="dim")
+    if path.action is PlanAction.UNCHANGED:
+        head.append(f": access path {path.name}", style="dim")
+        return [head]
+    return [head, declare_plan_view(path.plan, width), Text("")]
+
+
+def _absent(planned: ResourcePlan | AccessPathPlan, directory: str) -> Text:
+    current = planned.current
+    line = _mark(planned.action)
+    is_path = isinstance(planned, AccessPathPlan)
+    line.append(f" access path {planned.name}" if is_path else f" {planned.label}")
     version = f" (version {current.version}, {current.mode.value} mode)" if current else ""
     line.append(version, style="dim")
-    if resource.action is PlanAction.KEEP:
+    if planned.action is PlanAction.KEEP:
         line.append(
             f": not in {directory} (kept; apply --prune would remove the declaration)",
             style="yellow",
         )
     else:
-        line.append(": its declaration is removed, driftguard stops guarding it", style="red")
+        stops = "verifying" if is_path else "guarding"
+        line.append(f": its declaration is removed, driftguard stops {stops} it", style="red")
     return line
 
 

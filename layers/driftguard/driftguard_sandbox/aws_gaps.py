@@ -26,8 +26,8 @@ against moto 5.2.5.
    once (KMS API reference, PutKeyPolicy `Policy`: "the new principal might not be
    immediately visible to KMS"; IAM troubleshooting, "Changes that I make are not
    always immediately visible").
-5. CloudTrail via EventBridge: every mutating IAM, KMS, Secrets Manager, EventBridge
-   and CloudTrail call, successful or failed, yields the "AWS API Call via CloudTrail"
+5. CloudTrail via EventBridge: every mutating IAM, KMS, Secrets Manager, EventBridge,
+   CloudTrail and EKS call, successful or failed, yields the "AWS API Call via CloudTrail"
    event AWS would deliver (EventBridge user guide, "Events from AWS services via
    CloudTrail"; CloudTrail record contents: failed calls carry `errorCode`; moto emits
    none). EventBridge's `PutEvents` is left out: it is no management event (CloudTrail
@@ -50,6 +50,20 @@ Off until a test switches them on (in `chaos`, with their details and sources):
    IAM, KMS, Secrets Manager, DynamoDB, STS, SNS and SQS calls (`Fault`).
 9. KMS's and Secrets Manager's put-time policy rules (`strict_policies`).
 
+Added for access paths (always on):
+
+10. EKS Pod Identity associations (Create, Describe, List, Delete), per account and
+   region, in `driftguard_sandbox.eks`, which says what AWS does and its sources;
+   EKS's mutating calls get their CloudTrail events (behaviour 5) like the others.
+11. A secret's replica keeps the key it was replicated with: ReplicationStatus
+   `KmsKeyId` is the `KmsKeyId` that `AddReplicaRegions` gave for its region (Secrets
+   Manager API reference, ReplicateSecretToRegions and ReplicationStatusType: "Can be
+   an ARN, Key ID, or Alias"; moto answers alias/aws/secretsmanager whatever was given).
+12. KMS `DisableKey`, `EnableKey`, `ScheduleKeyDeletion` and `CancelKeyDeletion` take
+   the key's ARN as well as its id (KMS API reference, each call's `KeyId`: "Specify
+   the key ID or key ARN of the KMS key"; moto looks an ARN up as an id and fails with
+   an internal error). moto is handed the id; CloudTrail records the ARN as given.
+
 Waits are AWS seconds, at the pace of `time` (`SandboxTime`).
 
 Messages not confirmed by a source (marked UNVERIFIED below) are the sandbox's
@@ -62,6 +76,7 @@ import base64
 import fnmatch
 import functools
 import hashlib
+import io
 import json
 import logging
 import re
@@ -77,11 +92,13 @@ from urllib.parse import quote
 
 from moto.iam.models import get_account_id_from, iam_backends
 from moto.kms.models import kms_backends
+from moto.secretsmanager.exceptions import SecretNotFoundException
 from moto.secretsmanager.models import FakeSecret, secretsmanager_backends
 from moto.sts.models import sts_backends
 
 from driftguard_sandbox.chaos import FAULT_SERVICES, Chaos
 from driftguard_sandbox.clock import SandboxTime
+from driftguard_sandbox.eks import PodIdentityAssociations, rest_request
 from driftguard_sandbox.meter import Call, Meter
 from driftguard_sandbox.sns import SnsPublish
 from driftguard_sandbox.wire import (
@@ -105,7 +122,7 @@ logger = logging.getLogger(__name__)
 Event = dict[str, Any]
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-WATCHED_SERVICES: Final = frozenset({"iam", "kms", "secretsmanager", "events", "cloudtrail"})
+WATCHED_SERVICES: Final = frozenset({"iam", "kms", "secretsmanager", "events", "cloudtrail", "eks"})
 PARSED_SERVICES: Final = WATCHED_SERVICES | FAULT_SERVICES
 # Calls of watched services that CloudTrail logs as data events (behaviour 5).
 DATA_EVENTS: Final = frozenset({("events", "PutEvents"), ("events", "PutPartnerEvents")})
@@ -440,6 +457,7 @@ class AwsGaps:
         self._dynamodb = threading.Lock()
         self._pause_depth = 0
         self._created: dict[str, float] = {}
+        self.pod_identity = PodIdentityAssociations()  # 10
 
     @property
     def time(self) -> SandboxTime:
@@ -477,6 +495,7 @@ class AwsGaps:
         with self._lock:
             self._created.clear()
             self._callers.clear()
+        self.pod_identity.clear()
         self.chaos.forget()
 
     # -- WSGI -----------------------------------------------------------------
@@ -487,6 +506,8 @@ class AwsGaps:
         request = read_request(environ)
         if request is None:
             return self.app(environ, start_response)
+        if service == "eks":  # REST-JSON: the operation is the method and path
+            request = rest_request(environ, request)
         self._meter(request)
         if service in WATCHED_SERVICES:
             response = self._watched(environ, request)
@@ -527,8 +548,8 @@ class AwsGaps:
             return self._forward(environ)
 
     def _watched(self, environ: dict[str, Any], request: ApiRequest) -> Response:
-        """IAM, KMS and Secrets Manager: behaviours 1 to 5 and 7 to 9; EventBridge and
-        CloudTrail: behaviour 5 (the others never apply to them)."""
+        """IAM, KMS and Secrets Manager: behaviours 1 to 5, 7 to 9, 11 and 12; EventBridge and
+        CloudTrail: behaviour 5; EKS: 5 and 10 (the others never apply to them)."""
         caller = identify(request.access_key)
         self.chaos.settle()
         response = self.chaos.fault(request, lambda: caller) or self.chaos.rules(request)
@@ -537,7 +558,10 @@ class AwsGaps:
             response = self._reject(request, problem)
         elif response is None:
             deleted_role = self._role_to_delete(request, caller)
-            response = self.chaos.around(request, caller, lambda: self._forward(environ))
+            _key_id_for_moto(environ, request)
+            response = self.chaos.around(
+                request, caller, lambda: self._answer(environ, request, caller)
+            )
             if response.ok:
                 self._after_success(request, caller, deleted_role)
         if (
@@ -551,6 +575,13 @@ class AwsGaps:
             except Exception:  # a routing bug must not turn into an AWS error
                 logger.exception("CloudTrail event for %s failed", request.action)
         return response
+
+    def _answer(self, environ: dict[str, Any], request: ApiRequest, caller: Caller) -> Response:
+        """moto's answer, or behaviour 10's for the EKS calls moto lacks."""
+        forward = functools.partial(self._forward, environ)
+        if request.service != "eks":
+            return forward()
+        return self.pod_identity.answer(request, caller.account_id, forward)
 
     def _sns(self, request: ApiRequest, response: Response) -> None:
         """6: after SNS answered, a published message to `on_publish` (no CloudTrail:
@@ -690,6 +721,8 @@ class AwsGaps:
             if user is not None:
                 with self._lock:
                     self._created[user.arn] = self.time.now()
+        elif (request.service, request.action) in _REPLICATING:
+            _keep_replica_keys(caller.account_id, request)
         elif deleted_role is not None:
             arn, role_id = deleted_role
             with self._lock:
@@ -742,6 +775,48 @@ class AwsGaps:
             "resources": [],
             "detail": detail,
         }
+
+
+# 12: the calls moto reads a key id only from.
+_KEY_ID_ONLY: Final = frozenset(
+    {"DisableKey", "EnableKey", "ScheduleKeyDeletion", "CancelKeyDeletion"}
+)
+
+
+def _key_id_for_moto(environ: dict[str, Any], request: ApiRequest) -> None:
+    """12: the request moto sees names the key by its id (`request` keeps the ARN)."""
+    key = request.params.get("KeyId")
+    if request.service != "kms" or request.action not in _KEY_ID_ONLY:
+        return
+    if not isinstance(key, str) or not key.startswith("arn:") or ":key/" not in key:
+        return
+    body = json.dumps(request.params | {"KeyId": key.rsplit("/", 1)[-1]}).encode()
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+
+
+_REPLICATING: Final = frozenset(
+    {("secretsmanager", "ReplicateSecretToRegions"), ("secretsmanager", "CreateSecret")}
+)
+
+
+def _keep_replica_keys(account: str, request: ApiRequest) -> None:
+    """11: each new replica's ReplicationStatus names the key it was given."""
+    given = {
+        str(replica.get("Region")): str(replica["KmsKeyId"])
+        for replica in request.params.get("AddReplicaRegions") or []
+        if isinstance(replica, dict) and replica.get("KmsKeyId")
+    }
+    if not given:
+        return
+    secret_id = str(request.params.get("SecretId") or request.params.get("Name"))
+    try:
+        secret = secretsmanager_backends[account][request.region].describe_secret(secret_id)
+    except SecretNotFoundException:  # deleted meanwhile by another request
+        return
+    for replica in getattr(secret, "replicas", []):
+        if replica.region in given:
+            replica.config["KmsKeyId"] = given[replica.region]
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from driftguard.notify.blocks import render_terminal
 from driftguard.policy import Policy
 from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.slack import LocalSlack
-from driftguard_sandbox.story import DATA, REGION, SECURITY, WORKLOAD, Story
+from driftguard_sandbox.story import DATA, POD_ROLE_ARN, REGION, SECURITY, WORKLOAD, Story
 
 PROPAGATION_DELAY_SECONDS = 2.0
+PATH_NAME = "testsecret"  # adopt-path names a path after its secret
 # The CLI's entry point `main(argv, out=...) -> exit code`, handed in by the CLI's
 # `demo` command: the sandbox never imports the command line.
 CommandLine = Callable[..., int]
@@ -83,6 +84,8 @@ def run_demo(out: TextIO, command_line: CommandLine, *, chaos: bool = False) -> 
         _role_recreated(n, sandbox, story, alerts)
         _widened(n, sandbox, story, alerts)
         _forged(n, sandbox, story, alerts)
+        _key_scheduled_for_deletion(n, sandbox, story, alerts)
+        _trust_edited(n, sandbox, story, alerts)
         return _where_things_stand(n, story, function_logs.getvalue())
 
 
@@ -140,6 +143,9 @@ def _declared(n: Narrator, sandbox: Sandbox, story: Story, alerts: SlackTail) ->
     sandbox.wait_idle()
     alerts.drain(n)
     n.run_cli("status")
+    n.say("The whole access path too: pod-role and the secret are enough to find the rest.")
+    n.run_cli("adopt-path", POD_ROLE_ARN, story.secret_arn, "--mode", "enforce")
+    n.run_cli("verify-path", PATH_NAME)
 
 
 def _role_deleted(n: Narrator, sandbox: Sandbox, story: Story, alerts: SlackTail) -> None:
@@ -191,18 +197,47 @@ def _forged(n: Narrator, sandbox: Sandbox, story: Story, alerts: SlackTail) -> N
     alerts.drain(n)
 
 
+def _key_scheduled_for_deletion(
+    n: Narrator, sandbox: Sandbox, story: Story, alerts: SlackTail
+) -> None:
+    n.chapter("Someone schedules the key for deletion")
+    story.schedule_key_deletion()
+    n.say(f"{SECURITY}: mallory scheduled the key for deletion in 7 days. No policy changed,")
+    n.say("  but the secret would become unreadable for good. The path is declared in")
+    n.say("  enforce mode: driftguard cancels the deletion and enables the key again.")
+    sandbox.wait_idle()
+    alerts.drain(n)
+    n.say(f"  The key is {story.key_state()}.")
+
+
+def _trust_edited(n: Narrator, sandbox: Sandbox, story: Story, alerts: SlackTail) -> None:
+    n.chapter("Someone edits pod-role's trust policy")
+    story.widen_trust()
+    n.say(f"{WORKLOAD}: the platform team let any service account of testnamespace assume")
+    n.say("  pod-role (StringLike on a wildcard sub). The path is broken at its trust link:")
+    sandbox.wait_idle()
+    alerts.drain(n)
+    n.run_cli("verify-path", PATH_NAME)
+    n.say("The platform team applies the fix driftguard names:")
+    story.restore_trust()
+    sandbox.wait_idle()
+    alerts.drain(n)
+
+
 def _where_things_stand(n: Narrator, story: Story, function_logs: str) -> int:
     n.chapter("Where things stand")
     n.run_cli("status")
     n.run_cli("history", story.key_arn)
+    path_works = n.run_cli("verify-path", PATH_NAME) == 0
     ok = story.restored()
-    if not ok:
+    if not (ok and path_works):
         n.say("Function logs:\n" + function_logs)
     n.say(
-        f"\nBoth live policies {'match' if ok else 'DO NOT match'} the declared state "
+        f"\nBoth live policies {'match' if ok else 'DO NOT match'} the declared state and "
+        f"the access path {'works' if path_works else 'IS BROKEN'} "
         f"({time.monotonic() - n.started:.1f}s, nothing but 127.0.0.1 contacted)."
     )
-    return 0 if ok else 1
+    return 0 if ok and path_works else 1
 
 
 def show_principals(n: Narrator, label: str, policy_json: str | None) -> None:

@@ -207,6 +207,33 @@ class Story:
             KeyId=self.key_arn, PolicyName="default", Policy=json.dumps(widened)
         )
 
+    def schedule_key_deletion(self) -> None:
+        """Mallory schedules the key for deletion: in 7 days (the shortest wait KMS
+        allows) every secret it encrypts is unreadable, and no policy changed."""
+        self.mallory_kms.schedule_key_deletion(KeyId=self.key_id, PendingWindowInDays=7)
+
+    @property
+    def key_id(self) -> str:
+        # moto 5.2.5's key-state calls take a key id only (AWS takes the ARN too).
+        return self.key_arn.rsplit("/", 1)[-1]
+
+    def key_state(self) -> str:
+        return str(self.kms.describe_key(KeyId=self.key_arn)["KeyMetadata"]["KeyState"])
+
+    def widen_trust(self) -> None:
+        """The platform team "simplifies" pod-role's trust: any service account of the
+        cluster may now become pod-role (StringLike on a wildcard `sub`)."""
+        widened = irsa_trust_policy()
+        condition = widened["Statement"][0]["Condition"]
+        sub = condition["StringEquals"].pop(f"{OIDC_HOST}:sub")
+        condition["StringLike"] = {f"{OIDC_HOST}:sub": sub.rsplit(":", 1)[0] + ":*"}
+        self.iam.update_assume_role_policy(RoleName="pod-role", PolicyDocument=json.dumps(widened))
+
+    def restore_trust(self) -> None:
+        self.iam.update_assume_role_policy(
+            RoleName="pod-role", PolicyDocument=json.dumps(irsa_trust_policy())
+        )
+
     def forge_key_declaration(self, account: str = "444455556666") -> None:
         """Mallory, who may write the state table (an admin role of the security
         account), declares kms:* for another account straight in the table, without

@@ -36,7 +36,7 @@ from slack_sdk.models.blocks import (
 )
 
 from driftguard.alerts import Alert, AlertResource, readable_changes
-from driftguard.vocabulary import AlertType, Severity, TriggerKind
+from driftguard.vocabulary import LINK_SUBJECT, AlertType, Mode, Severity, TriggerKind
 
 __all__ = [
     "LAYOUTS",
@@ -456,6 +456,58 @@ def _trust_details(resource: AlertResource) -> list[str]:
     )
 
 
+def _path_link(alert: Alert) -> str | None:
+    path = alert.path
+    if path is None or path.broken is None:
+        return None
+    return f"{code(path.broken.value)}: {escape(LINK_SUBJECT[path.broken])}"
+
+
+def _path_fix(alert: Alert) -> str | None:
+    if alert.path is None or not alert.path.fix:
+        return None
+    body = escape(clip(alert.path.fix.replace("```", "'''"), MAX_FIELD_TEXT - 20))
+    return f"```{body}```"
+
+
+def _driftguard_did(alert: Alert) -> str | None:
+    """What driftguard did about it: the safe fix's calls, or nothing (detect mode, or
+    no safe fix for this link)."""
+    path = alert.path
+    if path is None:
+        return None
+    calls = ", ".join(code(call) for call in path.driftguard_calls)
+    if alert.type is AlertType.PATH_HEALED:
+        return f"put it right: {calls}, then verified every link" if calls else None
+    if calls:
+        return f"putting it right (enforce mode): {calls}"
+    if path.mode == Mode.ENFORCE.value:
+        return "nothing: no safe fix for this link (only a disabled or deleted key has one)"
+    return "nothing: detect mode"
+
+
+def _path_facts(alert: Alert) -> list[tuple[str, str | None]]:
+    healed = alert.type is AlertType.PATH_HEALED
+    return [
+        ("Access path", code(alert.path.name) if alert.path else None),
+        ("First broken link", _path_link(alert)),
+        ("Fix", _path_fix(alert)),
+        ("Healed by" if healed else "Broken by", _changed_by(alert) or "unknown"),
+        ("Call", _call(alert)),
+        ("When", _when(alert.changed_at)),
+        ("driftguard", _driftguard_did(alert)),
+    ]
+
+
+def _path_details(resource: AlertResource) -> list[str]:
+    return [f"*Why:* {escape(resource.reason)}"] if resource.reason else []
+
+
+def _verify_path(alert: Alert) -> str:
+    name = alert.path.name if alert.path else alert.resources[0].arn.removeprefix("path/")
+    return f"`driftguard verify-path {escape(name)}`"
+
+
 def _principal(alert: Alert) -> str:
     return f"`driftguard principals {escape(alert.role_arn or alert.resources[0].arn)}`"
 
@@ -478,6 +530,10 @@ LAYOUTS: Final[Mapping[AlertType, _Layout]] = {
     AlertType.QUARANTINED: _Layout(_quarantine_facts, _quarantine_details, ":no_entry: What to do"),
     AlertType.SAFEGUARD_CHANGED: _Layout(
         _why_facts, _safeguard_details, ":rotating_light: What to do", _the_event
+    ),
+    AlertType.PATH_BROKEN: _Layout(_path_facts, _path_details, ":wrench: What to do", _verify_path),
+    AlertType.PATH_HEALED: _Layout(
+        _path_facts, _path_details, ":white_check_mark: Anything to do?", _verify_path
     ),
     AlertType.DECLARATION_CHANGED: _Layout(
         _declaration_facts, _declaration_details, ":memo: Anything to do?"
