@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from driftguard.path_store import PATH_PK
 from driftguard_sandbox.template import operator_parameters
 
 # The slow tier: an external tool (SAM CLI, checkov) or a browser.
@@ -148,20 +149,23 @@ def test_queue_actions_are_on_the_recheck_queue_or_the_dead_letter_queue(
                 assert "RecheckQueue" in queue or "EventsDeadLetterQueue" in queue, logical_id
 
 
-def test_the_sweep_planner_reads_index_keys_and_queues_shards_only(
+def test_the_sweep_planner_reads_index_keys_and_path_names_and_queues_shards_only(
     resources: dict[str, Any],
 ) -> None:
     role = resources["ReconcilerFunctionRole"]
     assert set(role["Properties"]["ManagedPolicyArns"]) == BASIC_MANAGED
     granted = {
-        json.dumps([statement["Action"], statement["Resource"]])
+        json.dumps([statement["Action"], statement["Resource"], statement.get("Condition")])
         for statement in statements(role)
         if statement["Action"] != "sqs:SendMessage"
         or "EventsDeadLetterQueue" not in json.dumps(statement["Resource"])  # the DLQ grant
     }
+    # The paths' partition only (driftguard.path_store): no declaration, status or audit.
+    paths_only = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [PATH_PK]}}
     assert granted == {
-        json.dumps(["dynamodb:Scan", {"Fn::Sub": "${StateTable.Arn}/index/ByAccount"}]),
-        json.dumps(["sqs:SendMessage", {"Fn::GetAtt": ["SweepQueue", "Arn"]}]),
+        json.dumps(["dynamodb:Scan", {"Fn::Sub": "${StateTable.Arn}/index/ByAccount"}, None]),
+        json.dumps(["dynamodb:Query", {"Fn::GetAtt": ["StateTable", "Arn"]}, paths_only]),
+        json.dumps(["sqs:SendMessage", {"Fn::GetAtt": ["SweepQueue", "Arn"]}, None]),
     }
 
 

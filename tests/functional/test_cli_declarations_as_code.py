@@ -1,6 +1,7 @@
 """Declarations as code against the sandbox: `export` the story's declarations, review a
 change as a file, `plan` it, `apply` it (signed, so the functions enforce it), prune a
-declaration whose file is gone; bad files stop everything."""
+declaration whose file is gone; bad files stop everything. The story's access path
+takes the same round trip as its file."""
 
 from __future__ import annotations
 
@@ -13,12 +14,16 @@ import yaml
 
 from driftguard.errors import DeclarationError
 from driftguard.model import AuditEntry
+from driftguard.path_store import PathStore, audit_arn
+from driftguard.retry import SYSTEM_CLOCK
 from driftguard.state import StateStore
-from driftguard.vocabulary import AlertType, AuditAction, Severity, Status
+from driftguard.vocabulary import AlertType, AuditAction, Mode, Severity, Status
 from driftguard_cli.exit_codes import EXIT_DRIFT, EXIT_OK, EXIT_USAGE
+from driftguard_cli.path_declaring import remove_path
 from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import DATA, POD_ROLE_ARN, SECURITY, AlertTail, Story, key_policy
 from tests.support.cli import run_cli_full, run_cli_typing
+from tests.support.paths import signatures
 
 VENDOR = "arn:aws:iam::444455556666:root"
 RED = "\x1b[31m"
@@ -157,11 +162,13 @@ def test_bad_files_are_all_named_and_nothing_is_written(
         json.dumps({"arn": ghost, "mode": "enforce", "policy": key_policy()})
     )
     (tmp_path / "broken.yml").write_text("arn: [\n")
+    (tmp_path / "path.yaml").write_text("access_path:\n  name: testsecret\n  mode: enforce\n")
 
     for command in (["plan"], ["apply", "--yes"]):
         code, out, err = run_cli_full(*command, str(tmp_path))
         assert code == EXIT_USAGE, (command, out, err)
         errors = out[out.index("errors (nothing is applied") :]
+        assert "path.yaml: access_path.role: required field missing" in errors
         for name in ("broken.yml", "ghost.json", key_file.name, "unknown.yaml"):
             assert name in errors, (name, errors)
         assert "colour: unknown field" in errors and "lockout safety check" in errors
@@ -184,3 +191,78 @@ def test_a_removal_never_loses_a_declaration_written_since_it_was_read(
     assert versions(store, story.secret_arn) == [2]
     assert store.get_status(story.secret_arn) is not None
     assert AuditAction.UNDECLARED not in {e.action for e in store.history(story.secret_arn)}
+
+
+# --------------------------------------------------------------------------- access paths
+
+
+def test_an_access_path_is_exported_changed_applied_and_pruned_as_a_file(
+    sandbox: Sandbox, story: Story, store: StateStore, tmp_path: Path
+) -> None:
+    code, _, err = run_cli_full("adopt-path", POD_ROLE_ARN, story.secret_arn, "--mode", "enforce")
+    assert code == EXIT_OK, err
+    code, out, err = run_cli_full("export", str(tmp_path))
+    assert code == EXIT_OK, err
+    assert "exported 2 declarations and 1 access path" in out
+    path_file = tmp_path / "paths" / "testsecret.yaml"
+    assert yaml.safe_load(path_file.read_text())["access_path"]["key"] == story.key_arn
+    code, out, _ = run_cli_full("plan", str(tmp_path))
+    assert code == EXIT_OK, out  # export, then plan: nothing to do
+    assert "= no changes paths/testsecret.yaml: access path testsecret" in out.splitlines()
+    assert out.splitlines()[-1] == "0 to change, 0 new, 3 unchanged"
+
+    data = yaml.safe_load(path_file.read_text())
+    data["access_path"] |= {"mode": "detect", "owner": "payments", "ticket": "SEC-42"}
+    path_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, out, _ = run_cli_full("plan", str(tmp_path))
+    assert code == EXIT_DRIFT, out
+    assert "~ change paths/testsecret.yaml  (owner payments, ticket SEC-42)" in out
+    assert "  mode: enforce -> detect" in out.splitlines()
+    code, out, _ = run_cli_full("plan", str(tmp_path), "--json")
+    (planned,) = [r for r in json.loads(out)["resources"] if r["kind"] == "access-path"]
+    assert (planned["name"], planned["action"], planned["version"]) == ("testsecret", "change", 2)
+    assert planned["changes"] == ["mode: enforce -> detect"]
+
+    code, out, err = run_cli_full("apply", str(tmp_path), "--yes")
+    assert code == EXIT_OK, err
+    assert "declared access path testsecret (version 2, detect)" in out
+    declared = PathStore(store).get("testsecret")
+    assert declared is not None and (declared.version, declared.mode) == (2, Mode.DETECT)
+    signatures(sandbox).verify(declared)  # signed as declare-path signs
+    entry = store.history(audit_arn("testsecret"))[-1]
+    assert entry.action is AuditAction.DECLARED
+    assert entry.message.endswith("; mode: enforce -> detect; owner payments, ticket SEC-42")
+    assert run_cli_full("verify-path", "testsecret")[0] == EXIT_OK  # refused if unsigned
+    assert run_cli_full("plan", str(tmp_path))[0] == EXIT_OK
+
+    path_file.unlink()
+    code, out, _ = run_cli_full("plan", str(tmp_path))
+    assert code == EXIT_OK  # kept
+    assert f"! access path testsecret (version 2, detect mode): not in {tmp_path}" in out
+    assert run_cli_full("plan", str(tmp_path), "--prune")[0] == EXIT_DRIFT
+    code, out, err = run_cli_full("apply", str(tmp_path), "--prune", "--yes")
+    assert code == EXIT_OK, err
+    assert "removed the declaration of access path testsecret" in out
+    assert PathStore(store).get("testsecret") is None
+    assert PathStore(store).status("testsecret") is None
+    assert store.history(audit_arn("testsecret"))[-1].action is AuditAction.UNDECLARED
+    assert versions(store, story.key_arn, story.secret_arn) == [1, 1]  # their files are there
+    assert run_cli_full("plan", str(tmp_path), "--prune")[0] == EXIT_OK
+
+
+def test_a_path_removal_never_loses_a_path_declared_since_it_was_read(
+    story: Story, store: StateStore
+) -> None:
+    code, _, err = run_cli_full("adopt-path", POD_ROLE_ARN, story.secret_arn, "--mode", "enforce")
+    assert code == EXIT_OK, err
+    paths = PathStore(store)
+    seen = paths.get("testsecret")  # version 1, as a plan saw it
+    assert seen is not None
+    code, _, err = run_cli_full("adopt-path", POD_ROLE_ARN, story.secret_arn, "--mode", "detect")
+    assert code == EXIT_OK, err
+    with pytest.raises(DeclarationError, match="changed since it was read"):
+        remove_path(seen, removed_by="ci", paths=paths, clock=SYSTEM_CLOCK)
+    now = paths.get("testsecret")
+    assert now is not None and now.version == 2
+    history = store.history(audit_arn("testsecret"))
+    assert AuditAction.UNDECLARED not in {e.action for e in history}

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from driftguard.path_model import Grant
+from driftguard.path_model import Grant, PathDeclaration
 from driftguard.state import StateStore
 from driftguard.vocabulary import Link, Mode
 from driftguard_sandbox.sandbox import Sandbox
@@ -304,7 +304,7 @@ WAYS = [
 
 
 @pytest.fixture
-def declared(sandbox: Sandbox, store: StateStore, undeclared_story: Story) -> Any:
+def declared(sandbox: Sandbox, store: StateStore, undeclared_story: Story) -> PathDeclaration:
     """The story's IRSA path, declared in detect mode, intact."""
     declaration = declare_story_path(sandbox, store, undeclared_story, mode=Mode.DETECT)
     verdict = check_story_path(sandbox, declaration)
@@ -314,7 +314,7 @@ def declared(sandbox: Sandbox, store: StateStore, undeclared_story: Story) -> An
 
 @pytest.mark.parametrize("way", WAYS, ids=[way.id for way in WAYS])
 def test_the_first_broken_link_and_its_fix(
-    sandbox: Sandbox, undeclared_story: Story, declared: Any, way: Way
+    sandbox: Sandbox, undeclared_story: Story, declared: PathDeclaration, way: Way
 ) -> None:
     story = undeclared_story
     made = way.breaks(story)
@@ -329,7 +329,7 @@ def test_the_first_broken_link_and_its_fix(
     assert not unsaid, f"the reason {broken.reason!r} does not say {unsaid}"
 
 
-def test_the_story_path_holds_link_by_link(sandbox: Sandbox, declared: Any) -> None:
+def test_the_story_path_holds_link_by_link(sandbox: Sandbox, declared: PathDeclaration) -> None:
     verdict = check_story_path(sandbox, declared)
     assert [link.link for link in verdict.links] == list(Link)
     assert all(link.ok and not link.fix for link in verdict.links), verdict.links
@@ -339,7 +339,7 @@ def test_the_story_path_holds_link_by_link(sandbox: Sandbox, declared: Any) -> N
 
 
 def test_a_grant_on_the_key_is_listed(
-    sandbox: Sandbox, undeclared_story: Story, declared: Any
+    sandbox: Sandbox, undeclared_story: Story, declared: PathDeclaration
 ) -> None:
     story = undeclared_story
     grant_id = story.kms.create_grant(
@@ -369,7 +369,7 @@ def test_pod_identity_association_deleted(
 
 
 def test_the_replica_of_the_story_holds_under_its_own_key(
-    sandbox: Sandbox, undeclared_story: Story, declared: Any
+    sandbox: Sandbox, undeclared_story: Story, declared: PathDeclaration
 ) -> None:
     """The counterpart of the replica break: the same replica, with a key policy that
     lets pod-role decrypt in us-west-2, keeps the path."""

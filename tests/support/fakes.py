@@ -33,7 +33,7 @@ from driftguard.events import CloudTrailDetail
 from driftguard.kinds import ResourceKind
 from driftguard.model import AuditEntry, Declared, Inventory, StatusRecord, TrustRecord, sha256
 from driftguard.rechecks import Recheck
-from driftguard.signing import Signed, signed_message
+from driftguard.signing import Record, Signed, signed_message
 from driftguard.vocabulary import Mode, Status
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -376,7 +376,7 @@ class FakeSignatures:
         mac = hmac.new(self._key, signed_message(declared), hashlib.sha256).digest()
         return replace(declared, signature=base64.b64encode(mac).decode("ascii"))
 
-    def verify(self, declared: Declared | TrustRecord) -> None:
+    def verify(self, declared: Record) -> None:
         self.verified += 1
         mac = hmac.new(self._key, signed_message(declared), hashlib.sha256).digest()
         if not hmac.compare_digest(base64.b64encode(mac).decode("ascii"), declared.signature):

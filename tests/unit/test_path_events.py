@@ -468,7 +468,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Any:
         watch = PathWatch(
             store,  # type: ignore[arg-type]
             Clients(key),  # type: ignore[arg-type]
-            SIGNATURES,  # type: ignore[arg-type]
+            SIGNATURES,
             publisher,  # type: ignore[arg-type]
             remediation_role_name=REMEDIATION,
             clock=clock,
@@ -571,6 +571,8 @@ def test_the_broken_alert_says_path_link_reason_fix_call_actor_and_what_driftgua
         assert text in broken, f"{text!r} not in\n{broken}"
     assert "Access path works again: testapp" in healed
     assert "driftguard: put it right: `CancelKeyDeletion`, `EnableKey`, then verified" in healed
+    # driftguard healed it: the call's maker broke it, and is not credited with the heal.
+    assert f"Broken by: {MALLORY}" in healed and "Healed by" not in healed
 
 
 def test_the_broken_alert_in_detect_mode_says_driftguard_did_nothing(world: Any) -> None:

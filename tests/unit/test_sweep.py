@@ -3,6 +3,7 @@ AssumeRole per account however many threads ask."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,15 @@ from driftguard import kinds
 from driftguard.aws import AwsClients
 from driftguard.errors import InvalidEventError
 from driftguard.quotas import Quota, RateLimiter
-from driftguard.sweep import Shard, parse_shard, plan
+from driftguard.sweep import (
+    PATHS_PER_BATCH,
+    PathBatch,
+    Shard,
+    parse_shard,
+    parse_sweep_message,
+    path_batches,
+    plan,
+)
 from tests.support.fakes import FakeClock
 
 A, B = "111111111111", "222222222222"
@@ -52,6 +61,33 @@ def test_a_shard_travels_by_the_queue_unchanged(shard: Shard) -> None:
 def test_anything_else_on_the_sweep_queue_is_refused_clearly(body: str) -> None:
     with pytest.raises(InvalidEventError, match="not a sweep shard"):
         parse_shard(body)
+
+
+def test_paths_are_swept_ten_a_message_each_once() -> None:
+    names = [f"team-{n:02}/secret" for n in range(23)]
+    batches = path_batches(list(reversed(names)))
+    assert [len(b.names) for b in batches] == [PATHS_PER_BATCH, PATHS_PER_BATCH, 3]
+    assert [n for b in batches for n in b.names] == names  # each once, in order
+    assert path_batches([]) == []
+    for batch in batches:
+        assert parse_sweep_message(batch.body()) == batch
+    shard = Shard(A, "us-east-1", 4)
+    assert parse_sweep_message(shard.body()) == shard  # shards travel as before
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ('{"paths": []}', "not a batch of paths"),
+        ('{"paths": ["a"], "account": "111111111111"}', "not a batch of paths"),
+        (json.dumps({"paths": [str(n) for n in range(PATHS_PER_BATCH + 1)]}), "not a batch"),
+        ("not json", "not a sweep shard"),
+    ],
+)
+def test_a_bad_batch_of_paths_is_refused_clearly(body: str, why: str) -> None:
+    with pytest.raises(InvalidEventError, match=why):
+        parse_sweep_message(body)
+    assert PathBatch(("a",)).body() == '{"paths": ["a"]}'
 
 
 def test_the_limiter_spaces_calls_evenly_under_the_share_of_the_quota() -> None:

@@ -305,7 +305,8 @@ WORDING: Final[Mapping[AlertType, Wording]] = {
     ),
     AlertType.PATH_BROKEN: lambda subject, n, t: (
         f"Access path broken: {subject}",
-        f"The pod of access path {subject} can no longer read its secret{_by(t)}.",
+        f"Access path {subject} is broken{_by(t)}: its pod may no longer reach the secret, "
+        "or others may reach it too (the first broken link says which).",
         "Put the first broken link right (its fix is below), or let driftguard do it where "
         f"it safely can (enforce mode). `driftguard verify-path {subject}` shows every link.",
     ),

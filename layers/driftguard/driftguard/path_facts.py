@@ -72,7 +72,7 @@ def gather(path: AccessPath, clients: AwsClients) -> PathFacts:
     )
 
 
-def _not_found(exc: ClientError, code: str) -> bool:
+def _answered(exc: ClientError, code: str) -> bool:
     return error_code(exc) == code
 
 
@@ -100,13 +100,13 @@ def _pod_identity_bound(path: AccessPath, clients: AwsClients) -> bool:
                     clusterName=name, associationId=association_id
                 )["association"]
             except ClientError as exc:
-                if _not_found(exc, EKS_NOT_FOUND):
+                if _answered(exc, EKS_NOT_FOUND):
                     continue  # deleted since it was listed
                 raise
             if role_key(str(found.get("roleArn", ""))) == role_key(path.role_arn):
                 return True
     except ClientError as exc:
-        if _not_found(exc, EKS_NOT_FOUND):
+        if _answered(exc, EKS_NOT_FOUND):
             return False  # no such cluster
         raise
     return False
@@ -139,13 +139,13 @@ def _read_secret(secret_arn: str, clients: AwsClients) -> _Secret:
     try:
         described = client.describe_secret(SecretId=secret_arn)
     except ClientError as exc:
-        if _not_found(exc, SECRET_NOT_FOUND):
+        if _answered(exc, SECRET_NOT_FOUND):
             return _Secret(exists=False)
         raise
     try:
         policy = client.get_resource_policy(SecretId=secret_arn).get("ResourcePolicy")
     except ClientError as exc:
-        if not _not_found(exc, SECRET_DELETED) or described.get("DeletedDate") is None:
+        if not _answered(exc, SECRET_DELETED) or described.get("DeletedDate") is None:
             raise
         policy = None
     named = described.get("KmsKeyId")
@@ -201,7 +201,7 @@ def _key_arn(
     try:
         metadata = kms.describe_key(KeyId=named)["KeyMetadata"]
     except ClientError as exc:
-        if _not_found(exc, KEY_NOT_FOUND):
+        if _answered(exc, KEY_NOT_FOUND):
             return named, None
         raise
     return str(metadata["Arn"]), str(metadata["KeyState"])
@@ -223,7 +223,7 @@ def _read_key(key_arn: str, clients: AwsClients) -> _Key:
     try:
         state = str(kms.describe_key(KeyId=key_arn)["KeyMetadata"]["KeyState"])
     except ClientError as exc:
-        if _not_found(exc, KEY_NOT_FOUND):
+        if _answered(exc, KEY_NOT_FOUND):
             return _Key()
         raise
     grants = tuple(

@@ -89,4 +89,3 @@ def hygiene(
             )
         )
     return tuple(found)
-

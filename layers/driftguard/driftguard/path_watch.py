@@ -9,6 +9,7 @@ Which paths a call touches and which fix it calls for: driftguard.path_events (p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -29,7 +30,7 @@ from driftguard.path_model import PathDeclaration
 from driftguard.path_store import PathStatus, PathStore
 from driftguard.retry import Clock
 from driftguard.signing import Verifier
-from driftguard.vocabulary import AlertType, Link, TriggerKind
+from driftguard.vocabulary import AlertType, Link, Mode, TriggerKind
 
 __all__ = ["FixNotVisibleError", "PathWatch", "Watched"]
 
@@ -94,7 +95,8 @@ class PathWatch:
         watched, failed = [], []
         for declaration in touched(self.store.declarations(), detail):
             try:
-                watched.append(self._watch(declaration, detail))
+                fixable = may_fix(declaration, detail)
+                watched.append(self._watch(declaration, _trigger(detail), fixable))
             except SigningError as exc:
                 # The declarations watcher alerts a declaration nobody signed once.
                 logger.error("path declaration refused", path=declaration.name, reason=str(exc))
@@ -106,10 +108,33 @@ class PathWatch:
             raise failed[0]
         return watched
 
-    def _watch(self, declaration: PathDeclaration, detail: CloudTrailDetail) -> Watched:
-        trigger = _trigger(detail)
+    def sweep(self, names: Sequence[str]) -> list[Watched]:
+        """The reconciler's look at these paths (a batch of the sweep): each verified,
+        recorded and alerted like on an event, and an enforce path's unusable key put
+        right (an event about it may have been lost). A path removed since the plan is
+        skipped; one that cannot be read fails the batch after the others are done."""
+        declared = {d.name: d for d in self.store.declarations()}
+        trigger = Trigger(kind=TriggerKind.SWEEP)
+        watched, failed = [], []
+        for name in names:
+            declaration = declared.get(name)
+            if declaration is None:
+                continue
+            try:
+                watched.append(self._watch(declaration, trigger, declaration.mode is Mode.ENFORCE))
+            except SigningError as exc:
+                logger.error("path declaration refused", path=name, reason=str(exc))
+                watched.append(Watched(name, None, refused=str(exc)))
+            except (ClientError, BotoCoreError, DriftguardError) as exc:
+                logger.exception("path could not be checked", path=name)
+                failed.append(exc)
+        if failed:
+            raise failed[0]
+        return watched
+
+    def _watch(self, declaration: PathDeclaration, trigger: Trigger, fixable: bool) -> Watched:
         verdict = self._check(declaration)
-        calls = self._fix_for(declaration, detail, verdict)
+        calls = self._fix_for(declaration, fixable, verdict)
         alerts = self._record(verdict, trigger, calls)
         if not calls:
             return Watched(declaration.name, _link(verdict), alerts)
@@ -130,10 +155,10 @@ class PathWatch:
         return check(declaration, clients=self.clients, verifier=self.verifier, clock=self.clock)
 
     def _fix_for(
-        self, declaration: PathDeclaration, detail: CloudTrailDetail, verdict: PathVerdict
+        self, declaration: PathDeclaration, fixable: bool, verdict: PathVerdict
     ) -> tuple[str, ...]:
-        """The safe fix's calls, when the call asks for it and the key is unusable now."""
-        if not may_fix(declaration, detail) or Link.KEY_STATE not in _failing(verdict):
+        """The safe fix's calls, when the trigger allows it and the key is unusable now."""
+        if not fixable or Link.KEY_STATE not in _failing(verdict):
             return ()
         return fix_calls(self._key_state(declaration.path.key_arn))
 

@@ -36,7 +36,7 @@ from driftguard.retry import SYSTEM_CLOCK, Clock
 from driftguard.service import Remediator
 from driftguard.signing import HMAC_QUOTA, KmsSignatures
 from driftguard.state import StateStore
-from driftguard.sweep import Sweeper, SweepQueue, parse_shard
+from driftguard.sweep import PathBatch, Sweeper, SweepQueue, parse_sweep_message, path_batches
 
 # A sweep worker holds its shard at most for its timeout (template.yaml: 900 s).
 SHARD_LEASE_SECONDS = 960
@@ -201,12 +201,15 @@ class Runtime:
         )
 
     def plan_sweep(self) -> dict[str, Any]:
-        """What the reconciler does on its schedule: one message per account and region."""
+        """What the reconciler does on its schedule: one message per account and region,
+        and one per ten declared access paths."""
         shards = self.sweeper.plan()
-        self.sweep_queue.send(shards)
+        names = [declaration.name for declaration in self.path_watch.store.declarations()]
+        batches = path_batches(names)
+        self.sweep_queue.send([*shards, *batches])
         resources = sum(shard.resources for shard in shards)
-        logger.info("sweep planned", shards=len(shards), resources=resources)
-        return {"status": "ok", "shards": len(shards), "resources": resources}
+        logger.info("sweep planned", shards=len(shards), resources=resources, paths=len(names))
+        return {"status": "ok", "shards": len(shards), "resources": resources, "paths": len(names)}
 
     def handle_sweep_shards(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         """What a sweep worker does with its batch from the sweep queue (one shard a
@@ -215,12 +218,16 @@ class Runtime:
 
     def _sweep_shard(self, record: SQSRecord, context: LambdaContext | None = None) -> None:
         try:
-            shard = parse_shard(record.body)
+            shard = parse_sweep_message(record.body)
         except InvalidEventError as exc:
             logger.error(
                 "sweep shard rejected and parked on the dead-letter queue", reason=str(exc)
             )
             self.dead_letters.park(record.raw_event, exc)
+            return
+        if isinstance(shard, PathBatch):
+            watched = self.path_watch.sweep(shard.names)
+            logger.info("paths swept", paths=[w.as_dict() for w in watched])
             return
         deadline = self.remediator.clock.monotonic() + self._time_left(context) - SWEEP_MARGIN
         swept = self.sweeper.sweep_shard(shard, deadline=deadline)

@@ -21,9 +21,8 @@ from driftguard.path_model import PathDeclaration
 from driftguard.retry import Clock
 from driftguard_cli.declaration_files import DeclarationFile, FileError
 from driftguard_cli.exit_codes import EXIT_DRIFT, EXIT_OK, EXIT_USAGE
-from driftguard_cli.path_files import KIND, PathFile
-
 from driftguard_cli.path_declaring import PathPlan, plan_path
+from driftguard_cli.path_files import KIND, PathFile
 
 if TYPE_CHECKING:  # the answers stay free of the AWS side
     from driftguard.classify import Classification
@@ -138,9 +137,10 @@ def directory_plan(
     *,
     prune: bool,
     file_count: int,
+    paths: Sequence[AccessPathPlan] = (),
 ) -> DirectoryPlan:
     """`plans`: by ARN, for the files that could be planned (the others are in
-    `errors`); `declared`: every declaration now."""
+    `errors`); `declared`: every declaration now; `paths`: `access_path_plans`."""
     planned = [resource_plan(f, plans[f.arn]) for f in files if f.arn in plans]
     named = {f.arn for f in files}
     absent = PlanAction.REMOVE if prune else PlanAction.KEEP
@@ -155,6 +155,7 @@ def directory_plan(
         errors=tuple(sorted(errors, key=lambda e: e.path or "")),
         prune=prune,
         files=file_count,
+        paths=tuple(paths),
     )
 
 

@@ -7,8 +7,8 @@ transaction (driftguard.path_store: the version must be the stored one + 1)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from driftguard.model import AuditEntry, sha256
@@ -157,8 +157,7 @@ def remove_path(
         actor=removed_by,
         trigger=TriggerKind.CLI.value,
         message=(
-            f"access path version {declaration.version} removed: driftguard no longer "
-            "verifies it"
+            f"access path version {declaration.version} removed: driftguard no longer verifies it"
         ),
         before_digest=digest(declaration),
     )

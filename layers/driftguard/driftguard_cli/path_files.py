@@ -172,9 +172,7 @@ class _PathModel(_Strict):
     @model_validator(mode="after")
     def _one_way_in(self) -> _PathModel:
         if (self.irsa is None) is (self.pod_identity is None):
-            raise ValueError(
-                "give exactly one of irsa or pod_identity (how pods get the role)"
-            )
+            raise ValueError("give exactly one of irsa or pod_identity (how pods get the role)")
         return self
 
 

@@ -93,7 +93,7 @@ def _absent(planned: ResourcePlan | AccessPathPlan, directory: str) -> Text:
     current = planned.current
     line = _mark(planned.action)
     is_path = isinstance(planned, AccessPathPlan)
-    line.append(f" access path {planned.name}" if is_path else f" {planned.label}")
+    line.append((" access path " if is_path else " ") + planned.label)
     version = f" (version {current.version}, {current.mode.value} mode)" if current else ""
     line.append(version, style="dim")
     if planned.action is PlanAction.KEEP:

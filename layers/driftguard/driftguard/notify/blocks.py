@@ -486,13 +486,21 @@ def _driftguard_did(alert: Alert) -> str | None:
     return "nothing: detect mode"
 
 
+def _actor_label(alert: Alert, healed: bool) -> str:
+    """Who made the call: it broke the path, or healed it; when driftguard's fix healed
+    it, the call's maker is still who broke it."""
+    if healed and alert.path and alert.path.driftguard_calls:
+        return "Broken by"
+    return "Healed by" if healed else "Broken by"
+
+
 def _path_facts(alert: Alert) -> list[tuple[str, str | None]]:
     healed = alert.type is AlertType.PATH_HEALED
     return [
         ("Access path", code(alert.path.name) if alert.path else None),
         ("First broken link", _path_link(alert)),
         ("Fix", _path_fix(alert)),
-        ("Healed by" if healed else "Broken by", _changed_by(alert) or "unknown"),
+        (_actor_label(alert, healed), _changed_by(alert) or "unknown"),
         ("Call", _call(alert)),
         ("When", _when(alert.changed_at)),
         ("driftguard", _driftguard_did(alert)),
