@@ -56,7 +56,9 @@ from tests.support.guardrails import GUARDRAILS
 # The list calls that count what exists: IAM grants them on Resource "*" only (Service
 # Authorization Reference: no resource types for kms:ListKeys, kms:ListAliases,
 # secretsmanager:ListSecrets), the one grant on "*" the role may hold.
-INVENTORY_ACTIONS = frozenset({"kms:ListKeys", "kms:ListAliases", "secretsmanager:ListSecrets"})
+INVENTORY_ACTIONS = frozenset(
+    {"kms:ListKeys", "kms:ListAliases", "secretsmanager:ListSecrets", "iam:ListRoles"}
+)
 ROOT = Path(__file__).resolve().parents[2]
 HUB_TEMPLATE = ROOT / "template.yaml"
 SPOKE_TEMPLATE = ROOT / "spoke-template.yaml"
@@ -612,8 +614,11 @@ def test_forwarding_rules_cover_the_hub_patterns(
 
 
 def test_every_kind_is_forwarded(member: dict[str, dict[str, Any]]) -> None:
-    pattern = member["PolicyEventsForwardRule"]["Properties"]["EventPattern"]
+    """Regional kinds from every region; IAM's (role-trust) from the IAM event region,
+    with the role calls."""
     for kind in kinds.all_kinds():
+        rule = "IamEventsForwardRule" if kind.service == "iam" else "PolicyEventsForwardRule"
+        pattern = member[rule]["Properties"]["EventPattern"]
         assert f"aws.{kind.service}" in pattern["source"], kind.name
         assert kind.event_source in pattern["detail"]["eventSource"], kind.name
         assert kind.policy_event_names <= set(pattern["detail"]["eventName"]), kind.name

@@ -266,6 +266,18 @@ class FakeIam:
                 return {"Role": {"Arn": arn, "RoleId": role_id, "AssumeRolePolicyDocument": trust}}
         raise _no_such_entity()
 
+    def get_paginator(self, operation: str) -> Any:
+        """ListRoles (the role-trust kind counts what exists), one page."""
+        assert operation == "list_roles", operation
+        iam, account = self, self.account
+
+        class _Roles:
+            def paginate(self, **_: Any) -> Iterator[dict[str, Any]]:
+                iam.calls.append("ListRoles")
+                yield {"Roles": [{"Arn": arn} for arn in iam.roles if arn.split(":")[4] == account]}
+
+        return _Roles()
+
     def get_user(self, UserName: str) -> dict[str, Any]:
         self.calls.append(f"GetUser {UserName}")
         for arn in self.users:

@@ -10,6 +10,8 @@ GUARDRAILS: dict[str, tuple[str, str, dict[str, bool]]] = {
         "put_key_policy",
         {"BypassPolicyLockoutSafetyCheck": False},
     ),
+    # A trust policy has no guardrail flag: the spoke denies driftguard its own role's.
+    "role-trust": ("arn:aws:iam::111111111111:role/pod-role", "update_assume_role_policy", {}),
     "secret": (
         "arn:aws:secretsmanager:us-east-1:222222222222:secret:testsecret-Xy12Ab",
         "put_resource_policy",

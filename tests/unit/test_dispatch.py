@@ -128,11 +128,13 @@ def test_the_remediation_role_deleted_or_created_is_a_safeguard_change_too(
     assert handlers.calls == ["safeguard", then]  # and what names it, as for any role
 
 
-def test_a_new_trust_policy_of_another_role_is_compared() -> None:
+def test_a_new_trust_policy_of_another_role_is_compared_and_checked_as_declared() -> None:
     handlers = Recorder()
     event = detail(IAM, "UpdateAssumeRolePolicy", requestParameters={"roleName": "pod-role"})
     dispatch(handlers, event, remediation_role_name=ROLE_NAME)
-    assert handlers.calls == ["trust"]
+    # With the approved identity (the roles declared policies name), and with the role's
+    # own declared trust policy (the role-trust kind).
+    assert handlers.calls == ["trust", "policy role-trust"]
 
 
 def test_a_new_trust_policy_made_by_driftguards_session_is_its_own() -> None:

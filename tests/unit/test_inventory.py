@@ -37,7 +37,7 @@ from tests.support.fakes import (
 )
 
 A, B = "111111111111", "222222222222"
-REGION = "us-east-1"
+REGION = "eu-west-1"  # no global kind (role-trust) is counted here
 ROLE = f"arn:aws:iam::{A}:role/pod-role"
 
 
@@ -87,10 +87,25 @@ def test_each_kind_counts_what_exists_following_every_page(listings: FakeListing
 
     assert kinds.get("kms-key").count_existing(clients, A, REGION) == 3
     assert kinds.get("secret").count_existing(clients, A, REGION) == 3
-    assert kinds.get("secret").count_existing(clients, A, "eu-west-1") == 0
+    assert kinds.get("secret").count_existing(clients, A, "ap-south-1") == 0
     # Two a page: 5 keys, 4 aliases, 3 secrets, and the empty region's one empty page.
     # Nothing but the list calls (never a secret's value).
     assert Counter(listings.calls) == {"list_keys": 3, "list_aliases": 2, "list_secrets": 3}
+
+
+def test_a_global_kind_is_counted_once_per_account_in_its_own_region(
+    listings: FakeListings,
+) -> None:
+    """IAM roles (role-trust) exist once per account: counted in us-east-1 only, where
+    IAM's calls and events are, and in no other region's shard."""
+    iam = FakeIam(roles={f"arn:aws:iam::{A}:role/r{n}": f"AROA{n}" for n in range(4)})
+    iam.roles[f"arn:aws:iam::{B}:role/elsewhere"] = "AROAB"
+    clients: Any = FakeClients(iam, listings)
+    here = inventory.count(clients, A, "us-east-1", lambda: START)
+    assert Inventory(A, "us-east-1", "role-trust", 4, START) in here
+    elsewhere = inventory.count(clients, A, REGION, lambda: START)
+    assert "role-trust" not in {i.kind for i in elsewhere}
+    assert iam.calls.count("ListRoles") == 1
 
 
 def test_a_kind_denied_its_list_call_is_a_warning_and_the_others_are_counted(

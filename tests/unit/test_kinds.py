@@ -32,9 +32,9 @@ def detail(relative: str) -> object:
 
 
 def test_every_kind_is_registered_by_name() -> None:
-    assert [k.name for k in kinds.all_kinds()] == ["kms-key", "secret"]
+    assert [k.name for k in kinds.all_kinds()] == ["kms-key", "role-trust", "secret"]
     assert kinds.get("kms-key").service == "kms"
-    with pytest.raises(UnknownResourceKindError, match="known: kms-key, secret"):
+    with pytest.raises(UnknownResourceKindError, match="known: kms-key, role-trust, secret"):
         kinds.get("s3-bucket")
 
 

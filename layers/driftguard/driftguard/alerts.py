@@ -183,7 +183,7 @@ def _resource(decision: Decision) -> AlertResource:
         arn=target.text,
         kind=target.kind.name,
         account=target.arn.account,
-        region=target.arn.region,
+        region=target.region,
         status=decision.status.value,
         findings=list(obs.findings),
         orphaned_ids=list(obs.orphaned_ids),

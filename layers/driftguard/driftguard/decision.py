@@ -475,7 +475,7 @@ def _record(
         arn=obs.target.text,
         kind=obs.target.kind.name,
         account=obs.target.arn.account,
-        region=obs.target.arn.region,
+        region=obs.target.region,
         mode=obs.declared.mode,
         status=status,
         updated_at=now if changed or previous is None else previous.updated_at,

@@ -191,7 +191,7 @@ def _alert(
                 arn=change.arn,
                 kind=declared.kind,
                 account=arn.account,
-                region=arn.region,
+                region=declared.region,
                 status="declared" if change.after else "undeclared",
                 findings=findings or [],
                 diff=diff or {},

@@ -22,6 +22,7 @@ from driftguard.decision import Result
 from driftguard.errors import InvalidEventError
 from driftguard.events import CloudTrailDetail
 from driftguard.kinds import ResourceKind
+from driftguard.kinds.role_trust import ROLE_TRUST
 from driftguard.safeguards import IAM_SOURCE, ROLE_CALLS, TRUST_CALL, changed_safeguard
 from driftguard.vocabulary import Outcome
 
@@ -86,7 +87,10 @@ def dispatch(
         if detail.event_name == "CreateRole":
             return handlers.on_role_created(detail)
         if detail.event_name == TRUST_CALL:
-            return handlers.on_trust_changed(detail)
+            # Who may now assume a role declared policies name, and the role's own
+            # declared trust policy (the role-trust kind) when it has one.
+            trust_kind = kinds.get(ROLE_TRUST)
+            return handlers.on_trust_changed(detail) + handlers.on_policy_change(detail, trust_kind)
         if detail.event_name in ROLE_CALLS:
             # The rules deliver these for the remediation role only (a replay may not).
             other = f"{detail.event_name} of a role that is not driftguard's remediation role"

@@ -289,7 +289,7 @@ def named_resource(arn: str, status: str) -> AlertResource:
         arn=target.text,
         kind=target.kind.name,
         account=target.arn.account,
-        region=target.arn.region,
+        region=target.region,
         status=status,
         reason="its declared policy grants the role access",
         console_url=target.kind.console_url(target.arn),

@@ -169,7 +169,7 @@ class Declarations:
             arn=target.text,
             kind=target.kind.name,
             account=target.arn.account,
-            region=target.arn.region,
+            region=target.region,
             policy=policy_text,
             digest=sha256(policy_text),
             mode=mode,

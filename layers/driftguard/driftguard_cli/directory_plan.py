@@ -89,6 +89,12 @@ class AccessPathPlan:
         """ "field: old -> new" for each declared field that changes."""
         return self.plan.changes if self.plan is not None else ()
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the path's history keeps of its file beside the declaration."""
+        owner = (f"owner {self.owner}",) if self.owner else ()
+        return owner + ((f"ticket {self.ticket}",) if self.ticket else ())
+
 
 Planned = ResourcePlan | AccessPathPlan
 

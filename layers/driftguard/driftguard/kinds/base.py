@@ -47,8 +47,18 @@ class ResourceKind(ABC):
     def handles(self, arn: Arn) -> bool:
         return arn.service == self.service
 
+    def region_of(self, arn: Arn) -> str:
+        """Where the resource is declared, swept and counted: its ARN's region (a global
+        service's kind names the region its calls and events go to)."""
+        return arn.region
+
+    def counts_in(self, region: str) -> bool:
+        """Whether the sweep of this region counts what exists of this kind (a global
+        kind is counted once per account, in its own region)."""
+        return True
+
     def client(self, clients: AwsClients, arn: Arn) -> object:
-        return clients.in_account(arn.account, self.service, arn.region)
+        return clients.in_account(arn.account, self.service, self.region_of(arn))
 
     @abstractmethod
     def read_policy(self, clients: AwsClients, arn: Arn) -> str | None:
@@ -76,12 +86,16 @@ class ResourceKind(ABC):
         not (read only: list calls through the account's remediation role; never a
         secret value). Raises what AWS answers (ClientError)."""
 
+    def policy_size(self, text: str) -> int:
+        """The policy's size as the service counts it against `max_policy_size`."""
+        return len(text.encode()) if self.policy_size_unit == "bytes" else len(text)
+
     def check_policy(self, text: str, policy: Policy) -> None:
         """Raise DeclarationError for what AWS refuses in any policy of this kind, whoever
         puts it: its size, its characters, a statement without a principal. Checked when a
         policy is declared and before every use of a stored one, so that AWS refusing a
         restore can only mean a principal that has not propagated."""
-        size = len(text.encode()) if self.policy_size_unit == "bytes" else len(text)
+        size = self.policy_size(text)
         if self.max_policy_size is not None and size > self.max_policy_size:
             raise DeclarationError(
                 f"the policy is {size:,} {self.policy_size_unit}; {self.service} accepts at "
@@ -157,6 +171,10 @@ class Target:
     @property
     def text(self) -> str:
         return self.arn.text
+
+    @property
+    def region(self) -> str:
+        return self.kind.region_of(self.arn)
 
     def __str__(self) -> str:
         return self.arn.text

@@ -45,6 +45,8 @@ def count(
     is left out (and logged)."""
     counted = []
     for kind in all_kinds() if kinds is None else kinds:
+        if not kind.counts_in(region):
+            continue
         try:
             existing = kind.count_existing(clients, account, region)
         except _COUNT_ERRORS as exc:

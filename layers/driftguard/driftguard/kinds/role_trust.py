@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final, Literal
 from urllib.parse import quote, unquote
 
 from botocore.exceptions import ClientError
 
-from driftguard.arns import Arn, console_origin
+from driftguard.arns import Arn, console_origin, role_arn
 from driftguard.aws import AwsClients
 from driftguard.errors import (
     DeclarationError,
@@ -33,12 +33,22 @@ from driftguard.quotas import Quota
 # IAM API reference, UpdateAssumeRolePolicy `PolicyDocument`: [\u0009\u000A\u000D\u0020-\u00FF].
 _IAM_POLICY_CHARACTERS = re.compile(r"[^\t\n\r\x20-\xff]")
 # IAM quotas, "Role trust policy length": 2,048 characters by default, adjustable to
-# 4,096; IAM does not count whitespace. driftguard refuses only what no account accepts.
+# 4,096; IAM does not count whitespace. driftguard refuses only what no account accepts
+# (an account still at 2,048 refuses the restore: LimitExceeded, a restore failure).
 MAX_TRUST_POLICY_CHARACTERS = 4_096
 # IAM has no published per-API rate; its control plane throttles well above a few
 # calls a second (UNVERIFIED: no quota page lists GetRole). Kept low on purpose.
 _IAM_READS = Quota("iam:GetRole", 20)
 _IAM_WRITES = Quota("iam:UpdateAssumeRolePolicy", 5)
+
+
+# Where IAM's control plane, and its CloudTrail events, live in each partition (re:Post,
+# "Why does my EventBridge rule for IAM events only trigger in us-east-1?").
+IAM_REGIONS: Final[Mapping[str, str]] = {
+    "aws": "us-east-1",
+    "aws-us-gov": "us-gov-west-1",
+    "aws-cn": "cn-north-1",
+}
 
 
 def role_name(arn: Arn) -> str:
@@ -55,14 +65,17 @@ def trust_document(role: Mapping[str, Any]) -> str:
     return json.dumps(document)
 
 
+ROLE_TRUST: Final = "role-trust"
+
+
 @register
 class RoleTrust(ResourceKind):
-    name: ClassVar[str] = "role-trust"
+    name: ClassVar[str] = ROLE_TRUST
     service: ClassVar[str] = "iam"
     event_source: ClassVar[str] = "iam.amazonaws.com"
     policy_event_names: ClassVar[frozenset[str]] = frozenset({"UpdateAssumeRolePolicy"})
     iam_actions: ClassVar[frozenset[str]] = frozenset({"iam:GetRole", "iam:UpdateAssumeRolePolicy"})
-    max_policy_size: ClassVar[int | None] = None  # checked without whitespace, below
+    max_policy_size: ClassVar[int | None] = MAX_TRUST_POLICY_CHARACTERS
     policy_size_unit: ClassVar[Literal["bytes", "characters"]] = "characters"
     policy_characters: ClassVar[re.Pattern[str] | None] = _IAM_POLICY_CHARACTERS
     quotas: ClassVar[Mapping[str, Quota]] = {
@@ -71,10 +84,15 @@ class RoleTrust(ResourceKind):
         "UpdateAssumeRolePolicy": _IAM_WRITES,
     }
     inventory_actions: ClassVar[frozenset[str]] = frozenset({"iam:ListRoles"})
-    regional: ClassVar[bool] = False
 
     def handles(self, arn: Arn) -> bool:
         return arn.service == "iam" and arn.resource.startswith("role/")
+
+    def region_of(self, arn: Arn) -> str:
+        return IAM_REGIONS.get(arn.partition, IAM_REGIONS["aws"])
+
+    def counts_in(self, region: str) -> bool:
+        return region in IAM_REGIONS.values()
 
     def read_policy(self, clients: AwsClients, arn: Arn) -> str | None:
         iam: Any = self.client(clients, arn)
@@ -108,30 +126,26 @@ class RoleTrust(ResourceKind):
         if not isinstance(name, str) or not name:
             return None
         # The event names the role only; its ARN may carry a path: ask IAM.
-        iam: Any = clients.in_account(detail.recipient_account_id, self.service)
+        iam: Any = clients.in_account(detail.recipient_account_id, self.service, detail.aws_region)
         try:
             return str(iam.get_role(RoleName=name)["Role"]["Arn"])
         except ClientError as exc:
-            if error_code(exc) == "NoSuchEntity":
-                return None
-            raise
+            if error_code(exc) != "NoSuchEntity":
+                raise
+        # Deleted since: its path is unknown; the ARN without one still names it (its
+        # DeleteRole is handled on its own).
+        return role_arn(detail.user_identity.partition, detail.recipient_account_id, name)
 
     def count_existing(self, clients: AwsClients, account: str, region: str) -> int:
-        iam: Any = clients.in_account(account, self.service)
+        iam: Any = clients.in_account(account, self.service, region)
         pages = iam.get_paginator("list_roles").paginate(PaginationConfig={"PageSize": 1000})
         return sum(len(page.get("Roles", [])) for page in pages)
 
     def console_url(self, arn: Arn) -> str:
         return f"{console_origin(arn)}/iam/home#/roles/details/{quote(role_name(arn))}"
 
-    def check_policy(self, text: str, policy: Policy) -> None:
-        super().check_policy(text, policy)
-        size = len(re.sub(r"\s", "", text))
-        if size > MAX_TRUST_POLICY_CHARACTERS:
-            raise DeclarationError(
-                f"the trust policy is {size:,} characters without whitespace; IAM accepts "
-                f"at most {MAX_TRUST_POLICY_CHARACTERS:,} in any account. Make it smaller"
-            )
+    def policy_size(self, text: str) -> int:
+        return len(re.sub(r"\s", "", text))  # IAM does not count whitespace
 
     def validate_declared(
         self, text: str, policy: Policy, arn: Arn, remediation_role_arn: str

@@ -20,8 +20,8 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 from rich.text import Text
 
-from driftguard import path_store
 from driftguard.errors import ConfigError, DriftguardError
+from driftguard.path_store import PathStore
 from driftguard.retry import SYSTEM_CLOCK
 from driftguard_cli import path_files
 from driftguard_cli.commands._common import Subparsers, command, describe_error, json_flag
@@ -170,7 +170,7 @@ def plan_directory(ctx: Context, root: Path, *, prune: bool) -> DirectoryPlan:
     declared = ctx.declarations.current()
     paths = access_path_plans(
         loaded.paths,
-        path_store.PathStore(ctx.store).declarations(),
+        PathStore(ctx.store).declarations(),
         prune=prune,
         declared_by=who,
         clock=SYSTEM_CLOCK,
@@ -246,7 +246,7 @@ def _write_path(ctx: Context, path: AccessPathPlan, remover: str) -> bool:
     """Declare (or remove) one access path as planned, signed and stored as
     `declare-path` does; False, said on stderr, if refused (declared since the plan, a
     caller that may not sign)."""
-    paths = path_store.PathStore(ctx.store)
+    paths = PathStore(ctx.store)
     try:
         if path.action is PlanAction.REMOVE:
             assert path.current is not None
@@ -254,11 +254,8 @@ def _write_path(ctx: Context, path: AccessPathPlan, remover: str) -> bool:
             ctx.show(Text(f"removed the declaration of access path {path.name}"))
             return True
         assert path.plan is not None
-        notes = ([f"owner {path.owner}"] if path.owner else []) + (
-            [f"ticket {path.ticket}"] if path.ticket else []
-        )
         declared = apply_plan(
-            path.plan, signatures=ctx.signatures, paths=paths, clock=SYSTEM_CLOCK, notes=notes
+            path.plan, signatures=ctx.signatures, paths=paths, clock=SYSTEM_CLOCK, notes=path.notes
         )
     except (DriftguardError, ClientError) as exc:
         ctx.fail(f"access path {path.name}: {describe_error(exc)}", EXIT_USAGE)
@@ -279,7 +276,7 @@ def _export(ctx: Context, root: Path) -> int:
     if root.exists() and (not root.is_dir() or any(root.iterdir())) and not ctx.args.force:
         return ctx.fail(f"{root} is not empty: pass --force to write into it", EXIT_USAGE)
     files, errors = export_files(ctx.declarations.current())
-    paths = path_files.export_files(path_store.PathStore(ctx.store).declarations())
+    paths = path_files.export_files(PathStore(ctx.store).declarations())
     if errors:
         for error in errors:
             ctx.fail(str(error), EXIT_USAGE)
