@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 
 from driftguard.state import StateStore
-from driftguard.vocabulary import AuditAction, Outcome, Status
+from driftguard.vocabulary import AlertType, AuditAction, Mode, Outcome, Status
 from driftguard_cli.exit_codes import EXIT_DRIFT, EXIT_OK, EXIT_USAGE
 from driftguard_sandbox.sandbox import Sandbox
 from driftguard_sandbox.story import AlertTail, Story
 from driftguard_sandbox.template import FunctionSpec
 from tests.support.cli import run_cli_full
+from tests.support.paths import PATH_NAME, declare_story_path
 
 INVALID_EVENT = (
     Path(__file__).resolve().parents[2] / "events/invalid/kms-put-key-policy-malformed.json"
@@ -135,13 +136,14 @@ def test_replayed_delete_role_orphans_every_policy_with_one_alert(
     story.delete_pod_role()
     sandbox.wait_idle()
     sandbox.invoker = real
-    assert [r["event_name"] for r in listed(sandbox)] == ["DeleteRole"]
+    # The policy deleted first went to the path events function: lost too.
+    assert [r["event_name"] for r in listed(sandbox)] == ["DeleteRolePolicy", "DeleteRole"]
     record = store.get_status(story.key_arn)
     assert record is not None and record.status is Status.IN_SYNC  # nobody noticed
 
     code, out, _ = run_cli_full("replay-dlq")
     assert code == EXIT_OK
-    assert "1 message: 1 replayed; 1 deleted, 0 left on the queue" in out
+    assert "2 messages: 2 replayed; 2 deleted, 0 left on the queue" in out
     for arn in (story.key_arn, story.secret_arn):
         record = store.get_status(arn)
         assert record is not None and record.status is Status.ORPHANED_PRINCIPAL
@@ -174,3 +176,24 @@ def park_an_invalid_event_directly(sandbox: Sandbox, url: str) -> None:
             "reason": {"DataType": "String", "StringValue": "garbled"},
         },
     )
+
+
+def test_a_replayed_path_event_re_verifies_the_path_it_touches(
+    sandbox: Sandbox, store: StateStore, undeclared_story: Story, alerts: AlertTail
+) -> None:
+    story = undeclared_story
+    declare_story_path(sandbox, store, story, mode=Mode.ENFORCE)
+    real = lose_deliveries(sandbox)
+    story.kms.disable_key(KeyId=story.key_id)
+    sandbox.wait_idle()
+    sandbox.invoker = real
+    assert [r["event_name"] for r in listed(sandbox)] == ["DisableKey"]
+    assert story.key_state() == "Disabled"  # nobody noticed
+
+    code, out, _ = run_cli_full("replay-dlq", "--json")
+    assert code == EXIT_OK
+    (row,) = json.loads(out)
+    assert row["result"] == "replayed"
+    assert row["outcomes"] == [f"{Outcome.REMEDIATED.value} path/{PATH_NAME}"]
+    assert story.key_state() == "Enabled"  # the path's safe fix, as the function would
+    assert [a.type for a in alerts.read()] == [AlertType.PATH_BROKEN, AlertType.PATH_HEALED]

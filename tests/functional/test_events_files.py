@@ -194,4 +194,4 @@ def test_put_key_policy_for_an_undeclared_key_is_observed_not_acted_on(
 def test_scheduled_sweep_file_on_an_empty_table_checks_nothing(sandbox: Sandbox) -> None:
     event = load(EVENTS / RECONCILER / "scheduled-sweep.json")
     result = sandbox.invoke(RECONCILER, event)
-    assert result == {"status": "ok", "shards": 0, "resources": 0}
+    assert result == {"status": "ok", "shards": 0, "resources": 0, "paths": 0}

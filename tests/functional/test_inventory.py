@@ -98,7 +98,11 @@ def test_a_denied_list_call_leaves_the_shards_results_and_the_other_kind_counted
     assert planned["shards"] == 2
     assert story.restored()  # both shards did their work
     assert denied.count == 2  # one attempt a shard: a denial is not retried
+    # Every kind but the denied one; the shards are in us-east-1, where IAM's roles
+    # (role-trust) are counted.
     assert set(counts(store)) == {
         (SECURITY, sandbox.region, "kms-key"),
         (DATA, sandbox.region, "kms-key"),
+        (SECURITY, sandbox.region, "role-trust"),
+        (DATA, sandbox.region, "role-trust"),
     }

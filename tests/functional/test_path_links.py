@@ -29,6 +29,7 @@ from driftguard_sandbox.story import (
     pod_role_identity_policy,
     secret_policy,
 )
+from tests.support.cli import run_cli
 from tests.support.paths import (
     CLUSTER,
     check_story_path,
@@ -312,13 +313,32 @@ def declared(sandbox: Sandbox, store: StateStore, undeclared_story: Story) -> Pa
     return declaration
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What `driftguard verify-path NAME --json` said about the first broken link."""
+
+    link: Link
+    reason: str
+    fix: str
+
+
+def verify_path(name: str) -> Answer | None:
+    """`driftguard verify-path NAME --json`, as a pipeline runs it: exit 1 and the first
+    broken link, or exit 0 and None."""
+    code, output = run_cli("verify-path", name, "--json")
+    answer = json.loads(output)  # one path: one object (`--all`: a list)
+    broken = answer["first_broken"]
+    assert code == (1 if broken else 0), output
+    return Answer(Link(broken["link"]), broken["reason"], broken["fix"]) if broken else None
+
+
 @pytest.mark.parametrize("way", WAYS, ids=[way.id for way in WAYS])
-def test_the_first_broken_link_and_its_fix(
+def test_verify_path_names_the_first_broken_link_and_its_fix(
     sandbox: Sandbox, undeclared_story: Story, declared: PathDeclaration, way: Way
 ) -> None:
     story = undeclared_story
     made = way.breaks(story)
-    broken = check_story_path(sandbox, declared).broken
+    broken = verify_path(declared.name)
 
     assert broken is not None, f"{way.id}: every link still holds"
     assert broken.link is way.link, broken.reason
@@ -362,7 +382,7 @@ def test_pod_identity_association_deleted(
         clusterName=CLUSTER, associationId=association
     )
 
-    broken = check_story_path(sandbox, declaration).broken
+    broken = verify_path(declaration.name)
     assert broken is not None and broken.link is Link.BINDING, broken
     assert "create-pod-identity-association" in broken.fix
     assert f"--cluster-name {CLUSTER}" in broken.fix and POD_ROLE_ARN in broken.fix

@@ -69,7 +69,7 @@ def test_the_sweep_fans_out_one_worker_per_account_and_region(
 
     planned = sandbox.sweep()
 
-    assert planned == {"status": "ok", "shards": 4, "resources": 4}
+    assert planned == {"status": "ok", "shards": 4, "resources": 4, "paths": 0}
     regions = (sandbox.region, OTHER_REGION)
     assert sorted(shards_swept(sandbox)) == sorted(
         [(account, region) for account in (SECURITY, DATA) for region in regions]

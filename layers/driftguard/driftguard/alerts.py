@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pydantic import BaseModel, ConfigDict, Field
 
 from driftguard.model import Trigger
+from driftguard.path_model import PATH_KIND
 from driftguard.vocabulary import ALERT_SEVERITY, AlertType, Link, Severity, TriggerKind
 
 if TYPE_CHECKING:  # the notifier reads alerts without loading the decision machinery
@@ -153,7 +154,7 @@ def path_alert(
             resources=[
                 AlertResource(
                     arn=f"path/{path.name}",  # its history (driftguard.path_store.audit_arn)
-                    kind="access-path",
+                    kind=PATH_KIND,
                     account=account,
                     region=region,
                     status=alert_type.value,

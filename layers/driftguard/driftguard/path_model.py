@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from driftguard.vocabulary import Mode
 
 __all__ = [
+    "PATH_KIND",
     "AccessPath",
     "Grant",
     "Irsa",
@@ -22,6 +23,8 @@ __all__ = [
 ]
 
 PolicyDocument = Mapping[str, Any]
+# What a path is called where resources have a kind (alerts, replays, plans, the MAC).
+PATH_KIND: Final = "access-path"
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class PathDeclaration:
         """Everything the signature covers, as plain JSON values."""
         access = self.path.access
         return {
-            "what": "access-path",
+            "what": PATH_KIND,
             "name": self.name,
             "role_arn": self.path.role_arn,
             "secret_arn": self.path.secret_arn,

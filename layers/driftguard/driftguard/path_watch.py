@@ -20,17 +20,18 @@ from driftguard import kinds
 from driftguard.alerts import Alert, AlertPath, AlertPublisher, path_alert
 from driftguard.arns import Arn
 from driftguard.aws import AwsClients
+from driftguard.decision import Result
 from driftguard.errors import DriftguardError, RemediationError, SigningError
 from driftguard.events import CloudTrailDetail
 from driftguard.model import Trigger
 from driftguard.observability import logger
 from driftguard.path_check import PathVerdict, check, status_of
 from driftguard.path_events import fix_calls, may_fix, not_watched, touched
-from driftguard.path_model import PathDeclaration
-from driftguard.path_store import PathStatus, PathStore
+from driftguard.path_model import PATH_KIND, PathDeclaration
+from driftguard.path_store import PathStatus, PathStore, audit_arn
 from driftguard.retry import Clock
 from driftguard.signing import Verifier
-from driftguard.vocabulary import AlertType, Link, Mode, TriggerKind
+from driftguard.vocabulary import AlertType, Link, Mode, Outcome, TriggerKind
 
 __all__ = ["FixNotVisibleError", "PathWatch", "Watched"]
 
@@ -56,6 +57,18 @@ class Watched:
     alerts: tuple[AlertType, ...] = ()
     fixed: tuple[str, ...] = ()  # the KMS calls driftguard made
     refused: str = ""  # why it was not checked (a declaration nobody signed)
+
+    def result(self) -> Result:
+        """As the dispatcher's results read (`driftguard replay-dlq`)."""
+        if self.refused:
+            outcome, reason = Outcome.IGNORED, f"declaration refused: {self.refused}"
+        elif self.broken is not None:
+            outcome = Outcome.REMEDIATED if self.fixed else Outcome.DETECTED
+            reason = f"broken at {self.broken.value}"
+        else:
+            outcome = Outcome.REMEDIATED if self.fixed else Outcome.IN_SYNC
+            reason = "every link holds"
+        return Result(arn=audit_arn(self.name), outcome=outcome, kind=PATH_KIND, reason=reason)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -25,7 +25,7 @@ from driftguard.aws import AwsClients
 from driftguard.config import Config
 from driftguard.decision import Result
 from driftguard.declaration_watch import DeclarationChange, DeclarationWatch
-from driftguard.dispatch import dispatch
+from driftguard.dispatch import IAM_EVENT_SOURCE, dispatch
 from driftguard.dlq import DeadLetterQueue
 from driftguard.errors import InvalidEventError
 from driftguard.events import CloudTrailDetail, parse_cloudtrail
@@ -33,6 +33,7 @@ from driftguard.observability import count_outcomes, logger
 from driftguard.quotas import RateLimiter
 from driftguard.rechecks import Recheck, RecheckQueue
 from driftguard.retry import SYSTEM_CLOCK, Clock
+from driftguard.safeguards import ROLE_CALLS
 from driftguard.service import Remediator
 from driftguard.signing import HMAC_QUOTA, KmsSignatures
 from driftguard.state import StateStore
@@ -132,6 +133,16 @@ class Runtime:
         return dispatch(
             self.remediator, detail, remediation_role_name=self.config.remediation_role_name
         )
+
+    def redrive(self, detail: CloudTrailDetail) -> list[Result]:
+        """What the event functions do with one event, in one place (`driftguard
+        replay-dlq`): the dispatcher for the calls it handles, then the path watch for
+        the calls that may touch an access path (a path-only call skips the first)."""
+        self._guarded(detail)
+        results = [] if _path_only(detail) else self.dispatch(detail)
+        if _touches_paths(detail):
+            results += [watched.result() for watched in self.path_watch.on_event(detail)]
+        return results
 
     def handle_event(self, event: dict[str, Any]) -> dict[str, Any]:
         """What an event function does with one CloudTrail event."""
@@ -338,6 +349,16 @@ class Runtime:
                 persistence.delete_record(data=event, exception=exc)
             return done[0]
         return result
+
+
+def _path_only(detail: CloudTrailDetail) -> bool:
+    """A call only the path events function hears (no declared policy's business)."""
+    if not _touches_paths(detail):
+        return False
+    if detail.event_source == IAM_EVENT_SOURCE:
+        return detail.event_name not in ROLE_CALLS
+    kind = kinds.for_event_source(detail.event_source)
+    return kind is None or detail.event_name not in kind.policy_event_names
 
 
 def _touches_paths(detail: CloudTrailDetail) -> bool:

@@ -46,7 +46,7 @@ def run(ctx: Context) -> int:
     redrive = None
     if not ctx.args.dry_run:
         environ = ctx.environ | {"DEAD_LETTER_QUEUE_URL": url}
-        redrive = Runtime.from_env(session=ctx.session, environ=environ).dispatch
+        redrive = Runtime.from_env(session=ctx.session, environ=environ).redrive
     rows = replay(DeadLetterQueue(partial(ctx.clients.hub, "sqs"), url), redrive)
     if ctx.wants_json:
         ctx.dump([row.to_json() for row in rows])
