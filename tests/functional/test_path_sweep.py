@@ -1,6 +1,7 @@
 """The reconciler sweeps declared access paths too: a path broken while its event was
 lost is found by the next sweep, alerted once, and in enforce mode its key put right;
-a sweep that finds nothing new says nothing."""
+a sweep that finds nothing new says nothing. Access beside the path (a grant on its
+key) is said once, with who may now use the key."""
 
 from __future__ import annotations
 
@@ -54,3 +55,22 @@ def test_in_enforce_mode_the_sweep_puts_a_disabled_key_right(
     assert story.key_state() == "Enabled"
     status = PathStore(store).status(PATH_NAME)
     assert status is not None and status.ok
+
+
+def test_a_grant_on_the_path_s_key_is_alerted_once_with_the_grantee(
+    sandbox: Sandbox, store: StateStore, undeclared_story: Story, alerts: AlertTail
+) -> None:
+    story = undeclared_story
+    declare_story_path(sandbox, store, story, mode=Mode.ENFORCE)
+    outsider = "arn:aws:iam::444455556666:root"
+    grant_id = story.mallory_kms.create_grant(
+        KeyId=story.key_arn, GranteePrincipal=outsider, Operations=["Decrypt"]
+    )["GrantId"]
+    sandbox.wait_idle()
+
+    (alert,) = [a for a in alerts.read() if a.type is AlertType.KEY_GRANT_CREATED]
+    reason = alert.resources[0].reason
+    assert outsider in reason and "Decrypt" in reason and grant_id in reason
+    assert "Developer/mallory" in (alert.actor or "")
+    assert story.key_state() == "Enabled"  # a grant breaks no link: nothing else said
+    assert path_alerts(alerts) == []

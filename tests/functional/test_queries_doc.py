@@ -194,6 +194,9 @@ def world(sandbox_server: Sandbox) -> Iterator[World]:
     )
     for arn in (story.key_arn, story.secret_arn, notes_arn):
         assert cli.main(["adopt", arn, "--mode", "enforce"], out=io.StringIO()) == 0
+    # The access path, too: deleting pod-role below breaks it (a verdict item).
+    adopt_path = ["adopt-path", POD_ROLE_ARN, story.secret_arn, "--mode", "detect"]
+    assert cli.main(adopt_path, out=io.StringIO()) == 0
     sandbox.wait_idle()
     story.widen_key_policy()
     sandbox.wait_idle()

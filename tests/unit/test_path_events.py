@@ -580,3 +580,63 @@ def test_the_broken_alert_in_detect_mode_says_driftguard_did_nothing(world: Any)
     watch.on_event(kms("DisableKey", KEY_ID))
     (text,) = (render_terminal(build_message(a).payload()) for a in publisher.alerts)
     assert "driftguard: nothing: detect mode" in text
+
+
+def replicate(replica: str | None) -> CloudTrailDetail:
+    response = {"replicaKeyMetadata": {"arn": replica}} if replica else None
+    return event(
+        "kms", "ReplicateKey", {"keyId": KEY, "replicaRegion": "eu-west-1"}, response=response
+    )
+
+
+def test_a_replica_of_a_path_s_key_is_offered_for_adoption_once(world: Any) -> None:
+    watch, key, _, publisher, _ = world("Enabled")
+    replica = KEY.replace(REGION, "eu-west-1")
+    watch.on_event(replicate(replica))
+    (alert,) = publisher.alerts
+    assert alert.type is AlertType.KEY_REPLICATED
+    assert [r.arn for r in alert.resources] == [replica]
+    assert f"driftguard adopt {replica}" in alert.resources[0].reason
+    assert key.calls == []  # nothing written: an offer, not a fix
+
+
+@pytest.mark.parametrize(
+    ("detail", "why"),
+    [
+        (replicate(None), "no replica named"),
+        (replicate("not-an-arn"), "no replica named"),
+        (kms("ReplicateKey", OTHER.path.key_arn), "not a declared path's key"),
+    ],
+)
+def test_no_offer_without_a_replica_of_a_path_s_key(
+    world: Any, detail: CloudTrailDetail, why: str
+) -> None:
+    watch, _, _, publisher, _ = world("Enabled")
+    watch.on_event(detail)
+    assert [a.type for a in publisher.alerts if a.type is AlertType.KEY_REPLICATED] == [], why
+
+
+def test_a_grant_on_a_path_s_key_is_alerted_with_its_grantee_and_how_to_revoke_it(
+    world: Any,
+) -> None:
+    watch, key, _, publisher, _ = world("Enabled")
+    grantee = "arn:aws:iam::444455556666:root"
+    detail = event(
+        "kms",
+        "CreateGrant",
+        {"keyId": KEY, "granteePrincipal": grantee, "operations": ["Decrypt"]},
+        response={"grantId": "g-123"},
+    )
+    watch.on_event(detail)
+    (alert,) = publisher.alerts
+    assert alert.type is AlertType.KEY_GRANT_CREATED
+    reason = alert.resources[0].reason
+    assert grantee in reason and "Decrypt" in reason
+    assert f"aws kms revoke-grant --key-id {KEY} --grant-id g-123" in reason
+    assert alert.actor == MALLORY and key.calls == []
+
+
+def test_no_grant_alert_for_a_key_no_path_declares(world: Any) -> None:
+    watch, _, _, publisher, _ = world("Enabled")
+    watch.on_event(kms("CreateGrant", OTHER.path.key_arn, granteePrincipal="x"))
+    assert publisher.alerts == []

@@ -18,7 +18,14 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from driftguard.alerts import Alert, AlertPath, AlertResource, path_alert
+from driftguard.alerts import (
+    Alert,
+    AlertPath,
+    AlertResource,
+    grant_alert,
+    path_alert,
+    replica_alert,
+)
 from driftguard.model import Trigger
 from driftguard.notify.blocks import (
     LAYOUTS,
@@ -188,6 +195,26 @@ def path_changed(alert_type: AlertType) -> Alert:
     )
 
 
+def key_replicated() -> Alert:
+    """KEY_REPLICATED: a path's key got a replica; the replica is offered for adoption."""
+    replica = key().arn.replace("us-east-1", "eu-west-1")
+    trigger = Trigger(TriggerKind.POLICY_CHANGED, "ReplicateKey", "e-2", MALLORY, CHANGED)
+    return replica_alert(
+        key().arn, replica, trigger, now=CHANGED, console_url="https://console.aws.amazon.com/kms"
+    )
+
+
+def key_grant_created() -> Alert:
+    """KEY_GRANT_CREATED: who may now use a path's key beside its policy."""
+    trigger = Trigger(TriggerKind.POLICY_CHANGED, "CreateGrant", "e-3", MALLORY, CHANGED)
+    grant = {
+        "grantee": "arn:aws:iam::444455556666:root",
+        "operations": ["Decrypt"],
+        "grant_id": "g",
+    }
+    return grant_alert(key().arn, grant, trigger, now=CHANGED, console_url=key().console_url)
+
+
 REMEDIATION_ROLE = "arn:aws:iam::111111111111:role/driftguard-remediation"
 
 
@@ -249,6 +276,8 @@ EVERY_TYPE = {
     AlertType.DECLARATION_REFUSED: declaration_refused(),
     AlertType.PATH_BROKEN: path_changed(AlertType.PATH_BROKEN),
     AlertType.PATH_HEALED: path_changed(AlertType.PATH_HEALED),
+    AlertType.KEY_REPLICATED: key_replicated(),
+    AlertType.KEY_GRANT_CREATED: key_grant_created(),
 }
 
 

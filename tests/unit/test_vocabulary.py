@@ -92,6 +92,8 @@ def test_mappings_point_at_members() -> None:
     raised_elsewhere = {
         AlertType.PATH_BROKEN,
         AlertType.PATH_HEALED,
+        AlertType.KEY_REPLICATED,
+        AlertType.KEY_GRANT_CREATED,
         AlertType.RESTORED,
         AlertType.DECLARATION_CHANGED,
         AlertType.PRINCIPAL_TRUST_CHANGED,

@@ -131,6 +131,75 @@ def compose_alert(
     )
 
 
+def replica_alert(
+    key_arn: str, replica_arn: str, trigger: Trigger, *, now: datetime, console_url: str = ""
+) -> Alert:
+    """KEY_REPLICATED: the replica named as the resource to adopt."""
+    reason = f"replica of {key_arn}; adopt it: `driftguard adopt {replica_arn}`"
+    return _key_alert(
+        AlertType.KEY_REPLICATED, key_arn, replica_arn, reason, trigger, now, console_url
+    )
+
+
+def grant_alert(
+    key_arn: str,
+    grant: Mapping[str, Any],
+    trigger: Trigger,
+    *,
+    now: datetime,
+    console_url: str = "",
+) -> Alert:
+    """KEY_GRANT_CREATED: the grantee, the operations, and how to revoke it."""
+    grant_id = grant.get("grant_id") or "GRANT_ID"
+    reason = (
+        f"grant {grant.get('grant_id') or '(id not recorded)'} lets "
+        f"{grant.get('grantee') or 'an unnamed grantee'} call "
+        f"{', '.join(grant.get('operations') or ()) or 'no operation named'}; revoke it: "
+        f"aws kms revoke-grant --key-id {key_arn} --grant-id {grant_id}"
+    )
+    return _key_alert(
+        AlertType.KEY_GRANT_CREATED, key_arn, key_arn, reason, trigger, now, console_url
+    )
+
+
+def _key_alert(
+    alert_type: AlertType,
+    key_arn: str,
+    resource_arn: str,
+    reason: str,
+    trigger: Trigger,
+    now: datetime,
+    console_url: str,
+) -> Alert:
+    title, summary, next_steps = WORDING[alert_type](key_arn, 1, trigger)
+    replica = resource_arn.split(":")
+    return fit_alert(
+        Alert(
+            type=alert_type,
+            severity=ALERT_SEVERITY[alert_type] or Severity.HIGH,
+            title=title,
+            summary=summary,
+            resources=[
+                AlertResource(
+                    arn=resource_arn,
+                    kind="kms-key",
+                    account=replica[4],
+                    region=replica[3],
+                    status=alert_type.value,
+                    reason=reason[:1000],
+                    console_url=console_url,
+                )
+            ],
+            next_steps=next_steps,
+            actor=trigger.actor,
+            event_name=trigger.event_name,
+            event_id=trigger.event_id,
+            changed_at=trigger.event_time,
+            detected_at=now,
+        )
+    )
+
+
 def path_alert(
     alert_type: AlertType,
     path: AlertPath,
@@ -315,6 +384,22 @@ WORDING: Final[Mapping[AlertType, Wording]] = {
         f"Access path works again: {subject}",
         f"Every link of access path {subject} holds again{_by(t)}.",
         "Nothing to do, unless what broke it was intended: then change the declared path.",
+    ),
+    AlertType.KEY_REPLICATED: lambda subject, n, t: (
+        f"Key replicated: {subject}",
+        f"{t.describe()} made a replica of {subject}, the key of a declared access path. "
+        "KMS does not keep a replica's key policy in step with its primary's: driftguard "
+        "does not guard the replica until it is declared.",
+        "Adopt the replica's policy (`driftguard adopt REPLICA_ARN --mode enforce`, the "
+        "replica below) or, if it should not exist, schedule its deletion.",
+    ),
+    AlertType.KEY_GRANT_CREATED: lambda subject, n, t: (
+        f"Grant created on key: {subject}",
+        f"{t.describe()} created a grant on {subject}, the key of a declared access path: "
+        "whoever it names may use the key beside its key policy, which driftguard keeps "
+        "as declared but which no grant is part of.",
+        "If it was not intended, revoke it (the command is below). `driftguard verify-path "
+        "NAME` lists every grant on the key.",
     ),
     AlertType.CHECK_FAILED: lambda subject, n, t: (
         f"Check failed: {subject}",

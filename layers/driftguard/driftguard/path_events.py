@@ -240,6 +240,28 @@ def may_fix(declaration: PathDeclaration, detail: CloudTrailDetail) -> bool:
     )
 
 
+def grant_of(detail: CloudTrailDetail) -> dict[str, Any] | None:
+    """What a CreateGrant call granted: grantee, operations, grant id (as recorded)."""
+    if detail.event_name != "CreateGrant":
+        return None
+    request, response = detail.request_parameters or {}, detail.response_elements or {}
+    operations = request.get("operations")
+    return {
+        "grantee": str(request.get("granteePrincipal") or "")[:2048],
+        "operations": [str(o) for o in operations] if isinstance(operations, list) else [],
+        "grant_id": str(response.get("grantId") or "")[:128],
+    }
+
+
+def replica_of(detail: CloudTrailDetail) -> str | None:
+    """The replica key a ReplicateKey call made (responseElements.replicaKeyMetadata)."""
+    if detail.event_name != "ReplicateKey":
+        return None
+    metadata = (detail.response_elements or {}).get("replicaKeyMetadata")
+    arn = metadata.get("arn") if isinstance(metadata, dict) else None
+    return arn if isinstance(arn, str) and _parse(arn) is not None else None
+
+
 def fix_calls(key_state: str | None) -> tuple[str, ...]:
     """The KMS calls that enable a key in this state again (none: nothing to do)."""
     return KEY_FIXES.get(key_state or "", ())

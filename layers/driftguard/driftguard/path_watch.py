@@ -17,7 +17,14 @@ from typing import Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from driftguard import kinds
-from driftguard.alerts import Alert, AlertPath, AlertPublisher, path_alert
+from driftguard.alerts import (
+    Alert,
+    AlertPath,
+    AlertPublisher,
+    grant_alert,
+    path_alert,
+    replica_alert,
+)
 from driftguard.arns import Arn
 from driftguard.aws import AwsClients
 from driftguard.decision import Result
@@ -26,7 +33,14 @@ from driftguard.events import CloudTrailDetail
 from driftguard.model import Trigger
 from driftguard.observability import logger
 from driftguard.path_check import PathVerdict, check, status_of
-from driftguard.path_events import fix_calls, may_fix, not_watched, touched
+from driftguard.path_events import (
+    fix_calls,
+    grant_of,
+    may_fix,
+    not_watched,
+    replica_of,
+    touched,
+)
 from driftguard.path_model import PATH_KIND, PathDeclaration
 from driftguard.path_store import PathStatus, PathStore, audit_arn
 from driftguard.retry import Clock
@@ -106,7 +120,8 @@ class PathWatch:
             logger.info("path watch: nothing to look at", reason=reason)
             return []
         watched, failed = [], []
-        for declaration in touched(self.store.declarations(), detail):
+        paths = touched(self.store.declarations(), detail)
+        for declaration in paths:
             try:
                 fixable = may_fix(declaration, detail)
                 watched.append(self._watch(declaration, _trigger(detail), fixable))
@@ -119,7 +134,23 @@ class PathWatch:
                 failed.append(exc)
         if failed:
             raise failed[0]
+        if paths:  # after every path was checked: a retried call says it once
+            self._offer(paths[0].path.key_arn, detail)
         return watched
+
+    def _offer(self, key_arn: str, detail: CloudTrailDetail) -> None:
+        """Access to a path's key beside its policy: a replica with a policy of its own
+        (offered for adoption), a grant (named, with how to revoke it). Once per call."""
+        now, trigger = self.clock.now(), _trigger(detail)
+        if replica := replica_of(detail):
+            alert = replica_alert(
+                key_arn, replica, trigger, now=now, console_url=_console_url(replica)
+            )
+            self.publisher.publish(alert)
+        if grant := grant_of(detail):
+            page = _console_url(key_arn)
+            alert = grant_alert(key_arn, grant, trigger, now=now, console_url=page)
+            self.publisher.publish(alert)
 
     def sweep(self, names: Sequence[str]) -> list[Watched]:
         """The reconciler's look at these paths (a batch of the sweep): each verified,

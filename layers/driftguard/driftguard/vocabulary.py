@@ -123,6 +123,11 @@ class AlertType(StrEnum):
     RESTORED = "restored"
     # A declared access path works again (driftguard.path_watch).
     PATH_HEALED = "path-healed"
+    # A declared path's key got a replica in another region, whose key policy KMS does
+    # not keep in step: unguarded until it is declared (the alert offers `adopt`).
+    KEY_REPLICATED = "key-replicated"
+    # Someone created a grant on a declared path's key: access beside its policy.
+    KEY_GRANT_CREATED = "key-grant-created"
     DRIFT_DETECTED = "drift-detected"
     PENDING_PRINCIPAL = "pending-principal"
     ORPHANED_PRINCIPAL = "orphaned-principal"
@@ -274,6 +279,8 @@ ALERT_SEVERITY: Final[Mapping[AlertType, Severity | None]] = MappingProxyType(
         AlertType.RESTORE_FAILED: Severity.HIGH,
         AlertType.PATH_BROKEN: Severity.HIGH,  # the pod cannot read its secret
         AlertType.PATH_HEALED: Severity.INFO,
+        AlertType.KEY_REPLICATED: Severity.MEDIUM,
+        AlertType.KEY_GRANT_CREATED: Severity.HIGH,
         AlertType.INVALID_DECLARATION: Severity.HIGH,
         # CRITICAL when it widens who may assume the role, else HIGH.
         AlertType.PRINCIPAL_TRUST_CHANGED: None,

@@ -2,11 +2,11 @@
 
 What lands there and why is `driftguard.dlq`'s business. Replaying runs each event
 as the event functions do (`Runtime.redrive`: the dispatcher, then the access paths it
-touches), in this process, as the caller. A message is deleted only when that path handled it; an event that is still
-invalid, or whose handling failed, stays on the queue (made visible again at the end
-of the run). Order does not matter: every replay compares the live policy with the
-declared one as they are now, so an old event can only lead to the state the
-declaration asks for.
+touches), in this process, as the caller. A message is deleted only when that path
+handled it; an event that is still invalid, or whose handling failed, stays on the
+queue (made visible again at the end of the run). Order does not matter: every replay
+compares the live state with the declared one as they are now, so an old event can
+only lead to the state the declaration asks for.
 """
 
 from __future__ import annotations

@@ -418,6 +418,14 @@ def _quarantine_details(resource: AlertResource) -> list[str]:
     return _reason_and_changes(resource, "*Latest change* (`+` added, `-` removed)")
 
 
+def _key_call_facts(alert: Alert) -> list[tuple[str, str | None]]:
+    return [
+        ("Made by", _changed_by(alert) or "unknown"),
+        ("Call", _call(alert)),
+        ("When", _when(alert.changed_at)),
+    ]
+
+
 def _declaration_facts(alert: Alert) -> list[tuple[str, str | None]]:
     return [
         ("Declared by", _changed_by(alert) or "unknown"),
@@ -543,6 +551,8 @@ LAYOUTS: Final[Mapping[AlertType, _Layout]] = {
     AlertType.PATH_HEALED: _Layout(
         _path_facts, _path_details, ":white_check_mark: Anything to do?", _verify_path
     ),
+    AlertType.KEY_REPLICATED: _Layout(_key_call_facts, _why_details, ":inbox_tray: What to do"),
+    AlertType.KEY_GRANT_CREATED: _Layout(_key_call_facts, _why_details, ":mag: What to do"),
     AlertType.DECLARATION_CHANGED: _Layout(
         _declaration_facts, _declaration_details, ":memo: Anything to do?"
     ),
