@@ -18,14 +18,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from driftguard.alerts import (
-    Alert,
-    AlertPath,
-    AlertResource,
-    grant_alert,
-    path_alert,
-    replica_alert,
-)
+from driftguard.alerts import Alert, AlertPath, AlertResource
 from driftguard.model import Trigger
 from driftguard.notify.blocks import (
     LAYOUTS,
@@ -36,6 +29,7 @@ from driftguard.notify.blocks import (
     build_message,
     render_terminal,
 )
+from driftguard.path_alerts import grant_alert, path_alert, replica_alert
 from driftguard.vocabulary import AlertType, Link, Severity, TriggerKind
 from driftguard_sandbox.slack import slack_rejects
 

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pydantic import BaseModel, ConfigDict, Field
 
 from driftguard.model import Trigger
-from driftguard.path_model import PATH_KIND
-from driftguard.vocabulary import ALERT_SEVERITY, AlertType, Link, Severity, TriggerKind
+from driftguard.vocabulary import AlertType, Link, Severity, TriggerKind
 
 if TYPE_CHECKING:  # the notifier reads alerts without loading the decision machinery
     from driftguard.decision import Decision
@@ -120,127 +119,22 @@ def compose_alert(
             next_steps=next_steps,
             role_arn=role,
             unique_ids=unique_ids,
-            actor=trigger.actor,
-            event_name=trigger.event_name,
-            event_id=trigger.event_id,
             trigger=trigger.kind,
-            changed_at=trigger.event_time,
-            detected_at=now,
             time_to_fix_seconds=time_to_fix,
+            **call_fields(trigger, now),
         )
     )
 
 
-def replica_alert(
-    key_arn: str, replica_arn: str, trigger: Trigger, *, now: datetime, console_url: str = ""
-) -> Alert:
-    """KEY_REPLICATED: the replica named as the resource to adopt."""
-    reason = f"replica of {key_arn}; adopt it: `driftguard adopt {replica_arn}`"
-    return _key_alert(
-        AlertType.KEY_REPLICATED, key_arn, replica_arn, reason, trigger, now, console_url
-    )
-
-
-def grant_alert(
-    key_arn: str,
-    grant: Mapping[str, Any],
-    trigger: Trigger,
-    *,
-    now: datetime,
-    console_url: str = "",
-) -> Alert:
-    """KEY_GRANT_CREATED: the grantee, the operations, and how to revoke it."""
-    grant_id = grant.get("grant_id") or "GRANT_ID"
-    reason = (
-        f"grant {grant.get('grant_id') or '(id not recorded)'} lets "
-        f"{grant.get('grantee') or 'an unnamed grantee'} call "
-        f"{', '.join(grant.get('operations') or ()) or 'no operation named'}; revoke it: "
-        f"aws kms revoke-grant --key-id {key_arn} --grant-id {grant_id}"
-    )
-    return _key_alert(
-        AlertType.KEY_GRANT_CREATED, key_arn, key_arn, reason, trigger, now, console_url
-    )
-
-
-def _key_alert(
-    alert_type: AlertType,
-    key_arn: str,
-    resource_arn: str,
-    reason: str,
-    trigger: Trigger,
-    now: datetime,
-    console_url: str,
-) -> Alert:
-    title, summary, next_steps = WORDING[alert_type](key_arn, 1, trigger)
-    replica = resource_arn.split(":")
-    return fit_alert(
-        Alert(
-            type=alert_type,
-            severity=ALERT_SEVERITY[alert_type] or Severity.HIGH,
-            title=title,
-            summary=summary,
-            resources=[
-                AlertResource(
-                    arn=resource_arn,
-                    kind="kms-key",
-                    account=replica[4],
-                    region=replica[3],
-                    status=alert_type.value,
-                    reason=reason[:1000],
-                    console_url=console_url,
-                )
-            ],
-            next_steps=next_steps,
-            actor=trigger.actor,
-            event_name=trigger.event_name,
-            event_id=trigger.event_id,
-            changed_at=trigger.event_time,
-            detected_at=now,
-        )
-    )
-
-
-def path_alert(
-    alert_type: AlertType,
-    path: AlertPath,
-    trigger: Trigger,
-    *,
-    account: str,
-    region: str,
-    now: datetime,
-    console_url: str = "",
-) -> Alert:
-    """PATH_BROKEN or PATH_HEALED for one path; `account` and `region` are the role's
-    and the secret's (where the pod stands, where it reads), `console_url` the
-    secret's page."""
-    title, summary, next_steps = WORDING[alert_type](path.name, 1, trigger)
-    return fit_alert(
-        Alert(
-            type=alert_type,
-            severity=ALERT_SEVERITY[alert_type] or Severity.HIGH,
-            title=title,
-            summary=summary,
-            resources=[
-                AlertResource(
-                    arn=f"path/{path.name}",  # its history (driftguard.path_store.audit_arn)
-                    kind=PATH_KIND,
-                    account=account,
-                    region=region,
-                    status=alert_type.value,
-                    reason=path.reason[:1000],
-                    console_url=console_url,
-                )
-            ],
-            next_steps=next_steps,
-            role_arn=path.role_arn,
-            actor=trigger.actor,
-            event_name=trigger.event_name,
-            event_id=trigger.event_id,
-            changed_at=trigger.event_time,
-            detected_at=now,
-            path=path.model_copy(update={"fix": path.fix[:2000]}),
-        )
-    )
+def call_fields(trigger: Trigger, now: datetime) -> dict[str, Any]:
+    """What every alert says of the call that led to it, and when it was seen."""
+    return {
+        "actor": trigger.actor,
+        "event_name": trigger.event_name,
+        "event_id": trigger.event_id,
+        "changed_at": trigger.event_time,
+        "detected_at": now,
+    }
 
 
 def _rank(alert: AlertType | None) -> int:

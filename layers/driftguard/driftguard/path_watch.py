@@ -17,14 +17,7 @@ from typing import Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from driftguard import kinds
-from driftguard.alerts import (
-    Alert,
-    AlertPath,
-    AlertPublisher,
-    grant_alert,
-    path_alert,
-    replica_alert,
-)
+from driftguard.alerts import Alert, AlertPath, AlertPublisher
 from driftguard.arns import Arn
 from driftguard.aws import AwsClients
 from driftguard.decision import Result
@@ -32,6 +25,7 @@ from driftguard.errors import DriftguardError, RemediationError, SigningError
 from driftguard.events import CloudTrailDetail
 from driftguard.model import Trigger
 from driftguard.observability import logger
+from driftguard.path_alerts import grant_alert, path_alert, replica_alert
 from driftguard.path_check import PathVerdict, check, status_of
 from driftguard.path_events import (
     fix_calls,
