@@ -95,8 +95,10 @@ def test_an_event_for_a_resource_another_invocation_holds_is_re_checked_not_rais
 
     assert story.restored()
     # The declarations' own checks came first, when the story declared them.
-    (recheck,) = [d for d in deliveries(sandbox, RECHECKS) if "PutKeyPolicy" in json.dumps(d.event)]
-    assert recheck.ok
+    # A re-check that still found the lease held (released after it was scheduled, on
+    # a busy machine) is deferred once more: each is handled, none raises.
+    rechecks = [d for d in deliveries(sandbox, RECHECKS) if "PutKeyPolicy" in json.dumps(d.event)]
+    assert rechecks and all(recheck.ok for recheck in rechecks)
     (alert,) = alerts.read()
     assert alert.type is AlertType.RESTORED and "mallory" in (alert.actor or "")
 
