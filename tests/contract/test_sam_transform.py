@@ -212,8 +212,10 @@ def test_the_table_stream_feeds_the_watcher_only_declarations(resources: dict[st
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]
     }
-    (only,) = props["FilterCriteria"]["Filters"]
-    assert json.loads(only["Pattern"]) == {"dynamodb": {"Keys": {"sk": {"S": ["DECLARED"]}}}}
+    resources_, paths = (json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"])
+    assert resources_ == {"dynamodb": {"Keys": {"sk": {"S": ["DECLARED"]}}}}
+    declared_paths = {"pk": {"S": [PATH_PK]}, "sk": {"S": [{"prefix": "DECLARED#"}]}}
+    assert paths == {"dynamodb": {"Keys": declared_paths}}
     table = resources["StateTable"]["Properties"]
     assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
 

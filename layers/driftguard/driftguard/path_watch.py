@@ -9,7 +9,7 @@ Which paths a call touches and which fix it calls for: driftguard.path_events (p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -27,6 +27,7 @@ from driftguard.model import Trigger
 from driftguard.observability import logger
 from driftguard.path_alerts import grant_alert, path_alert, replica_alert
 from driftguard.path_check import PathVerdict, check, status_of
+from driftguard.path_declaration_watch import PathDeclarationChange, path_declaration_alert
 from driftguard.path_events import (
     fix_calls,
     grant_of,
@@ -131,6 +132,24 @@ class PathWatch:
         if paths:  # after every path was checked: a retried call says it once
             self._offer(paths[0].path.key_arn, detail)
         return watched
+
+    def on_declaration(
+        self, change: PathDeclarationChange, check_now: Callable[[str], None]
+    ) -> AlertType:
+        """A path declaration written to the table (its stream): alerted, and a signed
+        one handed to `check_now` (a sweep worker checks it as the sweep would). One
+        nobody signed is never checked."""
+        signed = change.after is not None
+        if change.after is not None:
+            try:
+                self.verifier.verify(change.after)
+            except SigningError:
+                signed = False
+        alert = path_declaration_alert(change, signed, self.clock.now())
+        self.publisher.publish(alert)
+        if signed:
+            check_now(change.name)
+        return alert.type
 
     def _offer(self, key_arn: str, detail: CloudTrailDetail) -> None:
         """Access to a path's key beside its policy: a replica with a policy of its own

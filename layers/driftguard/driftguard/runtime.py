@@ -271,6 +271,10 @@ class Runtime:
 
     def _declaration_changed(self, record: DynamoDBRecord) -> None:
         stream = record.dynamodb
+        old, new = (stream.old_image, stream.new_image) if stream else (None, None)
+        if _is_path_declaration(new or old):
+            self._path_declaration_changed(record, old, new)
+            return
         try:
             change = DeclarationChange.of(
                 stream.old_image if stream else None, stream.new_image if stream else None
@@ -285,6 +289,24 @@ class Runtime:
         logger.info(
             "declaration change seen", arn=change.arn, alert=alerted.value if alerted else None
         )
+
+    def _path_declaration_changed(
+        self, record: DynamoDBRecord, old: dict[str, Any] | None, new: dict[str, Any] | None
+    ) -> None:
+        from driftguard.path_declaration_watch import PathDeclarationChange
+
+        try:
+            change = PathDeclarationChange.of(old, new)
+        except InvalidEventError as exc:
+            logger.error("path declaration unreadable, parked", reason=str(exc))
+            self.dead_letters.park(record.raw_event, exc)
+            return
+
+        def check_now(name: str) -> None:
+            self.sweep_queue.send([PathBatch((name,))])
+
+        alerted = self.path_watch.on_declaration(change, check_now)
+        logger.info("path declaration change seen", path=change.name, alert=alerted.value)
 
     @cached_property
     def _idempotency(self) -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
@@ -349,6 +371,12 @@ class Runtime:
                 persistence.delete_record(data=event, exception=exc)
             return done[0]
         return result
+
+
+def _is_path_declaration(image: Mapping[str, Any] | None) -> bool:
+    from driftguard.path_declaration_watch import is_path_image
+
+    return is_path_image(image)
 
 
 def _path_only(detail: CloudTrailDetail) -> bool:
