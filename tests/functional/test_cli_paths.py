@@ -191,13 +191,15 @@ def test_declare_path_asks_at_a_terminal_and_resolves_a_key_alias(
 
 
 def test_paths_lists_the_last_verdicts_broken_first(
-    store: StateStore, undeclared_story: Story
+    sandbox: Sandbox, store: StateStore, undeclared_story: Story
 ) -> None:
     code, out, _ = run_cli_full("paths")
     assert (code, out) == (EXIT_OK, "no access paths declared\n")
     adopt(undeclared_story)
+    sandbox.wait_idle()  # the declaration's write is checked at once (a sweep worker)
     code, out, _ = run_cli_full("paths")
-    assert code == EXIT_OK and "not verified yet" in out
+    (row,) = [line for line in out.splitlines() if line.startswith("testsecret")]
+    assert code == EXIT_OK and row.split()[:2] == ["testsecret", "works"]
 
     at = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
     fix = f"aws kms enable-key --key-id {undeclared_story.key_arn}"

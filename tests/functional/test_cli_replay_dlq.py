@@ -183,6 +183,8 @@ def test_a_replayed_path_event_re_verifies_the_path_it_touches(
 ) -> None:
     story = undeclared_story
     declare_story_path(sandbox, store, story, mode=Mode.ENFORCE)
+    sandbox.wait_idle()  # its declaration's own alert and check
+    alerts.read()
     real = lose_deliveries(sandbox)
     story.kms.disable_key(KeyId=story.key_id)
     sandbox.wait_idle()

@@ -324,7 +324,8 @@ def test_policies_that_are_not_json_are_rejected(sandbox: Sandbox) -> None:
 def test_new_role_becomes_a_valid_principal_after_the_propagation_delay(
     sandbox: Sandbox,
 ) -> None:
-    sandbox.propagation_delay = 0.4
+    # Long enough for the calls below on a busy 2-core machine (0.4 s was not).
+    sandbox.propagation_delay = 2.0
     role_arn = make_role(sandbox, WORKLOAD, "pod-role")["Arn"]
     # IAM itself sees the role at once.
     assert client(sandbox, WORKLOAD, "iam").get_role(RoleName="pod-role")["Role"]["Arn"] == role_arn
@@ -340,7 +341,7 @@ def test_new_role_becomes_a_valid_principal_after_the_propagation_delay(
         secrets.put_resource_policy(SecretId="testsecret", ResourcePolicy=resource_policy(role_arn))
     assert error_of(excinfo) == ("MalformedPolicyDocumentException", UNSUPPORTED_PRINCIPAL)
 
-    time.sleep(0.45)
+    time.sleep(2.05)
     kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=key_policy(HUB, role_arn))
     secrets.put_resource_policy(SecretId="testsecret", ResourcePolicy=resource_policy(role_arn))
 
