@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from driftguard import path_watch
 from driftguard.events import CloudTrailDetail, parse_cloudtrail
@@ -640,3 +641,24 @@ def test_no_grant_alert_for_a_key_no_path_declares(world: Any) -> None:
     watch, _, _, publisher, _ = world("Enabled")
     watch.on_event(kms("CreateGrant", OTHER.path.key_arn, granteePrincipal="x"))
     assert publisher.alerts == []
+
+
+def test_a_path_that_cannot_be_read_does_not_keep_the_others_from_being_checked(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watch, key, clock, publisher, store = world("Disabled", mode=Mode.DETECT)
+    store.paths = [STORY, POD]  # the same key: one call touches both
+    checked: list[str] = []
+
+    def check(declaration: PathDeclaration, **kwargs: Any) -> PathVerdict:
+        checked.append(declaration.name)
+        if declaration is STORY:
+            raise ClientError({"Error": {"Code": "AccessDenied"}}, "GetRole")
+        return verdict_of(key, declaration, clock.now())
+
+    monkeypatch.setattr(path_watch, "check", check)
+    with pytest.raises(ClientError):  # the call fails, and is retried
+        watch.on_event(kms("DisableKey", KEY_ID))
+    # The second path was still checked (and, in enforce mode, its key put right).
+    assert checked[:2] == [STORY.name, POD.name] and key.calls == ["EnableKey"]
+    assert {a.path.name for a in publisher.alerts if a.path} == {POD.name}

@@ -16,8 +16,10 @@ from driftguard.alerts import (
     call_fields,
     fit_alert,
 )
+from driftguard.arns import Arn
 from driftguard.model import Trigger
 from driftguard.path_model import PATH_KIND
+from driftguard.path_store import audit_arn
 from driftguard.vocabulary import ALERT_SEVERITY, AlertType, Severity
 
 __all__ = ["grant_alert", "path_alert", "replica_alert"]
@@ -64,7 +66,7 @@ def _key_alert(
     console_url: str,
 ) -> Alert:
     title, summary, next_steps = WORDING[alert_type](key_arn, 1, trigger)
-    replica = resource_arn.split(":")
+    resource = Arn.parse(resource_arn)
     return fit_alert(
         Alert(
             type=alert_type,
@@ -75,8 +77,8 @@ def _key_alert(
                 AlertResource(
                     arn=resource_arn,
                     kind="kms-key",
-                    account=replica[4],
-                    region=replica[3],
+                    account=resource.account,
+                    region=resource.region,
                     status=alert_type.value,
                     reason=reason[:1000],
                     console_url=console_url,
@@ -110,7 +112,7 @@ def path_alert(
             summary=summary,
             resources=[
                 AlertResource(
-                    arn=f"path/{path.name}",  # its history (driftguard.path_store.audit_arn)
+                    arn=audit_arn(path.name),  # where its history is
                     kind=PATH_KIND,
                     account=account,
                     region=region,

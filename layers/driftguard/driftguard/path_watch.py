@@ -108,27 +108,13 @@ class PathWatch:
         self.clock = clock
 
     def on_event(self, detail: CloudTrailDetail) -> list[Watched]:
-        """Every declared path the call touches, each on its own: one that cannot be
-        read does not keep the others from being checked; the invocation then fails
-        (and is retried: every check re-reads, and alerts only on a change)."""
+        """Every declared path the call touches (`_each`), then what the call gave
+        beside the policy (a grant, a replica)."""
         if reason := not_watched(detail, self.remediation_role_name):
             logger.info("path watch: nothing to look at", reason=reason)
             return []
-        watched, failed = [], []
         paths = touched(self.store.declarations(), detail)
-        for declaration in paths:
-            try:
-                fixable = may_fix(declaration, detail)
-                watched.append(self._watch(declaration, _trigger(detail), fixable))
-            except SigningError as exc:
-                # The declarations watcher alerts a declaration nobody signed once.
-                logger.error("path declaration refused", path=declaration.name, reason=str(exc))
-                watched.append(Watched(declaration.name, None, refused=str(exc)))
-            except (ClientError, BotoCoreError, DriftguardError) as exc:
-                logger.exception("path could not be checked", path=declaration.name)
-                failed.append(exc)
-        if failed:
-            raise failed[0]
+        watched = self._each(paths, _trigger(detail), lambda d: may_fix(d, detail))
         if paths:  # after every path was checked: a retried call says it once
             self._offer(paths[0].path.key_arn, detail)
         return watched
@@ -171,19 +157,28 @@ class PathWatch:
         right (an event about it may have been lost). A path removed since the plan is
         skipped; one that cannot be read fails the batch after the others are done."""
         declared = {d.name: d for d in self.store.declarations()}
-        trigger = Trigger(kind=TriggerKind.SWEEP)
+        paths = [declared[name] for name in names if name in declared]
+        return self._each(paths, Trigger(kind=TriggerKind.SWEEP), lambda d: d.mode is Mode.ENFORCE)
+
+    def _each(
+        self,
+        paths: Sequence[PathDeclaration],
+        trigger: Trigger,
+        fixable: Callable[[PathDeclaration], bool],
+    ) -> list[Watched]:
+        """Each path on its own: one that cannot be read does not keep the others from
+        being checked; the call then fails (and is retried: every check re-reads, and
+        alerts only on a change). A declaration nobody signed is skipped (the
+        declarations watcher alerts it)."""
         watched, failed = [], []
-        for name in names:
-            declaration = declared.get(name)
-            if declaration is None:
-                continue
+        for declaration in paths:
             try:
-                watched.append(self._watch(declaration, trigger, declaration.mode is Mode.ENFORCE))
+                watched.append(self._watch(declaration, trigger, fixable(declaration)))
             except SigningError as exc:
-                logger.error("path declaration refused", path=name, reason=str(exc))
-                watched.append(Watched(name, None, refused=str(exc)))
+                logger.error("path declaration refused", path=declaration.name, reason=str(exc))
+                watched.append(Watched(declaration.name, None, refused=str(exc)))
             except (ClientError, BotoCoreError, DriftguardError) as exc:
-                logger.exception("path could not be checked", path=name)
+                logger.exception("path could not be checked", path=declaration.name)
                 failed.append(exc)
         if failed:
             raise failed[0]
